@@ -1,0 +1,58 @@
+"""Command-line parsing; each sub-command is a thin call into a library function.
+
+Exit status: 0 when the work was done (an import with rejected rows included),
+1 when an input could not be read at all, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loaders",
+        description="统战大脑 数据工具 · United-Front Brain data tools",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="生成演示数据 · fill a store with realistic synthetic data")
+    demo.add_argument("--db", help="database URL (default: DATABASE_URL, secrets, data/brain.db)")
+    demo.add_argument("--persons", type=int, default=20_000, help="number of persons (default 20000)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--if-empty", action="store_true", help="only when the store has no persons yet")
+    demo.set_defaults(handler="loaders.demo:run_demo_command")
+
+    imp = sub.add_parser("import", help="导入人员或活动签到表 · import spreadsheets")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--db", help="database URL")
+    imp.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
+    imp.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    imp.add_argument("--error-report", metavar="OUT.xlsx", help="write rejected rows with 错误原因")
+    imp.add_argument("--kind", choices=["auto", "persons", "participations"], default="auto",
+                     help="what the sheets hold (default: tell by the headers)")
+    imp.add_argument("--by", default="cli", help="who is importing (recorded in the batch and audit log)")
+    imp.set_defaults(handler="loaders.commands:run_import_command")
+
+    undo = sub.add_parser("undo", help="撤销一次导入 · undo an import batch")
+    undo.add_argument("batch_id", type=int)
+    undo.add_argument("--db", help="database URL")
+    undo.add_argument("--by", default="cli")
+    undo.set_defaults(handler="loaders.commands:run_undo_command")
+
+    refresh = sub.add_parser("refresh", help="刷新统计 · rebuild summaries after direct writes by other systems")
+    refresh.add_argument("--db", help="database URL")
+    refresh.set_defaults(handler="loaders.commands:run_refresh_command")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, func_name = args.handler.split(":")
+    module = __import__(module_name, fromlist=[func_name])
+    try:
+        return int(getattr(module, func_name)(args) or 0)
+    except KeyboardInterrupt:
+        print("已中断 · interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,6 @@
+import streamlit as st
+
+from ui.i18n import t
+
+st.title(t("page.cockpit"))
+st.info(t("shell.coming"))

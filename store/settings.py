@@ -1,0 +1,56 @@
+"""Every setting in one registry, with its default and help; a test checks each is documented.
+
+Precedence, spelled out once: environment variable `BRAIN_<NAME>` (upper case)
+> `.streamlit/secrets.toml` section `[brain]` key `<name>` > the default here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+
+from store.url import SECRETS_PATH
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: int | float | str | bool
+    help: str
+
+
+SETTINGS = [
+    Setting("privacy_threshold", 5, "Counts below this are shown as '<N' on the cockpit (aggregates only)."),
+    Setting("cockpit_refresh_seconds", 300, "How often the cockpit refreshes itself."),
+    Setting("version_check_seconds", 10, "How long a data-version check is reused before asking the store again."),
+    Setting("upload_limit_mb", 50, "Largest spreadsheet the import page accepts."),
+    Setting("promote_min_checkins", 3, "Check-ins in 12 months that make a 培养 person a candidate to promote."),
+    Setting("session_idle_minutes", 30, "Idle minutes after which a signed-in session must sign in again."),
+    Setting("login_max_failures", 5, "Failed sign-ins in a row that lock an account for 15 minutes."),
+    Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
+]
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _secrets_section() -> dict:
+    try:
+        with open(SECRETS_PATH, "rb") as fh:
+            return tomllib.load(fh).get("brain", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def get_setting(name: str, env: dict[str, str] | None = None):
+    """The setting's value, converted to the type of its default."""
+    setting = _BY_NAME[name]
+    env = os.environ if env is None else env
+    raw = env.get(f"BRAIN_{name.upper()}")
+    if raw is None:
+        raw = _secrets_section().get(name)
+    if raw is None:
+        return setting.default
+    kind = type(setting.default)
+    if kind is bool:
+        return str(raw).strip().lower() in ("1", "true", "yes", "on")
+    return kind(raw)

@@ -1,0 +1,113 @@
+"""Shared fixtures: a fresh migrated store per test, on SQLite and (when configured) PostgreSQL.
+
+PostgreSQL tests run when TEST_DATABASE_URL is set; each test gets its own schema
+(through search_path), so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import uuid
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from store.engine import create_store_engine
+from store.migrate import upgrade_to_head
+from store.url import normalise_url
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def _sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def _postgres_schema_url(schema: str) -> str:
+    base = normalise_url(TEST_DATABASE_URL)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def store_url_factory(tmp_path):
+    """Returns a function backend -> URL of a fresh, empty database for that backend."""
+    created: list[str] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return _sqlite_url(tmp_path / uuid.uuid4().hex[:8])
+        if not TEST_DATABASE_URL:
+            pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(normalise_url(TEST_DATABASE_URL))
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        created.append(schema)
+        return _postgres_schema_url(schema)
+
+    yield make
+
+    if created:
+        admin = create_engine(normalise_url(TEST_DATABASE_URL))
+        with admin.begin() as conn:
+            for schema in created:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_url(store_url_factory, backend) -> str:
+    """URL of a fresh, migrated store on each backend (SQLite always, PostgreSQL when set)."""
+    url = store_url_factory(backend)
+    engine = create_store_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(store_url):
+    eng = create_store_engine(store_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    """A fresh migrated SQLite store only: for tests where the backend does not matter."""
+    eng = create_store_engine(_sqlite_url(tmp_path))
+    upgrade_to_head(eng)
+    yield eng
+    eng.dispose()
+
+
+APP_PATH = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def make_app(monkeypatch):
+    """Returns a function url -> AppTest of the whole app (navigation included) on that store.
+
+    Use `at.switch_page("pages/x.py").run()` after a first `at.run()` to reach a page.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    def make(url: str, **query_params) -> AppTest:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "0")
+        at = AppTest.from_file(APP_PATH, default_timeout=120)
+        for key, value in query_params.items():
+            at.query_params[key] = value
+        return at
+
+    return make

@@ -1,0 +1,61 @@
+"""Cached access to the store: one engine per process, every query cached by data version.
+
+A query is any store/ function `fn(engine, *args)`. Its result is cached by
+(database URL, data version, function, arguments) and shared by all sessions, so
+a refresh that finds no new data issues no query, and many screens watching the
+cockpit cost the database what one does. The data version itself is asked at
+most once every `version_check_seconds`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from store.engine import open_store
+from store.settings import get_setting
+from store.url import resolve_database_url
+from store.version import data_version
+
+
+def store_url() -> str:
+    return resolve_database_url()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Engine:
+    return open_store(url)
+
+
+def get_engine() -> Engine:
+    return _engine_for(store_url())
+
+
+@st.cache_data(ttl=get_setting("version_check_seconds"), show_spinner=False)
+def _version_for(url: str) -> str:
+    return data_version(_engine_for(url))
+
+
+def current_data_version() -> str:
+    return _version_for(store_url())
+
+
+def data_changed() -> None:
+    """Call after this process wrote to the store: the next read sees the new version."""
+    _version_for.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=5000)
+def _cached_call(url: str, version: str, fn_path: str, args: tuple, kwargs: tuple) -> Any:
+    module_name, qualname = fn_path.split(":")
+    fn = getattr(importlib.import_module(module_name), qualname)
+    return fn(_engine_for(url), *args, **dict(kwargs))
+
+
+def query(fn: Callable, *args, **kwargs) -> Any:
+    """Run store query `fn(engine, *args, **kwargs)` through the shared cache."""
+    url = store_url()
+    return _cached_call(url, _version_for(url), f"{fn.__module__}:{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
