@@ -1,0 +1,166 @@
+"""The person filter: one object drives counts, charts, lists and exports, so they agree.
+
+Every condition is built from bound parameters (never string-built SQL) and the
+caller's district Scope is always ANDed in, so no filter can reach outside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import date, timedelta
+from typing import Mapping
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
+
+from store.schema import appointment, participation, person, person_tag, tag
+from store.scope import Scope
+
+TAG_MODES = ("any", "all")
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    categories: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    streets: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    parties: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    tags_mode: str = "any"
+    genders: tuple[str, ...] = ()
+    age_min: int | None = None
+    age_max: int | None = None
+    educations: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    # With active_months set: True = at least one check-in within the last N months, False = none.
+    active_months: int | None = None
+    active: bool | None = None
+    updated_since: date | None = None
+    keyword: str = ""
+
+    def is_empty(self) -> bool:
+        return self == PersonFilter()
+
+    def with_value(self, name: str, value) -> "PersonFilter":
+        """A copy with `value` added to the multi-valued field `name` (click-to-filter)."""
+        current = getattr(self, name)
+        if value in current:
+            return self
+        return replace(self, **{name: tuple(current) + (value,)})
+
+    # ---- SQL ----
+    def conditions(self, scope: Scope, today: date | None = None) -> list[ColumnElement[bool]]:
+        """WHERE conditions on `person` for this filter within `scope`."""
+        today = today or date.today()
+        p = person.c
+        conds: list[ColumnElement[bool]] = []
+        scope_clause = scope.person_clause(person)
+        if scope_clause is not None:
+            conds.append(scope_clause)
+        for column, values in (
+            (p.category_code, self.categories),
+            (p.district_code, self.districts),
+            (p.street, self.streets),
+            (p.stage, self.stages),
+            (p.party, self.parties),
+            (p.gender, self.genders),
+            (p.education, self.educations),
+        ):
+            if values:
+                conds.append(column.in_(values))
+        if self.age_min is not None:
+            # Aged at least N: born on or before today minus N years.
+            conds.append(p.birth_date <= _years_before(today, self.age_min))
+        if self.age_max is not None:
+            # Aged at most N: born after today minus N+1 years.
+            conds.append(p.birth_date > _years_before(today, self.age_max + 1))
+        if self.tags:
+            tagged = (
+                select(person_tag.c.person_id)
+                .join(tag, tag.c.id == person_tag.c.tag_id)
+                .where(tag.c.name.in_(self.tags))
+            )
+            if self.tags_mode == "all":
+                tagged = tagged.group_by(person_tag.c.person_id).having(
+                    func.count(func.distinct(tag.c.id)) == len(set(self.tags))
+                )
+            conds.append(p.id.in_(tagged))
+        if self.bodies:
+            conds.append(
+                exists().where(appointment.c.person_id == p.id, appointment.c.body.in_(self.bodies))
+            )
+        if self.active_months is not None and self.active is not None:
+            since = today - timedelta(days=round(self.active_months * 30.44))
+            checked_in = exists().where(
+                participation.c.person_id == p.id,
+                participation.c.status == "checked_in",
+                participation.c.checked_in_at >= since,
+            )
+            conds.append(checked_in if self.active else not_(checked_in))
+        if self.updated_since is not None:
+            conds.append(p.updated_at >= self.updated_since)
+        keyword = self.keyword.strip()
+        if keyword:
+            conds.append(
+                or_(
+                    p.name.contains(keyword, autoescape=True),
+                    p.organization.contains(keyword, autoescape=True),
+                )
+            )
+        return conds
+
+    def where(self, stmt: Select, scope: Scope, today: date | None = None) -> Select:
+        conds = self.conditions(scope, today)
+        return stmt.where(and_(*conds)) if conds else stmt
+
+    # ---- URL query string ----
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """Only the fields that differ from the default, as strings (lists for multi-valued)."""
+        out: dict[str, str | list[str]] = {}
+        default = PersonFilter()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == getattr(default, f.name):
+                continue
+            if isinstance(value, tuple):
+                out[f.name] = list(value)
+            elif isinstance(value, bool):
+                out[f.name] = "1" if value else "0"
+            else:
+                out[f.name] = str(value)
+        return out
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, object]) -> "PersonFilter":
+        """The inverse of to_query_params; unparsable values are ignored, never fatal."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in params:
+                continue
+            raw = params[f.name]
+            items = [str(v) for v in raw] if isinstance(raw, (list, tuple)) else [str(raw)]
+            try:
+                if f.type.startswith("tuple"):
+                    values[f.name] = tuple(v for v in items if v)
+                elif f.name in ("age_min", "age_max", "active_months"):
+                    values[f.name] = int(items[-1])
+                elif f.name == "active":
+                    values[f.name] = items[-1] in ("1", "true", "yes")
+                elif f.name == "updated_since":
+                    values[f.name] = date.fromisoformat(items[-1])
+                elif f.name == "tags_mode":
+                    values[f.name] = items[-1] if items[-1] in TAG_MODES else "any"
+                else:
+                    values[f.name] = items[-1]
+            except ValueError:
+                continue
+        return cls(**values)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
