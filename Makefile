@@ -15,6 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 # Create the environment, migrate the store, seed demo data on first run, serve on :8501.
 run: $(STAMP)
 	$(PY) -m loaders demo --if-empty --persons 20000
+	$(PY) -m store bootstrap
 	$(PY) -m streamlit run app.py
 
 # The whole suite (PostgreSQL tests too when TEST_DATABASE_URL is set).

@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError, InterfaceError
 
 from store.queries.common import store_summary
 from store.url import describe_url
-from ui.auth import current_scope
+from ui.auth import current_scope, sign_in_gate, sign_out_button, Viewer
 from ui.cache import query, store_url
 from ui.i18n import language_switch, t
 
@@ -22,21 +22,27 @@ def is_kiosk() -> bool:
     return st.query_params.get("kiosk") in ("1", "true", "yes")
 
 
-def build_pages() -> dict[str, list[st.Page]]:
-    return {
-        t("nav.overview"): [
-            st.Page("pages/cockpit.py", title=t("page.cockpit"), icon="📊", url_path="cockpit", default=True),
-        ],
-        t("nav.work"): [
-            st.Page("pages/explorer.py", title=t("page.explorer"), icon="🔎", url_path="explorer"),
-            st.Page("pages/activities.py", title=t("page.activities"), icon="📅", url_path="activities"),
-            st.Page("pages/lifecycle.py", title=t("page.lifecycle"), icon="🔁", url_path="lifecycle"),
-        ],
-        t("nav.data"): [
-            st.Page("pages/data_health.py", title=t("page.data_health"), icon="🩺", url_path="data_health"),
-            st.Page("pages/data_import.py", title=t("page.data_import"), icon="📥", url_path="data_import"),
-        ],
-    }
+# (section, page name, icon); the page name is its file in pages/ and its URL path.
+PAGES = [
+    ("nav.overview", "cockpit", "📊"),
+    ("nav.work", "explorer", "🔎"),
+    ("nav.work", "activities", "📅"),
+    ("nav.work", "lifecycle", "🔁"),
+    ("nav.data", "data_health", "🩺"),
+    ("nav.data", "data_import", "📥"),
+    ("nav.data", "audit", "📜"),
+]
+
+
+def build_pages(viewer: Viewer) -> dict[str, list[st.Page]]:
+    """Only the pages the viewer's role may use: the others cannot be reached by URL either."""
+    sections: dict[str, list[st.Page]] = {}
+    for section, name, icon in PAGES:
+        if viewer.may_open(name):
+            page = st.Page(f"pages/{name}.py", title=t(f"page.{name}"), icon=icon, url_path=name,
+                           default=name == "cockpit")
+            sections.setdefault(t(section), []).append(page)
+    return sections
 
 
 def sidebar_footer() -> None:
@@ -55,14 +61,22 @@ def sidebar_footer() -> None:
 
 
 def main() -> None:
-    kiosk = is_kiosk()
-    page = st.navigation(build_pages(), position="hidden" if kiosk else "sidebar")
     try:
+        viewer = sign_in_gate()
+        if viewer is None:
+            # Declare an (empty) navigation so the pages/ folder is never offered to a stranger.
+            st.navigation([st.Page(lambda: None, title=t("auth.sign_in"), url_path="sign_in")], position="hidden")
+            st.stop()
+        # A screen token always gets the bare kiosk layout.
+        kiosk = is_kiosk() or viewer.role == "screen"
+        page = st.navigation(build_pages(viewer), position="hidden" if kiosk else "sidebar")
         if not kiosk:
             language_switch()
+            sign_out_button()
             sidebar_footer()
         page.run()
     except (OperationalError, InterfaceError):
+        # The database went away (restart, network): say so and let the next rerun reconnect.
         log.exception("store unavailable")
         st.error(t("error.database_unavailable"))
 

@@ -220,3 +220,38 @@ import_change = Table(
     Index("ix_import_change_batch_id", "batch_id"),
     Index("ix_import_change_person_id", "person_id", "batch_id"),
 )
+
+# Local accounts (sign-in, role, district scope) and revocable tokens for lobby screens.
+account = Table(
+    "account",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(64)),
+    Column("password_hash", String(255)),
+    Column("role", String(16), nullable=False),
+    # Comma-separated district codes; empty = the whole area.
+    Column("scope_districts", Text, nullable=False, server_default=""),
+    # JSON list of [district_code, street name] pairs.
+    Column("scope_streets", Text, nullable=False, server_default="[]"),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
+)
+
+screen_token = Table(
+    "screen_token",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Only a hash is stored: a leaked database does not open the screens.
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("label", String(128)),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64)),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+)
+
+ROLES = ("screen", "leader", "staff", "admin")

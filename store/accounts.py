@@ -1,0 +1,264 @@
+"""Local accounts, sign-in with lockout, and revocable screen tokens. No Streamlit here.
+
+Passwords are hashed with Argon2id (argon2-cffi). Screen tokens are long random
+strings shown once; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, func, insert, select, update
+
+from store.audit import record
+from store.schema import ROLES, account, screen_token
+from store.scope import Scope
+
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# Verifying against a real hash when the user is unknown keeps both paths equally slow.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out; the message is bilingual."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    scope: Scope
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    account: Account | None
+    # None on success; else one of: unknown, wrong_password, locked, disabled.
+    failure: str | None = None
+    locked_until: datetime | None = None
+
+
+def _scope_from_row(row) -> Scope:
+    districts = tuple(d for d in (row.scope_districts or "").split(",") if d)
+    streets = tuple((d, s) for d, s in json.loads(row.scope_streets or "[]"))
+    return Scope(districts=districts, streets=streets)
+
+
+def _account_from_row(row) -> Account:
+    return Account(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name or row.username,
+        role=row.role,
+        scope=_scope_from_row(row),
+        disabled=bool(row.disabled),
+    )
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"未知角色 {role!r}，可用：{', '.join(ROLES)} · unknown role {role!r}; allowed: {', '.join(ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 位 · the password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def get_account(engine: Engine, username: str) -> Account | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(account).where(account.c.username == username)).first()
+    return _account_from_row(row) if row else None
+
+
+def list_accounts(engine: Engine) -> list[Account]:
+    with engine.connect() as conn:
+        return [_account_from_row(r) for r in conn.execute(select(account).order_by(account.c.username))]
+
+
+def count_accounts(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(account)).scalar_one())
+
+
+def create_account(engine: Engine, username: str, password: str | None, role: str, *,
+                   scope: Scope = Scope(), display_name: str | None = None, actor: str = "cli",
+                   now: datetime | None = None) -> Account:
+    """A new account; password None makes an account that signs in only through the identity provider."""
+    _check_role(role)
+    username = username.strip()
+    if not username:
+        raise AccountError("用户名不能为空 · the username is empty")
+    if password is not None:
+        _check_password(password)
+    now = now or datetime.now()
+    with engine.begin() as conn:
+        if conn.execute(select(account.c.id).where(account.c.username == username)).first():
+            raise AccountError(f"用户 {username} 已存在 · account {username} exists already")
+        conn.execute(
+            insert(account).values(
+                username=username,
+                display_name=display_name or username,
+                password_hash=_hasher.hash(password) if password is not None else None,
+                role=role,
+                scope_districts=",".join(scope.districts),
+                scope_streets=json.dumps([list(s) for s in scope.streets], ensure_ascii=False),
+                created_at=now,
+            )
+        )
+        record(conn, actor, "account_create", {"username": username, "role": role,
+                                               "districts": list(scope.districts),
+                                               "streets": [list(s) for s in scope.streets]}, at=now)
+    return get_account(engine, username)
+
+
+def _change(engine: Engine, username: str, values: dict, actor: str, action: str, detail: dict) -> Account:
+    with engine.begin() as conn:
+        result = conn.execute(update(account).where(account.c.username == username).values(**values))
+        if result.rowcount == 0:
+            raise AccountError(f"没有用户 {username} · no account {username}")
+        record(conn, actor, action, {"username": username, **detail})
+    return get_account(engine, username)
+
+
+def set_password(engine: Engine, username: str, password: str, actor: str = "cli") -> Account:
+    _check_password(password)
+    return _change(engine, username, {"password_hash": _hasher.hash(password), "failed_logins": 0,
+                                      "locked_until": None}, actor, "account_password", {})
+
+
+def set_role(engine: Engine, username: str, role: str, actor: str = "cli") -> Account:
+    _check_role(role)
+    return _change(engine, username, {"role": role}, actor, "account_role", {"role": role})
+
+
+def set_scope(engine: Engine, username: str, scope: Scope, actor: str = "cli") -> Account:
+    values = {
+        "scope_districts": ",".join(scope.districts),
+        "scope_streets": json.dumps([list(s) for s in scope.streets], ensure_ascii=False),
+    }
+    detail = {"districts": list(scope.districts), "streets": [list(s) for s in scope.streets]}
+    return _change(engine, username, values, actor, "account_scope", detail)
+
+
+def set_disabled(engine: Engine, username: str, disabled: bool, actor: str = "cli") -> Account:
+    action = "account_disable" if disabled else "account_enable"
+    return _change(engine, username, {"disabled": disabled, "failed_logins": 0, "locked_until": None},
+                   actor, action, {})
+
+
+def sign_in(engine: Engine, username: str, password: str, *, max_failures: int = 5,
+            now: datetime | None = None) -> LoginResult:
+    """Check a password; repeated failures lock the account for LOCKOUT. Every outcome is audited."""
+    now = now or datetime.now()
+    username = username.strip()
+    with engine.begin() as conn:
+        row = conn.execute(select(account).where(account.c.username == username)).first()
+        if row is None or row.password_hash is None:
+            try:
+                _hasher.verify(_DUMMY_HASH, password + "x")
+            except VerificationError:
+                pass
+            record(conn, username, "login_failure", {"reason": "unknown"}, at=now)
+            return LoginResult(None, "unknown")
+        if row.disabled:
+            record(conn, username, "login_failure", {"reason": "disabled"}, at=now)
+            return LoginResult(None, "disabled")
+        if row.locked_until and row.locked_until > now:
+            record(conn, username, "login_failure", {"reason": "locked"}, at=now)
+            return LoginResult(None, "locked", row.locked_until)
+        try:
+            _hasher.verify(row.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            failures = (row.failed_logins or 0) + 1
+            locked_until = now + LOCKOUT if failures >= max_failures else None
+            conn.execute(update(account).where(account.c.id == row.id).values(
+                failed_logins=0 if locked_until else failures, locked_until=locked_until))
+            record(conn, username, "login_failure",
+                   {"reason": "wrong_password", "locked": locked_until is not None}, at=now)
+            if locked_until:
+                return LoginResult(None, "locked", locked_until)
+            return LoginResult(None, "wrong_password")
+        values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if _hasher.check_needs_rehash(row.password_hash):
+            values["password_hash"] = _hasher.hash(password)
+        conn.execute(update(account).where(account.c.id == row.id).values(**values))
+        record(conn, username, "login", {"method": "password"}, at=now)
+    return LoginResult(get_account(engine, username))
+
+
+def bootstrap_admin(engine: Engine) -> str | None:
+    """On a store with no accounts, create `admin` with a random password and return it (else None)."""
+    if count_accounts(engine):
+        return None
+    password = generate_password()
+    try:
+        create_account(engine, "admin", password, "admin", display_name="管理员 admin", actor="bootstrap")
+    except AccountError:
+        return None  # another process created it first
+    return password
+
+
+# ---- Screen tokens ----
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_screen_token(engine: Engine, label: str, actor: str = "cli") -> str:
+    """A new token, returned once; put it in the lobby screen's URL as ?token=…"""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now()
+    with engine.begin() as conn:
+        new_id = conn.execute(
+            insert(screen_token).values(token_sha256=_token_hash(token), label=label, created_at=now,
+                                        created_by=actor).returning(screen_token.c.id)
+        ).scalar_one()
+        record(conn, actor, "screen_token_create", {"id": new_id, "label": label}, at=now)
+    return token
+
+
+def revoke_screen_token(engine: Engine, token_id: int, actor: str = "cli") -> None:
+    with engine.begin() as conn:
+        result = conn.execute(update(screen_token).where(screen_token.c.id == token_id,
+                                                          screen_token.c.revoked_at.is_(None))
+                              .values(revoked_at=datetime.now()))
+        if result.rowcount == 0:
+            raise AccountError(f"没有有效的令牌 {token_id} · no active token {token_id}")
+        record(conn, actor, "screen_token_revoke", {"id": token_id})
+
+
+def list_screen_tokens(engine: Engine) -> list[dict]:
+    cols = [c for c in screen_token.c if c.name != "token_sha256"]
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(*cols).order_by(screen_token.c.id))]
+
+
+def check_screen_token(engine: Engine, token: str) -> int | None:
+    """The token's id when it is valid and not revoked, else None."""
+    if not token or len(token) > 200:
+        return None
+    with engine.begin() as conn:
+        row = conn.execute(select(screen_token.c.id).where(
+            screen_token.c.token_sha256 == _token_hash(token), screen_token.c.revoked_at.is_(None))).first()
+        if row is None:
+            return None
+        conn.execute(update(screen_token).where(screen_token.c.id == row.id).values(last_used_at=datetime.now()))
+    return row.id

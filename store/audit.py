@@ -1,0 +1,50 @@
+"""The audit trail: who did what, when. Imports, undos, exports, sign-ins, account changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Select, func, insert, select
+
+from store.schema import audit_log
+
+
+def record(conn: Connection, actor: str | None, action: str, detail: dict | str | None = None,
+           at: datetime | None = None) -> None:
+    """Write one audit row inside the caller's transaction (so it lands with the change or not at all)."""
+    if isinstance(detail, dict):
+        detail = json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)
+    conn.execute(insert(audit_log).values(at=at or datetime.now(), actor=actor, action=action, detail=detail))
+
+
+def record_now(engine: Engine, actor: str | None, action: str, detail: dict | str | None = None) -> None:
+    with engine.begin() as conn:
+        record(conn, actor, action, detail)
+
+
+def _filtered(stmt: Select, actions: tuple[str, ...], actor: str, since: datetime | None) -> Select:
+    if actions:
+        stmt = stmt.where(audit_log.c.action.in_(actions))
+    if actor:
+        stmt = stmt.where(audit_log.c.actor.contains(actor, autoescape=True))
+    if since is not None:
+        stmt = stmt.where(audit_log.c.at >= since)
+    return stmt
+
+
+def audit_page(engine: Engine, actions: tuple[str, ...] = (), actor: str = "", since: datetime | None = None,
+               limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
+    """(total matching, one page of rows newest first)."""
+    count_stmt = _filtered(select(func.count()).select_from(audit_log), actions, actor, since)
+    rows_stmt = _filtered(select(audit_log), actions, actor, since)
+    rows_stmt = rows_stmt.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        total = conn.execute(count_stmt).scalar_one()
+        rows = [dict(r._mapping) for r in conn.execute(rows_stmt)]
+    return int(total), rows
+
+
+def audit_actions(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(audit_log.c.action).distinct().order_by(audit_log.c.action)).scalars())

@@ -1,0 +1,99 @@
+"""Sign-in gate, role navigation and screen tokens under AppTest (the whole app)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from store import accounts
+from store.schema import audit_log
+
+
+@pytest.fixture
+def gated_app(sqlite_engine, make_app, monkeypatch):
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+
+    def make(**query_params):
+        at = make_app(url, **query_params)
+        monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+        return at
+
+    return make
+
+
+def sign_in(at, username, password):
+    at.run()
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_login_required_and_wrong_password_refused(gated_app, sqlite_engine):
+    accounts.create_account(sqlite_engine, "staff1", "a-long-password", "staff")
+    at = gated_app()
+    at.run()
+    assert not at.exception
+    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+    sign_in(at, "staff1", "wrong-password")
+    assert any("不正确" in e.value for e in at.error)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(audit_log.c.action)).scalars().all()[-1] == "login_failure"
+
+
+def body_text(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [str(x.value) for x in at.title]
+    return " ".join(parts)
+
+
+@pytest.mark.parametrize("role, allowed, refused", [
+    ("staff", "pages/explorer.py", "pages/data_import.py"),
+    ("leader", "pages/lifecycle.py", "pages/explorer.py"),
+    ("admin", "pages/data_import.py", None),
+])
+def test_role_reaches_its_pages_only(gated_app, sqlite_engine, role, allowed, refused):
+    accounts.create_account(sqlite_engine, "u", "a-long-password", role)
+    at = sign_in(gated_app(), "u", "a-long-password")
+    assert not at.exception
+    assert "当前用户：u" in body_text(at)
+    if refused:
+        # The page is not in this role's navigation, so no URL reaches it.
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(refused).run()
+    at.switch_page(allowed).run()
+    assert not at.exception
+
+
+def test_screen_token_opens_cockpit_only(gated_app, sqlite_engine):
+    token = accounts.create_screen_token(sqlite_engine, "大厅")
+    at = gated_app(token=token)
+    at.run()
+    assert not at.exception
+    assert not at.text_input  # no sign-in form
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/explorer.py").run()
+
+
+def test_revoked_or_wrong_token_is_refused(gated_app, sqlite_engine):
+    at = gated_app(token="not-a-token")
+    at.run()
+    assert any("无效" in e.value for e in at.error)
+
+
+
+def test_district_scope_reaches_the_footer_count(gated_app, sqlite_engine):
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from store.schema import person
+    from store.scope import Scope
+
+    now = datetime(2026, 1, 1)
+    rows = [dict(name=f"人{i}", category_code="other", district_code=d, created_at=now, updated_at=now)
+            for i, d in enumerate(["330106"] * 3 + ["330102"] * 4)]
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(person), rows)
+    accounts.create_account(sqlite_engine, "xihu", "a-long-password", "staff", scope=Scope(districts=("330106",)))
+    at = sign_in(gated_app(), "xihu", "a-long-password")
+    assert "人员总数：3" in body_text(at)
