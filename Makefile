@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m loaders demo --if-empty --persons 20000
 	$(PY) -m store bootstrap
-	$(PY) -m streamlit run app.py
+	$(PY) -m ui.serve
 
 # The whole suite (PostgreSQL tests too when TEST_DATABASE_URL is set).
 test: $(STAMP) browser-deps

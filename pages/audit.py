@@ -5,11 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from store.audit import audit_actions, audit_page
-from ui.auth import require_role
+from ui.auth import guard_page
 from ui.cache import get_engine
 from ui.i18n import t
 
-require_role("admin")
+guard_page("audit")
 st.title(t("page.audit"))
 
 PAGE_SIZE = 100

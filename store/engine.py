@@ -23,7 +23,9 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # pool_pre_ping: a restarted server costs one failed ping, not an error on screen.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # connect_timeout: an unreachable server fails in seconds instead of freezing the page.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args={"connect_timeout": 5})
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

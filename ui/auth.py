@@ -71,6 +71,25 @@ def current_scope() -> Scope:
     return current_viewer().scope
 
 
+def guard_page(name: str) -> Viewer:
+    """First line of every page: the viewer, after checking sign-in and role.
+
+    app.py's navigation already hides pages a role may not use; this guard also
+    holds when a page script is run on its own (see ui/serve.py).
+    """
+    if not get_setting("require_login"):
+        return OPEN_VIEWER
+    viewer = st.session_state.get("viewer")
+    if viewer is None:
+        viewer = sign_in_gate()
+        if viewer is None:
+            st.stop()
+    if not viewer.may_open(name):
+        st.error(t("auth.forbidden"))
+        st.stop()
+    return viewer
+
+
 def require_role(*roles: str) -> Viewer:
     """Stop the page unless the viewer has one of `roles` (defence in depth behind the navigation)."""
     viewer = current_viewer()

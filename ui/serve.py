@@ -1,0 +1,28 @@
+"""`python -m ui.serve [streamlit options]`: run the app the safe way.
+
+Streamlit still treats a `pages/` folder beside the entry script as an old-style
+multipage app until the first `st.navigation` call of the process. Without this
+launcher, the very first visitor after a restart who opens a page URL directly
+would get that page run on its own, outside app.py's sign-in gate. Every page
+also guards itself (ui.auth.guard_page); this closes the gap at the source.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web import cli
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def main() -> int:
+    PagesManager.uses_pages_directory = False
+    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
