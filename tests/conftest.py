@@ -105,6 +105,8 @@ def make_app(monkeypatch):
     def make(url: str, **query_params) -> AppTest:
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "0")
+        # No background copy processes from page tests; tests of the copy turn it on themselves.
+        monkeypatch.setenv("BRAIN_ANALYTIC_COPY", "0")
         at = AppTest.from_file(APP_PATH, default_timeout=120)
         for key, value in query_params.items():
             at.query_params[key] = value

@@ -1,0 +1,220 @@
+"""The analytic copy: the store's tables in a DuckDB file, built for reading.
+
+Plain GROUP BYs over a million persons and millions of participations take
+seconds on SQLite and PostgreSQL. DuckDB (an embedded, columnar, vectorised
+engine) answers the same SQLAlchemy queries over a copy of the tables in tens
+of milliseconds. The copy is stamped with the data version it was built from;
+readers use it only while that stamp equals the store's current version, and
+fall back to the store itself otherwise, so an answer is never stale. After any
+change (an import, an undo, another system's write) the copy is rebuilt in the
+background, in its own process so that its memory never counts against the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Table, create_engine, select, text
+from sqlalchemy.pool import NullPool
+
+from store.schema import (
+    activity,
+    appointment,
+    category,
+    import_batch,
+    participation,
+    person,
+    person_tag,
+    region,
+    stage_event,
+    tag,
+)
+from store.url import PROJECT_ROOT
+from store.version import data_version
+
+TABLES: tuple[Table, ...] = (
+    category, region, person, tag, person_tag, stage_event, appointment, activity, participation, import_batch,
+)
+CHUNK_ROWS = 200_000
+# DuckDB's own cap, so the copy never takes the app's memory with it.
+MEMORY_LIMIT = os.environ.get("BRAIN_ANALYTIC_MEMORY", "512MB")
+ANALYTIC_DIR = PROJECT_ROOT / "data" / "analytic"
+
+
+def _arrow_type(column) -> pa.DataType:
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return pa.bool_()
+    if isinstance(kind, Integer):
+        return pa.int64()
+    if isinstance(kind, DateTime):
+        return pa.timestamp("us")
+    if isinstance(kind, Date):
+        return pa.date32()
+    return pa.string()
+
+
+def _arrow_schema(table: Table) -> pa.Schema:
+    return pa.schema([(c.name, _arrow_type(c)) for c in table.columns])
+
+
+def copy_path_for(url: str, folder: Path = ANALYTIC_DIR) -> Path:
+    """One copy file per store URL (hashed: the URL may hold a password)."""
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    return folder / f"copy-{digest}.duckdb"
+
+
+def build_copy(engine: Engine, path: Path) -> str:
+    """Copy every table that queries read into a new DuckDB file at `path`; returns its version.
+
+    The new file is written beside the old one and moved into place, so readers
+    see either the old copy or the new one, never half of one.
+    """
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    version = data_version(engine)
+    fd, tmp_name = tempfile.mkstemp(prefix=path.stem + "-", suffix=".building", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp_name)  # DuckDB wants to create the file itself
+    con = duckdb.connect(tmp_name)
+    try:
+        con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+        with engine.connect() as conn:
+            # One snapshot for all tables, so the copy is consistent with `version`.
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            for table in TABLES:
+                _copy_table(conn, con, table)
+        con.execute("CREATE TABLE analytic_meta (key VARCHAR, value VARCHAR)")
+        con.execute("INSERT INTO analytic_meta VALUES ('data_version', ?), ('built_at', ?)",
+                    [version, datetime.now().isoformat(timespec="seconds")])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp_name, path)
+    return version
+
+
+def _copy_table(conn, duck, table: Table) -> None:
+    schema = _arrow_schema(table)
+    names = [f.name for f in schema]
+    empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 (read by DuckDB by name)
+    duck.execute(f'CREATE TABLE "{table.name}" AS SELECT * FROM empty')
+    result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(select(table))
+    for rows in result.partitions(CHUNK_ROWS):
+        columns = list(zip(*rows))
+        batch = pa.Table.from_arrays(  # noqa: F841 (read by DuckDB by name)
+            [pa.array(col, type=f.type) for col, f in zip(columns, schema)], names=names
+        )
+        duck.execute(f'INSERT INTO "{table.name}" SELECT * FROM batch')
+
+
+def copy_version(path: Path) -> str | None:
+    """The data version a copy was built from, or None when there is no readable copy."""
+    if not path.exists():
+        return None
+    try:
+        import duckdb
+
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            row = con.execute("SELECT value FROM analytic_meta WHERE key = 'data_version'").fetchone()
+        finally:
+            con.close()
+    except Exception:  # a half-written or foreign file: treat as absent, it will be rebuilt
+        return None
+    return row[0] if row else None
+
+
+def open_copy(path: Path) -> Engine:
+    """A read-only SQLAlchemy engine on a copy (the duckdb-engine dialect)."""
+    return create_engine(
+        f"duckdb:///{path}",
+        connect_args={"read_only": True, "config": {"memory_limit": MEMORY_LIMIT}},
+        poolclass=NullPool,
+    )
+
+
+def start_rebuild(url: str, path: Path) -> subprocess.Popen | None:
+    """Rebuild the copy in a child process unless one is already running for this path."""
+    lock = path.with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if lock.exists() and time.time() - lock.stat().st_mtime < 600:
+            return None
+        lock.write_text(str(os.getpid()), encoding="utf-8")
+    except OSError:
+        return None
+    env = dict(os.environ, DATABASE_URL=url)
+    return subprocess.Popen(
+        [sys.executable, "-m", "store.analytic", "--path", str(path), "--unlock", str(lock)],
+        cwd=str(PROJECT_ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from store.engine import open_store
+    from store.url import resolve_database_url
+
+    parser = argparse.ArgumentParser(prog="python -m store.analytic", description="rebuild the analytic copy")
+    parser.add_argument("--db", help="database URL")
+    parser.add_argument("--path", help="where the copy goes (default: data/analytic/)")
+    parser.add_argument("--unlock", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    url = resolve_database_url(args.db)
+    path = Path(args.path) if args.path else copy_path_for(url)
+    try:
+        started = time.perf_counter()
+        version = build_copy(open_store(url), path)
+        print(f"analytic copy {path.name}: version {version} in {time.perf_counter() - started:.1f}s")
+    finally:
+        if args.unlock:
+            Path(args.unlock).unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+class ReadRouter:
+    """Chooses, per data version, between the analytic copy and the store itself.
+
+    The copy is used only when its stamp equals the version asked for; otherwise
+    the store answers (correct, slower) and a rebuild starts in the background.
+    """
+
+    def __init__(self, url: str, *, enabled: bool = True, folder: Path | None = None):
+        self.url = url
+        self.enabled = enabled
+        self.path = copy_path_for(url, folder or ANALYTIC_DIR)
+        self._engine: Engine | None = None
+        self._engine_version: str | None = None
+        self._lock = threading.Lock()
+        self.rebuild: subprocess.Popen | None = None
+
+    def engine_for(self, version: str, store_engine: Engine) -> Engine:
+        if not self.enabled:
+            return store_engine
+        with self._lock:
+            if self._engine is not None and self._engine_version == version:
+                return self._engine
+            if copy_version(self.path) == version:
+                if self._engine is not None:
+                    self._engine.dispose()
+                self._engine, self._engine_version = open_copy(self.path), version
+                return self._engine
+            if self.rebuild is None or self.rebuild.poll() is not None:
+                self.rebuild = start_rebuild(self.url, self.path)
+            return store_engine
