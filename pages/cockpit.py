@@ -1,6 +1,144 @@
+"""The cockpit: a dark, self-refreshing big-screen overview, aggregates only.
+
+`?kiosk=1` fills the screen without scrolling, `?scale=2` draws for a 3840×2160
+page at 100% zoom, `?carousel=30` shows one panel at a time, 30 s each.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
 import streamlit as st
+from streamlit_echarts import Map, st_echarts
 
-from ui.i18n import t
+from charts import cockpit as charts
+from charts.echarts_theme import THEME, Style, options_of
+from store.queries import cockpit as q
+from store.settings import get_setting
+from ui import theme
+from ui.auth import guard_page
+from ui.cache import query
+from ui.i18n import current_language, t
 
-st.title(t("page.cockpit"))
-st.info(t("shell.coming"))
+MAP_NAME = "area"
+
+viewer = guard_page("cockpit")
+scope = viewer.scope
+lang = current_language()
+threshold = get_setting("privacy_threshold")
+kiosk = theme.kiosk_requested() or viewer.role == "screen"
+scale = theme.scale_requested()
+layout = theme.cockpit_layout(scale)
+style = Style(scale=scale)
+carousel = theme.carousel_seconds()
+theme.apply_cockpit_theme(kiosk, scale)
+
+
+def show(chart, name: str, *, echarts_map: Map | None = None) -> None:
+    st_echarts(options_of(chart), theme=THEME, height=f"{layout.px(name)}px", map=echarts_map,
+               key=f"cockpit_chart_{name}")
+
+
+def category_panel(height: str = "category") -> None:
+    df = query(q.by_category, scope)
+    show(charts.ranked_bar(df, label_col=f"name_{lang}", threshold=threshold, style=style), height)
+
+
+def district_panel(height: str = "map") -> None:
+    df = query(q.by_district, scope)
+    geojson = theme.area_geojson()
+    if geojson is None:
+        st.caption(t("cockpit.map_fallback"))
+        show(charts.ranked_bar(df, label_col=f"name_{lang}", threshold=threshold, style=style), height)
+        return
+    chart = charts.district_map(df, charts.area_names(geojson), map_name=MAP_NAME, label_col=f"name_{lang}",
+                                threshold=threshold, style=style, unit=t("cockpit.persons_unit"))
+    show(chart, height, echarts_map=Map(MAP_NAME, geojson))
+
+
+def tags_panel(height: str = "tags") -> None:
+    df = query(q.top_tags, scope, 20)
+    show(charts.ranked_bar(df, label_col="tag", threshold=threshold, style=style, color="#3d8bff"), height)
+
+
+def funnel_panel(height: str = "funnel") -> None:
+    df = query(q.by_stage, scope)
+    names = {s: t(f"cockpit.stage.{s}") for s in df["stage"]}
+    show(charts.funnel_chart(df, names, conversion_label=t("cockpit.conversion"), threshold=threshold,
+                             style=style), height)
+
+
+def monthly_panel(height: str = "monthly") -> None:
+    df = query(q.monthly_participation, scope, date.today())
+    show(charts.monthly_lines(df, registrations_name=t("cockpit.registrations"),
+                              checkins_name=t("cockpit.checkins"), threshold=threshold, style=style), height)
+
+
+def age_panel(height: str = "age") -> None:
+    df = query(q.age_gender, scope, date.today())
+    names = {b: t(f"cockpit.band.{b}") for b in df["band"]}
+    show(charts.age_gender_bars(df, names, male_name=t("cockpit.male"), female_name=t("cockpit.female"),
+                                threshold=threshold, style=style), height)
+
+
+def education_panel(height: str = "education") -> None:
+    df = query(q.by_education, scope)
+    show(charts.education_ring(df, other_name=t("cockpit.other"), threshold=threshold, style=style), height)
+
+
+FEED_TEXT_KEYS = ("upcoming", "past", "online", "registered", "checked_in", "none")
+
+
+def activities_panel(height: str = "feed") -> None:
+    df = query(q.activity_feed, scope, date.today())
+    texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
+    texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
+    st.html(charts.activity_feed_html(df, texts, lang=lang, threshold=threshold, height_px=layout.px(height)))
+
+
+# (name, title key, draw): the grid's columns, top to bottom, and the carousel's order.
+COLUMNS = [
+    [("category", category_panel), ("age", age_panel), ("education", education_panel)],
+    [("district", district_panel), ("monthly", monthly_panel)],
+    [("funnel", funnel_panel), ("tags", tags_panel), ("activities", activities_panel)],
+]
+CAROUSEL = ["district", "category", "monthly", "funnel", "tags", "age", "education", "activities"]
+
+
+def headline_and_title(today: date):
+    h = query(q.headline, scope, today)
+    as_of = h.last_change.strftime("%Y-%m-%d %H:%M") if h.last_change else t("cockpit.as_of_never")
+    theme.title_bar(
+        t("cockpit.title"), t("cockpit.subtitle"),
+        [t("cockpit.as_of", at=as_of), t("cockpit.privacy_note", n=threshold)],
+        t("cockpit.weekdays").split(","),
+    )
+    return h
+
+
+def cockpit() -> None:
+    h = headline_and_title(date.today())
+    if h.persons == 0:
+        st.info(t("cockpit.empty"))
+        return
+    labels = {k: t(f"cockpit.kpi.{k}") for k in
+              ("persons", "new", "active", "share_of", "activities", "checkins", "fresh", "fresh_note")}
+    theme.kpi_row(charts.headline_cards(h, labels, threshold))
+    if carousel:
+        draw = dict(name_draw for column in COLUMNS for name_draw in column)
+        # Every screen shows the same panel at the same moment: the index follows the wall clock.
+        name = CAROUSEL[int(time.time() // carousel) % len(CAROUSEL)]
+        with theme.panel(name, t(f"cockpit.panel.{name}")):
+            draw[name]("carousel")
+        return
+    for column, panels in zip(st.columns([1, 1.42, 1]), COLUMNS):
+        with column:
+            for name, draw in panels:
+                with theme.panel(name, t(f"cockpit.panel.{name}")):
+                    draw()
+
+
+# The fragment re-runs only itself; every query inside is answered from the cache
+# until the data version changes, so an idle refresh costs the store nothing.
+st.fragment(cockpit, run_every=carousel or get_setting("cockpit_refresh_seconds"))()

@@ -1,0 +1,371 @@
+"""The cockpit's charts and number cards: small DataFrames in, pyecharts charts or HTML out.
+
+Privacy lives here in one place: every count a builder puts on screen goes
+through `suppress` first, so a count under the threshold leaves as null (and is
+labelled "<N"), never as the number itself.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping
+
+import pandas as pd
+from pyecharts import options as opts
+from pyecharts.charts import Bar, Funnel, Line, Map, Pie
+
+from charts.echarts_theme import CYAN, GOLD, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style
+
+DEFAULT_THRESHOLD = 5
+
+
+# ---- privacy ----------------------------------------------------------------------------
+
+def suppress(n, threshold: int = DEFAULT_THRESHOLD) -> int | None:
+    """The count itself when it is at least `threshold`, else None (also for missing counts)."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return None
+    n = int(n)
+    return n if n >= threshold else None
+
+
+def format_count(n, threshold: int = DEFAULT_THRESHOLD) -> str:
+    """`12,345`, or `<5` for a suppressed count."""
+    shown = suppress(n, threshold)
+    return f"<{threshold}" if shown is None else f"{shown:,}"
+
+
+def format_share(part, whole, threshold: int = DEFAULT_THRESHOLD) -> str:
+    """`45.6%`, or `—` when either count is suppressed (a share would give the count away)."""
+    p, w = suppress(part, threshold), suppress(whole, threshold)
+    if p is None or w is None:
+        return "—"
+    return f"{100 * p / w:.1f}%"
+
+
+# ---- headline numbers -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    label: str
+    value: str
+    note: str = ""
+
+
+def headline_cards(h, labels: Mapping[str, str], threshold: int = DEFAULT_THRESHOLD) -> list[Card]:
+    """The six headline cards. `h` is a store.queries.cockpit.Headline; `labels` holds the
+    texts `persons`, `new`, `active`, `activities`, `checkins`, `fresh`, `share_of`."""
+    return [
+        Card("persons", labels["persons"], format_count(h.persons, threshold)),
+        Card("new", labels["new"], format_count(h.new_this_year, threshold)),
+        Card("active", labels["active"], format_count(h.active_90d, threshold),
+             labels["share_of"].format(share=format_share(h.active_90d, h.persons, threshold))),
+        Card("activities", labels["activities"], format_count(h.activities_this_year, threshold)),
+        Card("checkins", labels["checkins"], format_count(h.checkins_this_year, threshold)),
+        Card("fresh", labels["fresh"], format_share(h.fresh_12m, h.persons, threshold),
+             labels["fresh_note"].format(n=format_count(h.fresh_12m, threshold))),
+    ]
+
+
+# ---- shared pieces ----------------------------------------------------------------------
+
+def _text(style: Style, size: int | None = None, color: str = TEXT) -> opts.TextStyleOpts:
+    return opts.TextStyleOpts(color=color, font_size=size or style.font_px)
+
+
+def _no_animation_init() -> opts.InitOpts:
+    # Width and height come from the Streamlit element; the renderer ignores these.
+    return opts.InitOpts(bg_color="transparent")
+
+
+def _tooltip(trigger: str = "item", style: Style | None = None) -> opts.TooltipOpts:
+    size = style.font_px if style else 14
+    return opts.TooltipOpts(trigger=trigger, background_color="rgba(4,20,52,0.92)", border_color=CYAN,
+                            textstyle_opts=opts.TextStyleOpts(color=TEXT, font_size=size))
+
+
+# ---- ranked bars (categories, tags, districts without a map) ------------------------------
+
+def ranked_bar(df: pd.DataFrame, *, label_col: str = "label", value_col: str = "n",
+               threshold: int = DEFAULT_THRESHOLD, style: Style = Style(), color: str = CYAN,
+               series_name: str = "", max_rows: int | None = None) -> Bar:
+    """Horizontal bars, largest on top; each bar's count (or "<N") on a right-hand axis."""
+    rows = df[[label_col, value_col]].copy()
+    rows["_sort"] = rows[value_col].fillna(-1)
+    rows = rows.sort_values("_sort", ascending=False, kind="stable")
+    if max_rows is not None:
+        rows = rows.head(max_rows)
+    labels = [str(v) for v in rows[label_col]]
+    values = [suppress(v, threshold) for v in rows[value_col]]
+    shown = [format_count(v, threshold) for v in rows[value_col]]
+    gradient = {
+        "type": "linear", "x": 0, "y": 0, "x2": 1, "y2": 0,
+        "colorStops": [{"offset": 0, "color": "rgba(0,229,255,0.15)"}, {"offset": 1, "color": color}],
+    }
+    chart = (
+        Bar(init_opts=_no_animation_init())
+        .add_xaxis(labels)
+        .add_yaxis(series_name, values, bar_max_width=style.px(14), category_gap="35%",
+                   label_opts=opts.LabelOpts(is_show=False),
+                   itemstyle_opts=opts.ItemStyleOpts(color=gradient, border_radius=[0, 4, 4, 0]))
+        .reversal_axis()
+        .set_global_opts(
+            legend_opts=opts.LegendOpts(is_show=False),
+            tooltip_opts=_tooltip("item", style),
+            xaxis_opts=opts.AxisOpts(is_show=False, type_="value", min_=0),
+            yaxis_opts=opts.AxisOpts(
+                type_="category", is_inverse=True,
+                axislabel_opts=opts.LabelOpts(color=TEXT, font_size=style.label_px, interval=0),
+                axisline_opts=opts.AxisLineOpts(is_show=False), axistick_opts=opts.AxisTickOpts(is_show=False),
+                splitline_opts=opts.SplitLineOpts(is_show=False),
+            ),
+        )
+    )
+    # The counts as labels of a second category axis: a suppressed bar has no shape to label.
+    counts_axis = opts.AxisOpts(
+        type_="category", position="right", is_inverse=True,
+        axislabel_opts=opts.LabelOpts(color=GOLD, font_size=style.label_px, interval=0, font_weight="bold"),
+        axisline_opts=opts.AxisLineOpts(is_show=False), axistick_opts=opts.AxisTickOpts(is_show=False),
+        splitline_opts=opts.SplitLineOpts(is_show=False),
+    )
+    counts_axis.opts["data"] = shown
+    chart.extend_axis(yaxis=counts_axis)
+    chart.options["grid"] = {"left": style.px(8), "right": style.px(64), "top": style.px(6),
+                             "bottom": style.px(6), "containLabel": True}
+    chart.options["legend"] = [{"show": False}]
+    return chart
+
+
+# ---- the map ------------------------------------------------------------------------------
+
+def district_map(df: pd.DataFrame, area_names: Mapping[str, str], *, map_name: str = "area",
+                 label_col: str = "label", threshold: int = DEFAULT_THRESHOLD, style: Style = Style(),
+                 unit: str = "", series_name: str = "") -> Map:
+    """Head counts on the configured area's map, matched by division code (not by name).
+
+    `area_names` maps each GeoJSON feature's `code` to its `name`; `df` has `code`, `n` and
+    `label_col` (the display name, which wins over the GeoJSON's own).
+    """
+    by_code = {str(c): (str(lbl), n) for c, lbl, n in zip(df["code"], df[label_col], df["n"])}
+    name_map = {code: by_code.get(code, (name, None))[0] for code, name in area_names.items()}
+    items = []
+    shown_values = []
+    for code in area_names:
+        name = name_map[code]
+        raw = by_code.get(code, (name, 0))[1]
+        value = suppress(raw, threshold)
+        text = format_count(raw, threshold)
+        item = {
+            "name": name,
+            "value": value,
+            "label": {"formatter": f"{name}\n{text}"},
+            "tooltip": {"formatter": f"{name}：{text}{unit}"},
+        }
+        items.append(item)
+        if value is not None:
+            shown_values.append(value)
+    top = max(shown_values) if shown_values else threshold
+    chart = (
+        Map(init_opts=_no_animation_init())
+        .add(series_name, [("", 0)], maptype=map_name, is_roam=False, name_property="code", name_map=name_map,
+             is_map_symbol_show=False, zoom=1.1,
+             label_opts=opts.LabelOpts(is_show=True, color="#ffffff", font_size=style.small_px),
+             itemstyle_opts=opts.ItemStyleOpts(area_color=NO_DATA, border_color=CYAN, border_width=1),
+             emphasis_label_opts=opts.LabelOpts(color="#ffffff"),
+             emphasis_itemstyle_opts=opts.ItemStyleOpts(area_color=GOLD))
+        .set_global_opts(
+            legend_opts=opts.LegendOpts(is_show=False),
+            tooltip_opts=_tooltip("item", style),
+            visualmap_opts=opts.VisualMapOpts(
+                min_=threshold, max_=max(top, threshold), is_calculable=False, range_color=list(RAMP),
+                pos_left=style.px(8), pos_bottom=style.px(8), item_width=style.px(12), item_height=style.px(90),
+                textstyle_opts=_text(style, style.small_px, MUTED), range_text=["", ""],
+            ),
+        )
+    )
+    chart.options["series"][0]["data"] = items
+    # Small central districts crowd each other: drop a label rather than print over another.
+    chart.options["series"][0]["labelLayout"] = {"hideOverlap": True}
+    return chart
+
+
+def area_names(geojson: dict) -> dict[str, str]:
+    """code -> name of each feature of a GeoJSON FeatureCollection (features lacking a code are skipped)."""
+    out: dict[str, str] = {}
+    for feature in geojson.get("features", []):
+        props = feature.get("properties") or {}
+        code = props.get("code")
+        if code:
+            out[str(code)] = str(props.get("name") or code)
+    return out
+
+
+# ---- lifecycle funnel ---------------------------------------------------------------------
+
+def funnel_chart(df: pd.DataFrame, stage_names: Mapping[str, str], *, conversion_label: str,
+                 threshold: int = DEFAULT_THRESHOLD, style: Style = Style(), series_name: str = "") -> Funnel:
+    """发现→培养→使用→管理: each layer counts everyone who reached that stage or a later one
+    (a person in 使用 went through 发现 and 培养); the label gives the conversion from the
+    layer above. `df` has `stage` and `n` (current stage counts) in lifecycle order."""
+    current = [int(v) for v in df["n"]]
+    reached = [sum(current[i:]) for i in range(len(current))]
+    items = []
+    for i, (stage, count) in enumerate(zip(df["stage"], reached)):
+        text = f"{stage_names.get(stage, stage)}  {format_count(count, threshold)}"
+        if i > 0:
+            share = format_share(count, reached[i - 1], threshold)
+            if share != "—":
+                text += f"  {conversion_label} {share}"
+        items.append({"name": stage_names.get(stage, stage), "value": suppress(count, threshold),
+                      "label": {"formatter": text}})
+    # The scale's top is the widest layer as shown: a suppressed count must not leak through it.
+    widest = max((i["value"] for i in items if i["value"] is not None), default=threshold)
+    chart = (
+        Funnel(init_opts=_no_animation_init())
+        .add(series_name, [("", 0)], sort_="none", gap=style.px(3), min_=0, max_=widest,
+             min_size="18%", max_size="100%",
+             pos_left="4%", width="52%", pos_top="6%", height="88%",
+             label_opts=opts.LabelOpts(position="right", color=TEXT, font_size=style.label_px),
+             itemstyle_opts=opts.ItemStyleOpts(border_width=0, opacity=0.9))
+        .set_global_opts(legend_opts=opts.LegendOpts(is_show=False), tooltip_opts=_tooltip("item", style))
+    )
+    chart.options["series"][0]["data"] = items
+    chart.options["color"] = [CYAN, "#3d8bff", "#36cfc9", GOLD]
+    return chart
+
+
+# ---- monthly trend ------------------------------------------------------------------------
+
+def _area(color_rgb: str) -> dict:
+    return {"type": "linear", "x": 0, "y": 0, "x2": 0, "y2": 1,
+            "colorStops": [{"offset": 0, "color": f"rgba({color_rgb},0.35)"},
+                           {"offset": 1, "color": f"rgba({color_rgb},0.02)"}]}
+
+
+def monthly_lines(df: pd.DataFrame, *, registrations_name: str, checkins_name: str,
+                  threshold: int = DEFAULT_THRESHOLD, style: Style = Style()) -> Line:
+    """Registrations and check-ins per month; a suppressed month is a gap, not a number."""
+    months = [str(m) for m in df["month"]]
+    chart = Line(init_opts=_no_animation_init()).add_xaxis(months)
+    for name, col, color, rgb in ((registrations_name, "registrations", GOLD, "255,197,61"),
+                                  (checkins_name, "checkins", CYAN, "0,229,255")):
+        chart.add_yaxis(name, [suppress(v, threshold) for v in df[col]], is_smooth=True, is_symbol_show=False,
+                        label_opts=opts.LabelOpts(is_show=False),
+                        linestyle_opts=opts.LineStyleOpts(width=style.px(2), color=color),
+                        itemstyle_opts=opts.ItemStyleOpts(color=color),
+                        areastyle_opts=opts.AreaStyleOpts(opacity=1, color=_area(rgb)))
+    chart.set_global_opts(
+        legend_opts=opts.LegendOpts(pos_right=style.px(8), pos_top=0, textstyle_opts=_text(style, style.small_px),
+                                    item_width=style.px(16), item_height=style.px(8)),
+        tooltip_opts=_tooltip("axis", style),
+        xaxis_opts=opts.AxisOpts(type_="category", boundary_gap=False,
+                                 axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
+                                 splitline_opts=opts.SplitLineOpts(is_show=False)),
+        yaxis_opts=opts.AxisOpts(type_="value", min_=0,
+                                 axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
+                                 splitline_opts=opts.SplitLineOpts(
+                                     is_show=True, linestyle_opts=opts.LineStyleOpts(color="rgba(127,166,209,0.18)"))),
+    )
+    chart.options["grid"] = {"left": style.px(8), "right": style.px(16), "top": style.px(30),
+                             "bottom": style.px(4), "containLabel": True}
+    return chart
+
+
+# ---- age bands × gender -------------------------------------------------------------------
+
+def age_gender_bars(df: pd.DataFrame, band_names: Mapping[str, str], *, male_name: str, female_name: str,
+                    threshold: int = DEFAULT_THRESHOLD, style: Style = Style()) -> Bar:
+    """Men and women side by side per age band (bands in the order given)."""
+    bands = [band_names.get(b, b) for b in df["band"]]
+    chart = Bar(init_opts=_no_animation_init()).add_xaxis(bands)
+    for name, col, color in ((male_name, "male", CYAN), (female_name, "female", GOLD)):
+        chart.add_yaxis(name, [suppress(v, threshold) for v in df[col]], bar_max_width=style.px(16),
+                        label_opts=opts.LabelOpts(is_show=True, position="top", color=color,
+                                                  font_size=style.small_px),
+                        itemstyle_opts=opts.ItemStyleOpts(color=color, border_radius=[3, 3, 0, 0]))
+    chart.set_global_opts(
+        legend_opts=opts.LegendOpts(pos_right=style.px(8), pos_top=0, textstyle_opts=_text(style, style.small_px),
+                                    item_width=style.px(14), item_height=style.px(8)),
+        tooltip_opts=_tooltip("axis", style),
+        xaxis_opts=opts.AxisOpts(type_="category",
+                                 axislabel_opts=opts.LabelOpts(color=TEXT, font_size=style.small_px, interval=0),
+                                 splitline_opts=opts.SplitLineOpts(is_show=False)),
+        yaxis_opts=opts.AxisOpts(type_="value", min_=0,
+                                 axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
+                                 splitline_opts=opts.SplitLineOpts(
+                                     is_show=True, linestyle_opts=opts.LineStyleOpts(color="rgba(127,166,209,0.18)"))),
+    )
+    chart.options["grid"] = {"left": style.px(8), "right": style.px(8), "top": style.px(30),
+                             "bottom": style.px(4), "containLabel": True}
+    return chart
+
+
+# ---- education ring -----------------------------------------------------------------------
+
+def education_ring(df: pd.DataFrame, *, other_name: str, top: int = 6, threshold: int = DEFAULT_THRESHOLD,
+                   style: Style = Style(), series_name: str = "") -> Pie:
+    """The `top` most common education levels and the rest as one slice, as a ring."""
+    rows = list(zip(df["education"], (int(v) for v in df["n"])))
+    head, tail = rows[:top], rows[top:]
+    if tail:
+        head.append((other_name, sum(n for _, n in tail)))
+    items = [{"name": str(name), "value": suppress(n, threshold)} for name, n in head]
+    chart = (
+        Pie(init_opts=_no_animation_init())
+        .add(series_name, [("", 0)], radius=["42%", "68%"], center=["36%", "52%"],
+             label_opts=opts.LabelOpts(is_show=True, formatter="{d}%", color=TEXT, font_size=style.small_px),
+             itemstyle_opts=opts.ItemStyleOpts(border_color="#041434", border_width=2))
+        .set_global_opts(
+            legend_opts=opts.LegendOpts(orient="vertical", pos_right=style.px(4), pos_top="middle",
+                                        textstyle_opts=_text(style, style.small_px),
+                                        item_width=style.px(12), item_height=style.px(8)),
+            tooltip_opts=_tooltip("item", style),
+        )
+    )
+    chart.options["series"][0]["data"] = items
+    chart.options["legend"][0]["data"] = [i["name"] for i in items]
+    chart.options["color"] = list(PALETTE)
+    return chart
+
+
+# ---- recent and upcoming activities -------------------------------------------------------
+
+def activity_feed_html(df: pd.DataFrame, texts: Mapping[str, str], *, lang: str = "zh",
+                       threshold: int = DEFAULT_THRESHOLD, height_px: int = 200) -> str:
+    """A self-scrolling list (CSS animation, no script): the rows twice so the loop is seamless.
+
+    `texts` holds `upcoming`, `past`, `online`, `registered`, `checked_in`, `none` and a
+    `kind.<kind>` text per activity kind.
+    """
+    if df.empty:
+        return f'<div class="cockpit-feed" style="height:{height_px}px"><div class="feed-empty">' \
+               f'{html.escape(texts["none"])}</div></div>'
+    rows = []
+    for r in df.itertuples(index=False):
+        starts = pd.Timestamp(r.starts_at).to_pydatetime() if r.starts_at is not None else None
+        when = starts.strftime("%m-%d %H:%M") if isinstance(starts, datetime) else ""
+        district = (r.district_en if lang == "en" and r.district_en else r.district_zh) or ""
+        if r.online:
+            district = texts["online"]
+        chip = texts["upcoming"] if r.upcoming else texts["past"]
+        counts = f'{texts["registered"]} {format_count(r.registered, threshold)}'
+        if not r.upcoming:
+            counts += f' · {texts["checked_in"]} {format_count(r.checked_in, threshold)}'
+        rows.append(
+            f'<li class="{"up" if r.upcoming else "past"}">'
+            f'<span class="chip">{html.escape(chip)}</span>'
+            f'<span class="when">{html.escape(when)}</span>'
+            f'<span class="title">{html.escape(str(r.title))}</span>'
+            f'<span class="where">{html.escape(texts.get("kind." + str(r.kind), str(r.kind)))} · '
+            f'{html.escape(district)}</span>'
+            f'<span class="counts">{html.escape(counts)}</span></li>'
+        )
+    body = "".join(rows)
+    # Scrolling speed follows the list's length: about 2.5 s per row.
+    seconds = max(12, round(2.5 * len(rows)))
+    return (f'<div class="cockpit-feed" style="height:{height_px}px">'
+            f'<ul class="feed-track" style="animation-duration:{seconds}s">{body}{body}</ul></div>')

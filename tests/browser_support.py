@@ -1,0 +1,209 @@
+"""Real-browser helpers: a Streamlit server on a free port and an offline Chromium page.
+
+Reusable by any page's browser test:
+
+    from tests.browser_support import streamlit_server, browser_page, wait_for_app
+
+    with streamlit_server(store_url) as base_url, browser_page() as (page, requests):
+        page.goto(f"{base_url}/?kiosk=1")
+        wait_for_app(page)
+        assert all(is_local(u) for u in requests)
+
+or through the fixtures `streamlit_app` (a function store URL -> base URL; servers
+stop at the end of the test) and `chromium` (one browser per test session).
+Debian's chromium is used as installed; Playwright never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("BRAIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# No background traffic of the browser's own: every request a test sees comes from the page.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_local(url: str) -> bool:
+    """True for URLs that stay on this machine (data: and blob: URLs never leave it)."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about"):
+        return True
+    return (parsed.hostname or "") in LOCAL_HOSTS
+
+
+@contextmanager
+def streamlit_server(store_url: str, *, env: dict[str, str] | None = None, timeout: float = 60):
+    """Serve app.py against `store_url` on a free port; yields the base URL, stops the server after."""
+    port = free_port()
+    server_env = {**os.environ, "DATABASE_URL": store_url, "BRAIN_REQUIRE_LOGIN": "0", **(env or {})}
+    # The project's launcher when there is one (it keeps Streamlit from serving pages/ on its own).
+    launcher = ["-m", "ui.serve"] if (ROOT / "ui" / "serve.py").exists() else ["-m", "streamlit", "run", "app.py"]
+    cmd = [sys.executable, *launcher, "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("streamlit did not become healthy")
+            time.sleep(0.3)
+        yield base
+    finally:
+        # Only the group this helper started (its own session).
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@contextmanager
+def launch_chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make browser-deps)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def browser_page(browser=None, *, width: int = 1920, height: int = 1080, device_scale_factor: float = 1):
+    """A fresh page of the given viewport; yields (page, requests) where `requests` collects every URL asked for."""
+    with (launch_chromium() if browser is None else _as_is(browser)) as b:
+        context = b.new_context(viewport={"width": width, "height": height},
+                                device_scale_factor=device_scale_factor, locale="zh-CN",
+                                timezone_id="Asia/Shanghai")
+        requests: list[str] = []
+        context.on("request", lambda req: requests.append(req.url))
+        page = context.new_page()
+        try:
+            yield page, requests
+        finally:
+            context.close()
+
+
+@contextmanager
+def _as_is(value):
+    yield value
+
+
+def wait_for_app(page, *, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit has rendered: the app is there and no script run is in progress."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_function(
+        """() => {
+            const w = document.querySelector('[data-testid="stStatusWidget"]');
+            return !w || w.offsetParent === null || !/running|运行/i.test(w.innerText || '');
+        }""",
+        timeout=timeout_ms,
+    )
+    page.wait_for_selector('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]',
+                           timeout=timeout_ms)
+
+
+def wait_for_canvases(page, count: int, *, timeout_ms: int = 60_000) -> None:
+    """Wait until at least `count` ECharts canvases exist and every one of them has drawn pixels."""
+    page.wait_for_function(
+        f"""() => {{
+            const cs = [...document.querySelectorAll('.echarts-container canvas')];
+            return cs.length >= {count} && cs.every(c => c.width > 0 && c.height > 0);
+        }}""",
+        timeout=timeout_ms,
+    )
+    # Let entry animations finish before anybody inspects pixels.
+    page.wait_for_timeout(1500)
+
+
+BLANK_CANVASES_JS = """() => [...document.querySelectorAll('.echarts-container canvas')].map((c, i) => {
+    const ctx = c.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+    let painted = 0;
+    for (let k = 3; k < data.length; k += 4 * 7) { if (data[k] > 0) painted++; }
+    const key = c.closest('[class*="st-key-"]');
+    return { index: i, painted, key: key ? [...key.classList].find(x => x.startsWith('st-key-')) : null };
+})"""
+
+
+def canvas_paint(page) -> list[dict]:
+    """For each ECharts canvas: how many sampled pixels are not transparent (0 = blank)."""
+    return page.evaluate(BLANK_CANVASES_JS)
+
+
+SCROLL_JS = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const doc = document.documentElement;
+    return { innerHeight: window.innerHeight, docScroll: doc.scrollHeight,
+             mainScroll: main ? main.scrollHeight : 0, mainClient: main ? main.clientHeight : 0 };
+}"""
+
+
+def scroll_metrics(page) -> dict:
+    """The document's and Streamlit's main scroll container's content and visible heights."""
+    return page.evaluate(SCROLL_JS)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def streamlit_app():
+    """A function store URL -> base URL of a Streamlit server on it (stopped after the test)."""
+    stack: list = []
+
+    def start(store_url: str, **env) -> str:
+        cm = streamlit_server(store_url, env=env or None)
+        stack.append(cm)
+        return cm.__enter__()
+
+    yield start
+    for cm in reversed(stack):
+        cm.__exit__(None, None, None)
