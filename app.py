@@ -35,13 +35,24 @@ PAGES = [
 
 
 def build_pages(viewer: Viewer) -> dict[str, list[st.Page]]:
-    """Only the pages the viewer's role may use: the others cannot be reached by URL either."""
+    """Only the pages the viewer's role may use: the others cannot be reached by URL either.
+
+    The default page is a hidden one that forwards to the first real page: a
+    default page lives at "/" only, so making the cockpit default would leave
+    /cockpit (the URL a lobby screen bookmarks) answering "page not found".
+    """
     sections: dict[str, list[st.Page]] = {}
     for section, name, icon in PAGES:
         if viewer.may_open(name):
-            page = st.Page(f"pages/{name}.py", title=t(f"page.{name}"), icon=icon, url_path=name,
-                           default=name == "cockpit")
+            page = st.Page(f"pages/{name}.py", title=t(f"page.{name}"), icon=icon, url_path=name)
             sections.setdefault(t(section), []).append(page)
+    first = next(iter(sections.values()))[0]
+
+    def forward() -> None:
+        st.switch_page(first, query_params=st.query_params.to_dict())
+
+    home = st.Page(forward, title=first.title, url_path="home", default=True, visibility="hidden")
+    sections.setdefault("", []).insert(0, home)
     return sections
 
 
