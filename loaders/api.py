@@ -1,0 +1,45 @@
+"""The importer's public API, shared by `python -m loaders` and the import page.
+
+    plan = prepare_import(path_or_bytes, file_name, mapping_overrides=None)   # no database
+    result = apply_import(engine, plan, dry_run=False, imported_by="...", progress=callback)
+    write_error_report(result_or_plan, "rejected.xlsx")
+    undo_batch(engine, batch_id, actor="...")
+"""
+
+from loaders.apply import ImportResult, apply_import, match_person
+from loaders.errors import (
+    BatchNotFound,
+    CorruptFile,
+    EmptyFile,
+    ImportProblem,
+    InvalidIdNumber,
+    NoHeaderFound,
+    PasswordProtected,
+    PrecisionLost,
+    SuspiciousArchive,
+    UndoRefused,
+    UnknownCategory,
+    UnknownEncoding,
+    UnreadableFile,
+    WrongFileType,
+)
+from loaders.plan import ColumnInfo, ImportPlan, RowPlan, SheetInfo, SkippedSheet, find_header, map_columns, prepare_import
+from loaders.read import read_sheets
+from loaders.report import write_error_report
+from loaders.undo import UndoResult, undo_batch
+
+
+def import_file(engine, source, file_name=None, *, dry_run=False, imported_by=None, mapping_overrides=None,
+                progress=None) -> ImportResult:
+    """prepare_import + apply_import in one call."""
+    return apply_import(engine, prepare_import(source, file_name, mapping_overrides), dry_run=dry_run,
+                        imported_by=imported_by, progress=progress)
+
+
+__all__ = [
+    "BatchNotFound", "ColumnInfo", "CorruptFile", "EmptyFile", "ImportPlan", "ImportProblem", "ImportResult",
+    "InvalidIdNumber", "NoHeaderFound", "PasswordProtected", "PrecisionLost", "RowPlan", "SheetInfo",
+    "SkippedSheet", "SuspiciousArchive", "UndoRefused", "UndoResult", "UnknownCategory", "UnknownEncoding",
+    "UnreadableFile", "WrongFileType", "apply_import", "find_header", "import_file", "map_columns",
+    "match_person", "prepare_import", "read_sheets", "undo_batch", "write_error_report",
+]

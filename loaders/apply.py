@@ -1,0 +1,482 @@
+"""Taking an import plan to the store: identity cascade, merge rules, one transaction per file.
+
+Matching is set-based: the store's candidates for the file's ID numbers, mobiles and
+names are loaded in a few IN-queries, then rows are applied in file order against
+in-memory indexes (so a later row can match a person inserted earlier in the file).
+Writes are bulk executemany statements in chunks. Every change is recorded in
+`import_change` (the person's previous values, the tags added) for `undo_batch`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
+
+from loaders.plan import F, PERSON_FIELDS, ImportPlan, RowPlan, SheetInfo
+from store.schema import audit_log, import_batch, person
+from store.version import bump_data_version
+
+# person.<column> for each PERSON_FIELDS slot
+PERSON_COLUMNS = tuple({"category": "category_code", "district": "district_code"}.get(f, f)
+                       for f in PERSON_FIELDS)
+_STAGE = F["stage"]
+_NAME, _BIRTH, _ID, _PHONE, _CATEGORY = F["name"], F["birth_date"], F["id_number"], F["phone"], F["category"]
+CHUNK = 5000
+# Bookkeeping restored by undo along with the person fields.
+BOOKKEEPING = ("updated_at", "updated_via", "import_batch_id")
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ImportResult:
+    file: str
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    persons_total: int = 0
+    batch_id: int | None = None
+    errors: list[dict] = field(default_factory=list)
+    warning_list: list[dict] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    earlier_batches: list[int] = field(default_factory=list)
+    sheets: list[SheetInfo] = field(default_factory=list)
+    rejected_rows: list[tuple[RowPlan, str]] = field(default_factory=list)  # for the error report
+
+    def to_json(self) -> dict:
+        """Exactly the fields of the CLI contract (IMPORT.md)."""
+        return {
+            "file": self.file, "rows_read": self.rows_read, "inserted": self.inserted,
+            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "warnings": self.warnings, "persons_total": self.persons_total,
+            "batch_id": self.batch_id, "errors": self.errors,
+        }
+
+
+# ---------------------------------------------------------------- SQL helpers
+
+def _is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def _sql(conn: Connection, sql: str) -> str:
+    return sql if _is_sqlite(conn) else sql.replace("?", "%s")
+
+
+def bulk_execute(conn: Connection, sql: str, rows: list[tuple]) -> None:
+    """executemany in chunks; `sql` uses `?` placeholders (rewritten for psycopg)."""
+    if not rows:
+        return
+    statement = _sql(conn, sql)
+    for start in range(0, len(rows), CHUNK):
+        conn.exec_driver_sql(statement, rows[start:start + CHUNK])
+
+
+def _select_in(conn: Connection, sql: str, column: str, values: list) -> list[tuple]:
+    """Rows of `sql` (ending in WHERE … AND) with `column` in `values`, a few queries in all."""
+    out: list[tuple] = []
+    if not values:
+        return out
+    if _is_sqlite(conn):
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start:start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out.extend(conn.exec_driver_sql(f"{sql} {column} IN ({marks})", tuple(chunk)).fetchall())
+    else:
+        for start in range(0, len(values), 50_000):
+            chunk = values[start:start + 50_000]
+            out.extend(conn.exec_driver_sql(f"{sql} {column} = ANY(%s)", (chunk,)).fetchall())
+    return out
+
+
+def _db_date(conn: Connection):
+    if _is_sqlite(conn):
+        return lambda v: v.isoformat() if v is not None else None
+    return lambda v: v
+
+
+def _db_datetime(conn: Connection, value: dt.datetime):
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if _is_sqlite(conn) else value
+
+
+# ---------------------------------------------------------------- the store side of matching
+
+_PERSON_SELECT = "SELECT id, " + ", ".join(PERSON_COLUMNS) + ", " + ", ".join(BOOKKEEPING) + \
+    " FROM person WHERE"
+
+
+class StoreView:
+    """The store's candidate persons for one file, indexed for the identity cascade."""
+
+    def __init__(self):
+        self.persons: dict[int, list] = {}  # id -> PERSON_FIELDS values (+ bookkeeping after)
+        self.by_id: dict[str, int] = {}
+        self.by_name_phone: dict[tuple, list[int]] = {}
+        self.by_name_birth: dict[tuple, list[int]] = {}
+        self.tags: dict[int, set[str]] = {}
+
+    def add(self, pid: int, values: list) -> None:
+        self.persons[pid] = values
+        self._index(pid, values)
+
+    def _index(self, pid: int, values: list) -> None:
+        if values[_ID]:
+            self.by_id[values[_ID]] = pid
+        self.index_names(pid, values)
+
+    def index_names(self, pid: int, values: list) -> None:
+        if values[_PHONE]:
+            ids = self.by_name_phone.setdefault((values[_NAME], values[_PHONE]), [])
+            if pid not in ids:
+                ids.append(pid)
+        if values[_BIRTH]:
+            ids = self.by_name_birth.setdefault((values[_NAME], values[_BIRTH]), [])
+            if pid not in ids:
+                ids.append(pid)
+
+    def _unindex(self, pid: int, values: list) -> None:
+        for index, key in ((self.by_name_phone, (values[_NAME], values[_PHONE])),
+                           (self.by_name_birth, (values[_NAME], values[_BIRTH]))):
+            ids = index.get(key)
+            if ids and pid in ids:
+                ids.remove(pid)
+
+    def reindex(self, pid: int, old: list, new: list) -> None:
+        self._unindex(pid, old)
+        self._index(pid, new)
+
+
+def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> StoreView:
+    """The persons any row could match, in a few IN-queries (never one per row)."""
+    view = StoreView()
+    sqlite = _is_sqlite(conn)
+    n = len(PERSON_FIELDS)
+
+    def take(records, index_names: bool):
+        persons = view.persons
+        by_id = view.by_id
+        for rec in records:
+            pid = rec[0]
+            if pid in persons:
+                if index_names:
+                    view.index_names(pid, persons[pid])
+                continue
+            values = list(rec[1:])
+            if sqlite and values[_BIRTH] is not None:
+                values[_BIRTH] = dt.date.fromisoformat(values[_BIRTH][:10])
+            persons[pid] = values
+            if values[_ID]:
+                by_id[values[_ID]] = pid
+            if index_names:
+                view.index_names(pid, values)
+
+    ids = list({r.values[_ID] for r in rows if r.values[_ID]})
+    # Persons found by ID number only need the ID index: any of them that a row could
+    # reach at (b) or (c) is also returned by the mobile/name queries below.
+    take(_select_in(conn, _PERSON_SELECT, "id_number", ids), False)
+    # Only rows whose ID number is not in the store can fall through to (b) and (c).
+    rest = [r for r in rows if not r.values[_ID] or r.values[_ID] not in view.by_id]
+    mobiles = list({r.values[_PHONE] for r in rest if r.mobile})
+    take(_select_in(conn, _PERSON_SELECT, "phone", mobiles), True)
+    names = list({r.values[_NAME] for r in rest if r.values[_BIRTH] is not None})
+    take(_select_in(conn, _PERSON_SELECT, "name", names), True)
+    if with_tags and view.persons:
+        pairs = _select_in(conn, "SELECT pt.person_id, t.name FROM person_tag pt JOIN tag t ON t.id = pt.tag_id WHERE",
+                           "pt.person_id", list(view.persons))
+        for pid, name in pairs:
+            view.tags.setdefault(pid, set()).add(name)
+    return view
+
+
+def match_person(row: RowPlan, view: StoreView) -> tuple[int | None, bool]:
+    """`(person id or None, ambiguous)` by the cascade: ID, then name+mobile, then name+birth date."""
+    values = row.values
+    id_number = values[_ID]
+    if id_number:
+        pid = view.by_id.get(id_number)
+        if pid is not None:
+            return pid, False
+    levels = []
+    if row.mobile:
+        levels.append(view.by_name_phone.get((values[_NAME], values[_PHONE])))
+    if values[_BIRTH] is not None:
+        levels.append(view.by_name_birth.get((values[_NAME], values[_BIRTH])))
+    persons = view.persons
+    for hits in levels:
+        if not hits:
+            continue
+        if id_number:  # a row with an ID only matches persons without one
+            hits = [p for p in hits if not persons[p][_ID]]
+        if len(hits) == 1:
+            return hits[0], False
+        if len(hits) > 1:
+            return None, True
+    return None, False
+
+
+# ---------------------------------------------------------------- applying rows in memory
+
+@dataclass
+class Outcome:
+    inserted: dict[int, list] = field(default_factory=dict)  # temp id (<0) -> values
+    updated: dict[int, list] = field(default_factory=dict)  # person id -> values before the batch
+    added_tags: dict[int, list[str]] = field(default_factory=dict)
+    first_stage: dict[int, str] = field(default_factory=dict)  # temp id -> stage when inserted
+
+
+AMBIGUOUS = ("匹配到多个已有人员，无法确定是谁：请补充身份证号 · "
+             "matches more than one existing person: add the ID number to tell them apart")
+NO_CATEGORY = ("新增人员缺少统战对象类别：请填写类别 · "
+               "a new person needs a category: fill in 统战对象类别")
+
+
+def _merge(current: list, values: list) -> bool:
+    changed = False
+    for i, v in enumerate(values):
+        if v is not None and current[i] != v:
+            current[i] = v
+            changed = True
+    return changed
+
+
+def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: Progress | None) -> Outcome:
+    outcome = Outcome()
+    next_temp = -1
+    persons = view.persons
+    n_fields = len(PERSON_FIELDS)
+    total = len(plan.rows) or 1
+    for i, row in enumerate(plan.rows):
+        if progress and i % 20_000 == 0 and i:
+            progress(0.2 + 0.5 * i / total, f"匹配 {i}/{total} · matching")
+        if row.problems:
+            _reject(result, row, row.problems)
+            continue
+        pid, ambiguous = match_person(row, view)
+        if ambiguous:
+            _reject(result, row, [(None, AMBIGUOUS)])
+            continue
+        values = row.values
+        if pid is None:
+            if values[_CATEGORY] is None:
+                _reject(result, row, [(_label(plan, row, "category"), NO_CATEGORY)])
+                continue
+            new = list(values) + [None] * len(BOOKKEEPING)
+            if new[_STAGE] is None:
+                new[_STAGE] = "discover"
+            pid = next_temp
+            next_temp -= 1
+            outcome.inserted[pid] = new
+            outcome.first_stage[pid] = new[_STAGE]
+            view.add(pid, new)
+            if row.tags:
+                view.tags[pid] = set(row.tags)
+                outcome.added_tags[pid] = list(row.tags)
+            result.inserted += 1
+        else:
+            current = persons[pid]
+            before = current[:n_fields]
+            changed = False
+            for j in range(n_fields):
+                v = values[j]
+                if v is not None and current[j] != v:
+                    if not changed:
+                        if pid > 0 and pid not in outcome.updated:
+                            outcome.updated[pid] = list(current)
+                        changed = True
+                    current[j] = v
+            if changed:
+                view.reindex(pid, before, current)
+            if row.tags:
+                have = view.tags.setdefault(pid, set())
+                new_tags = [t for t in row.tags if t not in have]
+                if new_tags:
+                    have.update(new_tags)
+                    outcome.added_tags.setdefault(pid, []).extend(new_tags)
+                    if pid > 0 and pid not in outcome.updated:
+                        outcome.updated[pid] = list(current) if not changed else outcome.updated[pid]
+                    changed = True
+            if changed:
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if row.warnings:
+            result.warnings += len(row.warnings)
+            for column, message in row.warnings:
+                result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
+    return outcome
+
+
+def _label(plan: ImportPlan, row: RowPlan, fld: str) -> str | None:
+    for col in plan.sheets[row.sheet_index].columns:
+        if col.field == fld:
+            return col.label
+    return None
+
+
+def _reject(result: ImportResult, row: RowPlan, problems) -> None:
+    result.rejected += 1
+    message = "；".join(m for _c, m in problems)
+    result.errors.append({"sheet": row.sheet, "row": row.row, "column": problems[0][0], "message": message})
+    result.rejected_rows.append((row, message))
+
+
+# ---------------------------------------------------------------- writing
+
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
+
+
+def _lock(conn: Connection) -> None:
+    # SQLite: our first write takes the database's write lock for the whole transaction.
+    # PostgreSQL: serialise imports so two files cannot insert the same ID number at once.
+    if _is_sqlite(conn):
+        # The default 2 MB page cache makes 100k index inserts spill to the WAL over and
+        # over; a larger cache (allocated only as used) keeps a big import in memory.
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+    else:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4201101)")
+
+
+def _allocate_ids(conn: Connection, count: int) -> list[int]:
+    if count == 0:
+        return []
+    if _is_sqlite(conn):
+        start = (conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM person").scalar() or 0) + 1
+        return list(range(start, start + count))
+    rows = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, %s)", (count,))
+    return [r[0] for r in rows]
+
+
+def _json_list(items: list[str]) -> str:
+    """json.dumps for a list of plain tag names, without its per-call overhead (100k calls)."""
+    if any('"' in t or "\\" in t or not t.isprintable() for t in items):
+        return json.dumps(items, ensure_ascii=False)
+    return '["' + '","'.join(items) + '"]'
+
+
+def _json_value(v):
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def write_outcome(conn: Connection, outcome: Outcome, batch_id: int, now: dt.datetime,
+                  view: StoreView) -> None:
+    to_db_date = _db_date(conn)
+    stamp = _db_datetime(conn, now)
+    n = len(PERSON_FIELDS)
+    real_ids = dict(zip(outcome.inserted, _allocate_ids(conn, len(outcome.inserted))))
+
+    cols = ", ".join(PERSON_COLUMNS)
+    insert_rows = []
+    for temp, values in outcome.inserted.items():
+        row = list(values[:n])
+        row[_BIRTH] = to_db_date(row[_BIRTH])
+        insert_rows.append((real_ids[temp], *row, stamp, stamp, "import", batch_id))
+    bulk_execute(conn, f"INSERT INTO person (id, {cols}, created_at, updated_at, updated_via, import_batch_id) "
+                       f"VALUES ({', '.join('?' * (n + 5))})", insert_rows)
+
+    sets = ", ".join(f"{c} = ?" for c in PERSON_COLUMNS)
+    update_rows = []
+    for pid in outcome.updated:
+        row = list(view.persons[pid][:n])
+        row[_BIRTH] = to_db_date(row[_BIRTH])
+        update_rows.append((*row, stamp, "import", batch_id, pid))
+    bulk_execute(conn, f"UPDATE person SET {sets}, updated_at = ?, updated_via = ?, import_batch_id = ? "
+                       f"WHERE id = ?", update_rows)
+
+    def real(pid: int) -> int:
+        return real_ids[pid] if pid < 0 else pid
+
+    _write_tags(conn, {real(pid): tags for pid, tags in outcome.added_tags.items()})
+
+    note = f"import batch {batch_id}"
+    events = [(real_ids[t], outcome.first_stage[t], stamp, note) for t in outcome.inserted]
+    events += [(real_ids[t], v[_STAGE], stamp, note) for t, v in outcome.inserted.items()
+               if v[_STAGE] != outcome.first_stage[t]]
+    events += [(pid, view.persons[pid][_STAGE], stamp, note) for pid, before in outcome.updated.items()
+               if before[_STAGE] != view.persons[pid][_STAGE]]
+    bulk_execute(conn, "INSERT INTO stage_event (person_id, stage, entered_at, note) VALUES (?, ?, ?, ?)", events)
+
+    changes = []
+    for temp in outcome.inserted:
+        tags = outcome.added_tags.get(temp)
+        changes.append((batch_id, real_ids[temp], "insert", None, _json_list(tags) if tags else None))
+    for pid, before in outcome.updated.items():
+        previous = dict(zip(PERSON_COLUMNS + BOOKKEEPING, map(_json_value, before)))
+        tags = outcome.added_tags.get(pid)
+        changes.append((batch_id, pid, "update", json.dumps(previous, ensure_ascii=False),
+                        json.dumps(tags, ensure_ascii=False) if tags else None))
+    bulk_execute(conn, "INSERT INTO import_change (batch_id, person_id, action, previous, added_tags) "
+                       "VALUES (?, ?, ?, ?, ?)", changes)
+
+
+def _write_tags(conn: Connection, added: dict[int, list[str]]) -> None:
+    if not added:
+        return
+    names = sorted({t for tags in added.values() for t in tags})
+    known = dict((name, tid) for tid, name in _select_in(conn, "SELECT id, name FROM tag WHERE", "name", names))
+    missing = [(name,) for name in names if name not in known]
+    bulk_execute(conn, "INSERT INTO tag (name) VALUES (?)", missing)
+    if missing:
+        known.update((name, tid) for tid, name in
+                     _select_in(conn, "SELECT id, name FROM tag WHERE", "name", [m[0] for m in missing]))
+    bulk_execute(conn, "INSERT INTO person_tag (person_id, tag_id) VALUES (?, ?)",
+                 [(pid, known[t]) for pid, tags in added.items() for t in tags])
+
+
+# ---------------------------------------------------------------- entry point
+
+def apply_import(engine: Engine, plan: ImportPlan, *, dry_run: bool = False, imported_by: str | None = None,
+                 progress: Progress | None = None) -> ImportResult:
+    """Apply a plan in one transaction (all accepted rows land, or none); dry_run writes nothing."""
+    result = ImportResult(file=plan.file_name, rows_read=plan.rows_read, dry_run=dry_run,
+                          sheets=plan.sheets, notices=list(plan.notices))
+    now = dt.datetime.now()
+    has_tags = any(c.field == "tags" for s in plan.sheets for c in s.columns)
+    with engine.begin() as conn:
+        _lock(conn)
+        earlier = conn.execute(
+            select(import_batch.c.id, import_batch.c.imported_at, import_batch.c.status)
+            .where(import_batch.c.sha256 == plan.sha256).order_by(import_batch.c.id)).all()
+        batch_id = None
+        if not dry_run:
+            batch_id = conn.execute(insert(import_batch).values(
+                file_name=plan.file_name[-255:], sha256=plan.sha256, imported_at=now, imported_by=imported_by,
+                rows_read=plan.rows_read, status="running").returning(import_batch.c.id)).scalar_one()
+        if progress:
+            progress(0.1, "读取已有人员 · loading candidates")
+        view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags)
+        outcome = run_rows(plan, view, result, progress)
+        if not dry_run:
+            if progress:
+                progress(0.75, "写入 · writing")
+            write_outcome(conn, outcome, batch_id, now, view)
+            conn.execute(update(import_batch).where(import_batch.c.id == batch_id).values(
+                inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
+                rejected=result.rejected, status="done"))
+            conn.execute(insert(audit_log).values(at=now, actor=imported_by, action="import", detail=json.dumps(
+                {"batch_id": batch_id, "file": plan.file_name, "sha256": plan.sha256,
+                 **{k: getattr(result, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}},
+                ensure_ascii=False)))
+            bump_data_version(conn)
+        total = conn.execute(select(func.count()).select_from(person)).scalar_one()
+        result.persons_total = total + (len(outcome.inserted) if dry_run else 0)
+        result.batch_id = batch_id
+    if earlier:
+        result.earlier_batches = [b.id for b in earlier]
+        first = earlier[-1]
+        result.notices.append(
+            f"此文件与第 {first.id} 批（{first.imported_at:%Y-%m-%d %H:%M}）导入的文件完全相同，已照常处理 · "
+            f"this file is byte-identical to batch {first.id} imported {first.imported_at:%Y-%m-%d %H:%M}; processed anyway")
+    if progress:
+        progress(1.0, "完成 · done")
+    return result

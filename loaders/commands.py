@@ -1,0 +1,121 @@
+"""CLI handlers for `python -m loaders import|undo|refresh`: thin calls into the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from loaders.api import apply_import, prepare_import, undo_batch, write_error_report
+from loaders.errors import ImportProblem, UnreadableFile
+
+
+def _open(url):
+    from store.engine import open_store
+
+    return open_store(url)
+
+
+def _report_path(base: str, file: str, many: bool) -> Path:
+    out = Path(base)
+    if not many:
+        return out
+    return out.with_name(f"{out.stem}-{Path(file).stem}{out.suffix}")
+
+
+def run_import_command(args) -> int:
+    if getattr(args, "kind", "auto") == "participations":
+        print("暂不支持导入活动签到表 · importing participation sheets is not supported yet", file=sys.stderr)
+        return 2
+    engine = _open(args.db)
+    status = 0
+    many = len(args.files) > 1
+    try:
+        for file in args.files:
+            try:
+                plan = prepare_import(file)
+                result = apply_import(engine, plan, dry_run=args.dry_run, imported_by=args.by)
+            except FileNotFoundError:
+                print(f"{file}: 找不到文件 · file not found", file=sys.stderr)
+                status = 1
+                continue
+            except IsADirectoryError:
+                print(f"{file}: 这是一个文件夹，不是文件 · this is a folder, not a file", file=sys.stderr)
+                status = 1
+                continue
+            except UnreadableFile as exc:
+                print(f"{file}: {exc.message}", file=sys.stderr)
+                status = 1
+                continue
+            report = None
+            if args.error_report:
+                report = _report_path(args.error_report, file, many)
+                write_error_report(result, report)
+            if args.json:
+                print(json.dumps(result.to_json(), ensure_ascii=False, default=str), flush=True)
+                for notice in result.notices:
+                    print(f"{file}: {notice}", file=sys.stderr)
+            else:
+                print(format_result(result, report))
+    finally:
+        engine.dispose()
+    return status
+
+
+def format_result(result, report=None) -> str:
+    """The human-readable table for one file."""
+    lines = [f"文件 · file: {result.file}" + ("   （演练，未写入 · dry run, nothing written）" if result.dry_run else "")]
+    for sheet in result.sheets:
+        where = f"工作表 sheet {sheet.name}" if sheet.name else "CSV"
+        rows = "-".join(str(r) for r in (sheet.header_rows[0], sheet.header_rows[-1])) \
+            if len(sheet.header_rows) > 1 else str(sheet.header_row)
+        mapped = ", ".join(f"{label}→{fld}" for label, fld in sheet.mapping.items())
+        lines.append(f"  {where}: 表头行 header row {rows}; {sheet.rows_read} 行 rows; {mapped}")
+        if sheet.unmapped:
+            lines.append(f"    未识别的列 · unmapped: {', '.join(sheet.unmapped)}")
+    for notice in result.notices:
+        lines.append(f"  ! {notice}")
+    counts = [("读取 rows_read", result.rows_read), ("新增 inserted", result.inserted),
+              ("更新 updated", result.updated), ("未变 unchanged", result.unchanged),
+              ("拒绝 rejected", result.rejected), ("警告 warnings", result.warnings),
+              ("人员总数 persons_total", result.persons_total), ("批次 batch_id", result.batch_id)]
+    width = max(len(k) for k, _ in counts)
+    for key, value in counts:
+        lines.append(f"  {key:<{width}}  {'-' if value is None else value}")
+    if result.errors:
+        lines.append("  被拒绝的行 · rejected rows:")
+        for err in result.errors[:50]:
+            where = f"{err['sheet']}!" if err["sheet"] else ""
+            lines.append(f"    {where}第 {err['row']} 行 row {err['row']} [{err['column'] or '-'}] {err['message']}")
+        if len(result.errors) > 50:
+            lines.append(f"    … 另有 {len(result.errors) - 50} 行 · {len(result.errors) - 50} more")
+    if report:
+        lines.append(f"  错误报告 · error report: {report}")
+    return "\n".join(lines)
+
+
+def run_undo_command(args) -> int:
+    engine = _open(args.db)
+    try:
+        result = undo_batch(engine, args.batch_id, actor=args.by)
+    except ImportProblem as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"已撤销第 {result.batch_id} 批：删除新增 {result.removed} 人，恢复 {result.restored} 人 · "
+          f"undid batch {result.batch_id}: removed {result.removed} inserted, restored {result.restored} updated")
+    return 0
+
+
+def run_refresh_command(args) -> int:
+    from store.version import bump_data_version
+
+    engine = _open(args.db)
+    try:
+        with engine.begin() as conn:
+            bump_data_version(conn)
+    finally:
+        engine.dispose()
+    print("已刷新 · refreshed")
+    return 0

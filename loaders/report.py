@@ -1,0 +1,101 @@
+"""The error report: rejected rows as they were, in their original columns, plus 错误原因.
+
+Staff correct the rows in this file and import it again: the header row repeats the
+original labels (so it maps the same way) and 错误原因 is simply not read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from loaders.apply import ImportResult
+from loaders.plan import ImportPlan, RowPlan, SheetInfo
+
+REASON_COLUMN = "错误原因"
+_TEXT_FIELDS = {"id_number", "phone", "birth_date"}
+
+
+def rejected_rows(result_or_plan: ImportResult | ImportPlan) -> list[tuple[RowPlan, str]]:
+    if isinstance(result_or_plan, ImportResult):
+        return result_or_plan.rejected_rows
+    return [(r, "；".join(m for _c, m in r.problems)) for r in result_or_plan.rows if r.problems]
+
+
+def _cell_value(v):
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return int(v)
+    if isinstance(v, (dt.timedelta, dt.time)):
+        return str(v)
+    return v
+
+
+def _sheet_title(name: str | None, used: set[str]) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "_", name or "错误行")[:31] or "错误行"
+    base, n = title, 2
+    while title in used:
+        title = f"{base[:28]}_{n}"
+        n += 1
+    used.add(title)
+    return title
+
+
+def write_error_report(result_or_plan: ImportResult | ImportPlan, out) -> int:
+    """Write the rejected rows to `out` (a path ending .xlsx or .csv, or a binary file object).
+
+    Returns the number of rows written.
+    """
+    rows = rejected_rows(result_or_plan)
+    sheets: list[SheetInfo] = result_or_plan.sheets
+    if isinstance(out, (str, Path)) and str(out).lower().endswith(".csv"):
+        return _write_csv(rows, sheets, out)
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    by_sheet: dict[int, list[tuple[RowPlan, str]]] = {}
+    for row, message in rows:
+        by_sheet.setdefault(row.sheet_index, []).append((row, message))
+    if not by_sheet:
+        ws = wb.create_sheet(_sheet_title(sheets[0].name if sheets else None, used))
+        if sheets:
+            ws.append([c.label for c in sheets[0].columns] + [REASON_COLUMN])
+    for index, items in by_sheet.items():
+        info = sheets[index]
+        ws = wb.create_sheet(_sheet_title(info.name, used))
+        width = len(info.columns)
+        text_columns = {c.index for c in info.columns if c.field in _TEXT_FIELDS}
+        ws.append([c.label for c in info.columns] + [REASON_COLUMN])
+        for row, message in items:
+            cells = []
+            for c in range(max(width, len(row.raw))):
+                v = _cell_value(row.raw[c]) if c < len(row.raw) else None
+                cell = WriteOnlyCell(ws, value=None if v == "" else v)
+                if c in text_columns and isinstance(v, str):
+                    cell.number_format = "@"
+                elif isinstance(v, dt.datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(v, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+                cells.append(cell)
+            cells = cells[:width] if width >= len(row.raw) or not any(row.raw[width:]) else cells
+            while len(cells) < width:
+                cells.append(None)
+            ws.append(cells + [f"第 {row.row} 行：{message}"])
+    wb.save(out)
+    return len(rows)
+
+
+def _write_csv(rows, sheets, out) -> int:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    if sheets:
+        writer.writerow([c.label for c in sheets[0].columns] + [REASON_COLUMN])
+    for row, message in rows:
+        writer.writerow([_cell_value(v) if v is not None else "" for v in row.raw] + [f"第 {row.row} 行：{message}"])
+    Path(out).write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+    return len(rows)
