@@ -49,7 +49,8 @@ def build_pages(viewer: Viewer) -> dict[str, list[st.Page]]:
     first = next(iter(sections.values()))[0]
 
     def forward() -> None:
-        st.switch_page(first, query_params=st.query_params.to_dict())
+        # get_all keeps repeated parameters (?categories=a&categories=b) that to_dict() would drop.
+        st.switch_page(first, query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
     home = st.Page(forward, title=first.title, url_path="home", default=True, visibility="hidden")
     sections.setdefault("", []).insert(0, home)

@@ -1,6 +1,163 @@
+"""人员查询 · Explorer: filter in the sidebar, see the answer as clickable charts, page, open, export."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
 import streamlit as st
 
-from ui.i18n import t
+from charts.explorer import BarOptions, PyramidOptions, TimelineOptions, age_gender_pyramid, bar_chart, stage_timeline
+from store.privacy import may_see_personal
+from store.queries import explorer as q
+from ui import filters as uf
+from ui.auth import guard_page
+from ui.cache import query
+from ui.i18n import current_language, t
+
+viewer = guard_page("explorer")
+scope = viewer.scope
+lang = current_language()
+today = date.today()
 
 st.title(t("page.explorer"))
-st.info(t("shell.coming"))
+st.caption(t("explorer.intro"))
+
+opts = query(q.filter_options, scope, lang)
+flt = uf.filter_sidebar(opts)
+count = query(q.headcount, scope, flt, today)
+if count.total == 0:
+    st.info(t("empty.no_persons"))
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+c1.metric(t("explorer.headcount"), f"{count.matched:,}")
+c2.metric(t("explorer.share"), f"{count.share:.1%}")
+c3.metric(t("explorer.total"), f"{count.total:,}")
+
+
+def clickable(fig, key: str, field: str) -> None:
+    st.plotly_chart(fig, key=key, on_select=uf.on_chart_select(key, field),
+                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+
+
+if count.matched == 0:
+    st.warning(t("explorer.no_match"))
+else:
+    st.caption(t("explorer.chart.hint"))
+    empty = t("explorer.chart.empty")
+    left, right = st.columns(2)
+    with left:
+        clickable(bar_chart(query(q.count_by_category, scope, flt, lang, today),
+                            BarOptions(title=t("explorer.chart.category"), horizontal=True, height=360,
+                                       selected=flt.categories, empty_text=empty)),
+                  "explorer_chart_category", "categories")
+    with right:
+        clickable(bar_chart(query(q.count_by_district, scope, flt, lang, today),
+                            BarOptions(title=t("explorer.chart.district"), height=360,
+                                       selected=flt.districts, empty_text=empty)),
+                  "explorer_chart_district", "districts")
+    left, right = st.columns(2)
+    with left:
+        clickable(bar_chart(query(q.top_tags, scope, flt, 15, today),
+                            BarOptions(title=t("explorer.chart.tags"), horizontal=True, height=380,
+                                       selected=flt.tags, empty_text=empty)),
+                  "explorer_chart_tags", "tags")
+    with right:
+        clickable(age_gender_pyramid(query(q.age_gender, scope, flt, lang, today),
+                                     PyramidOptions(title=t("explorer.chart.pyramid"), height=380,
+                                                    empty_text=empty)),
+                  "explorer_chart_pyramid", "age_gender")
+    clickable(bar_chart(query(q.count_by_stage, scope, flt, lang, today),
+                        BarOptions(title=t("explorer.chart.stage"), height=260, selected=flt.stages,
+                                   empty_text=empty)),
+              "explorer_chart_stage", "stages")
+
+# ---- the list
+st.subheader(t("explorer.list"))
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+sort = c1.selectbox(t("explorer.sort"), q.SORTS, index=q.SORTS.index("updated_at"),
+                    format_func=lambda s: t(f"explorer.sort.{s}"), key="explorer_sort")
+descending = c2.toggle(t("explorer.descending"), value=True, key="explorer_descending")
+page_size = c3.selectbox(t("explorer.page_size"), q.PAGE_SIZES, index=1, key="explorer_page_size")
+pages = max(1, math.ceil(count.matched / page_size))
+uf.current_page(pages)
+page = c4.number_input(t("explorer.page"), min_value=1, max_value=pages, step=1, key=uf.PAGE_KEY)
+
+rows = query(q.person_page, scope, flt, sort, descending, int(page), page_size, lang, today)
+st.caption(t("explorer.page_of", page=int(page), pages=pages, n=f"{count.matched:,}") + " · "
+           + t("explorer.open_hint"))
+columns = [c for c in q.LIST_COLUMNS if c != "id"]
+st.dataframe(
+    rows,
+    key="explorer_list",
+    on_select=uf.on_row_select("explorer_list", tuple(rows["id"].tolist())),
+    selection_mode="single-row",
+    hide_index=True,
+    column_order=columns,
+    column_config={
+        **{c: st.column_config.Column(t(f"explorer.col.{c}")) for c in columns},
+        "age": st.column_config.NumberColumn(t("explorer.col.age"), format="%d"),
+        "updated_at": st.column_config.DatetimeColumn(t("explorer.col.updated_at"), format="YYYY-MM-DD HH:mm"),
+        "last_activity": st.column_config.DatetimeColumn(t("explorer.col.last_activity"), format="YYYY-MM-DD"),
+    },
+)
+uf.export_button(flt, count.matched, sort=sort, descending=descending)
+
+# ---- one person
+person_id = uf.opened_person()
+if person_id is not None:
+    st.divider()
+    profile = query(q.person_profile, scope, person_id, lang, may_see_personal(viewer.role), today)
+    if profile is None:
+        st.warning(t("explorer.profile.missing"))
+        st.button(t("explorer.profile.close"), on_click=uf.close_person)
+    else:
+        facts = profile.facts
+        head, close = st.columns([5, 1], vertical_alignment="bottom")
+        head.subheader(t("explorer.profile", name=uf.escape_markdown(facts["name"])))
+        close.button(t("explorer.profile.close"), on_click=uf.close_person, width="stretch")
+        shown = [("explorer.col.gender", "gender"), ("explorer.profile.birth_date", "birth_date"),
+                 ("explorer.col.age", "age"), ("explorer.profile.ethnicity", "ethnicity"),
+                 ("explorer.col.category", "category"), ("explorer.col.party", "party"),
+                 ("explorer.col.district", "district"), ("explorer.col.street", "street"),
+                 ("explorer.col.organization", "organization"), ("explorer.col.position", "position"),
+                 ("explorer.col.education", "education"), ("explorer.profile.title", "title"),
+                 ("explorer.col.stage", "stage"), ("explorer.col.id_number", "id_number"),
+                 ("explorer.col.phone", "phone"), ("explorer.profile.source", "source")]
+        cols = st.columns(4)
+        for i, (label, name) in enumerate(shown):
+            cols[i % 4].markdown(f"**{t(label)}**  \n{uf.escape_markdown(facts.get(name))}")
+        st.markdown(f"**{t('explorer.profile.tags')}**")
+        st.text(" · ".join(profile.tags) if profile.tags else t("explorer.profile.no_tags"))
+
+        st.markdown(f"**{t('explorer.profile.stages')}**")
+        st.plotly_chart(stage_timeline(profile.stages, TimelineOptions(empty_text=t("explorer.profile.none"))),
+                        key="explorer_timeline", config={"displaylogo": False, "staticPlot": False})
+
+        st.markdown(f"**{t('explorer.profile.appointments')}**")
+        if profile.appointments.empty:
+            st.caption(t("explorer.profile.none"))
+        else:
+            st.dataframe(profile.appointments, hide_index=True,
+                         column_order=["body", "title", "level", "term_start", "term_end", "state_label"],
+                         column_config={
+                             "body": t("explorer.profile.body"), "title": t("explorer.profile.post"),
+                             "level": t("explorer.profile.level"),
+                             "term_start": st.column_config.DateColumn(t("explorer.profile.term"), format="YYYY-MM-DD"),
+                             "term_end": st.column_config.DateColumn("", format="YYYY-MM-DD"),
+                             "state_label": t("explorer.profile.state"),
+                         })
+
+        st.markdown("**" + t("explorer.profile.participations", shown=len(profile.participations),
+                             total=profile.participation_total) + "**")
+        if profile.participations.empty:
+            st.caption(t("explorer.profile.none"))
+        else:
+            st.dataframe(profile.participations, hide_index=True, column_config={
+                "title": t("explorer.profile.activity"), "kind": t("explorer.profile.kind"),
+                "starts_at": st.column_config.DatetimeColumn(t("explorer.profile.starts_at"), format="YYYY-MM-DD"),
+                "status": t("explorer.profile.status"),
+                "checked_in_at": st.column_config.DatetimeColumn(t("explorer.profile.checked_in_at"),
+                                                                 format="YYYY-MM-DD HH:mm"),
+            })

@@ -103,8 +103,9 @@ class PersonFilter:
         if keyword:
             conds.append(
                 or_(
-                    p.name.contains(keyword, autoescape=True),
-                    p.organization.contains(keyword, autoescape=True),
+                    # icontains: LIKE is case-blind on SQLite but not on PostgreSQL; ILIKE/lower() agree.
+                    p.name.icontains(keyword, autoescape=True),
+                    p.organization.icontains(keyword, autoescape=True),
                 )
             )
         return conds

@@ -1,0 +1,518 @@
+"""The explorer's queries: one PersonFilter drives the headcount, the charts, the list and the export.
+
+Every function takes (engine, scope, filter, ...) and hands the filter's own
+conditions to SQL, so the numbers agree by construction. Aggregates return only
+the rows their chart needs; the list is one page (LIMIT/OFFSET) at a time.
+Display names come from the reference tables (category, region) and from
+data/parties.csv, in the language asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Iterator
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy.sql import ColumnElement
+
+from store.filters import PersonFilter, _years_before
+from store.migrate import DATA_DIR, read_csv_rows
+from store.privacy import mask_id_number, mask_phone
+from store.schema import (
+    APPOINTMENT_BODIES,
+    GENDERS,
+    STAGES,
+    activity,
+    appointment,
+    category,
+    participation,
+    person,
+    person_tag,
+    region,
+    stage_event,
+    tag,
+)
+from store.scope import Scope
+
+LANGS = ("zh", "en")
+
+# Code labels that have no reference table: (zh, en).
+STAGE_LABELS = {"discover": ("发现", "Discover"), "cultivate": ("培养", "Cultivate"),
+                "use": ("使用", "Use"), "manage": ("管理", "Manage")}
+GENDER_LABELS = {"M": ("男", "Male"), "F": ("女", "Female")}
+BODY_LABELS = {"npc": ("人大", "NPC"), "cppcc": ("政协", "CPPCC"),
+               "association": ("社团组织", "Association"), "other": ("其他", "Other")}
+KIND_LABELS = {"training": ("培训", "Training"), "lecture": ("讲座", "Lecture"), "onsite": ("实地考察", "On-site visit"),
+               "survey": ("调研", "Survey"), "other": ("其他", "Other")}
+STATUS_LABELS = {"registered": ("已报名", "Registered"), "approved": ("已通过", "Approved"),
+                 "rejected": ("未通过", "Rejected"), "checked_in": ("已签到", "Checked in"), "absent": ("缺席", "Absent")}
+TERM_LABELS = {"current": ("在任", "Current"), "ended": ("已届满", "Ended"), "upcoming": ("未开始", "Upcoming")}
+UNKNOWN = ("未填写", "Not given")
+
+# Age bands of the pyramid, inclusive (lo, hi); None = open. They map one-to-one onto
+# PersonFilter(age_min=lo, age_max=hi), so clicking a band filters exactly that band.
+AGE_BANDS: tuple[tuple[int | None, int | None], ...] = (
+    (None, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49), (50, 54),
+    (55, 59), (60, 64), (65, 69), (70, None),
+)
+
+SORTS = ("name", "age", "updated_at", "last_activity")
+PAGE_SIZES = (20, 50, 100)
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[LANGS.index(lang) if lang in LANGS else 0]
+
+
+def code_label(labels: dict[str, tuple[str, str]], code: str | None, lang: str) -> str:
+    if code is None or code == "":
+        return _pick(UNKNOWN, lang)
+    pair = labels.get(code)
+    return _pick(pair, lang) if pair else code
+
+
+@lru_cache(maxsize=1)
+def party_labels() -> dict[str, tuple[str, str]]:
+    """Party display names from data/parties.csv (replaceable per deployment)."""
+    return {r["code"]: (r["name_zh"], r["name_en"]) for r in read_csv_rows(DATA_DIR / "parties.csv")}
+
+
+def band_label(band: tuple[int | None, int | None], lang: str) -> str:
+    lo, hi = band
+    if lo is None:
+        return f"<{hi + 1}"
+    if hi is None:
+        return f"{lo}+"
+    return f"{lo}–{hi}"
+
+
+# ---------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the filter widgets offer: (code, label) pairs in display order."""
+
+    categories: tuple[tuple[str, str], ...] = ()
+    districts: tuple[tuple[str, str], ...] = ()
+    # (district code, street name): person.street stores names, unique only within a district.
+    streets: tuple[tuple[str, str], ...] = ()
+    stages: tuple[tuple[str, str], ...] = ()
+    parties: tuple[tuple[str, str], ...] = ()
+    tags: tuple[str, ...] = ()
+    genders: tuple[tuple[str, str], ...] = ()
+    educations: tuple[str, ...] = ()
+    bodies: tuple[tuple[str, str], ...] = ()
+
+    def streets_of(self, districts: tuple[str, ...]) -> tuple[str, ...]:
+        """Street names of the chosen districts (all streets when none is chosen), de-duplicated."""
+        chosen = set(districts)
+        seen: dict[str, None] = {}
+        for d, name in self.streets:
+            if not chosen or d in chosen:
+                seen.setdefault(name, None)
+        return tuple(seen)
+
+
+def filter_options(engine: Engine, scope: Scope, lang: str = "zh") -> FilterOptions:
+    name = category.c.name_en if lang == "en" else category.c.name_zh
+    rname = func.coalesce(region.c.name_en, region.c.name_zh) if lang == "en" else region.c.name_zh
+    with engine.connect() as conn:
+        cats = conn.execute(select(category.c.code, name).order_by(category.c.sort_order, category.c.code)).all()
+        districts = conn.execute(
+            select(region.c.code, rname).where(region.c.level == "district").order_by(region.c.code)
+        ).all()
+        streets = conn.execute(
+            select(region.c.parent_code, region.c.name_zh).where(region.c.level == "street").order_by(region.c.code)
+        ).all()
+        tags = conn.execute(select(tag.c.name).order_by(tag.c.name)).scalars().all()
+        edu_stmt = select(person.c.education).where(person.c.education.is_not(None)).group_by(person.c.education)
+        clause = scope.person_clause(person)
+        if clause is not None:
+            edu_stmt = edu_stmt.where(clause)
+        educations = conn.execute(edu_stmt.order_by(person.c.education)).scalars().all()
+    return FilterOptions(
+        categories=tuple((c, n) for c, n in cats),
+        districts=tuple((c, n) for c, n in districts if scope.allows_district(c)),
+        streets=tuple((d, n) for d, n in streets if scope.allows_district(d)),
+        stages=tuple((s, code_label(STAGE_LABELS, s, lang)) for s in STAGES),
+        parties=tuple((c, _pick(p, lang)) for c, p in party_labels().items()),
+        tags=tuple(tags),
+        genders=tuple((g, code_label(GENDER_LABELS, g, lang)) for g in GENDERS),
+        educations=tuple(e for e in educations if e),
+        bodies=tuple((b, code_label(BODY_LABELS, b, lang)) for b in APPOINTMENT_BODIES),
+    )
+
+
+# ---------------------------------------------------------------- counts
+
+
+@dataclass(frozen=True)
+class Headcount:
+    matched: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.matched / self.total if self.total else 0.0
+
+
+def _conds(scope: Scope, flt: PersonFilter, today: date | None) -> list[ColumnElement[bool]]:
+    return flt.conditions(scope, today or date.today())
+
+
+def headcount(engine: Engine, scope: Scope, flt: PersonFilter, today: date | None = None) -> Headcount:
+    """Persons matching the filter, and all persons in the scope (the share's denominator)."""
+    matched = select(func.count()).select_from(person).where(*_conds(scope, flt, today))
+    total = select(func.count()).select_from(person)
+    clause = scope.person_clause(person)
+    if clause is not None:
+        total = total.where(clause)
+    with engine.connect() as conn:
+        m = conn.execute(matched).scalar_one()
+        n = m if flt.is_empty() else conn.execute(total).scalar_one()
+    return Headcount(matched=int(m), total=int(n))
+
+
+def _frame(rows, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def count_by_category(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
+                      today: date | None = None) -> pd.DataFrame:
+    """code, label, n — every category with at least one match, in the reference order."""
+    name = category.c.name_en if lang == "en" else category.c.name_zh
+    stmt = (
+        select(category.c.code, name, func.count())
+        .select_from(person.join(category, category.c.code == person.c.category_code))
+        .where(*_conds(scope, flt, today))
+        .group_by(category.c.code, name, category.c.sort_order)
+        .order_by(category.c.sort_order)
+    )
+    with engine.connect() as conn:
+        return _frame(conn.execute(stmt), ["code", "label", "n"])
+
+
+def count_by_district(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
+                      today: date | None = None) -> pd.DataFrame:
+    """code, label, n — by district, largest first; persons without a district last (code "")."""
+    stmt = (
+        select(person.c.district_code, func.count().label("n"))
+        .where(*_conds(scope, flt, today))
+        .group_by(person.c.district_code)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+        names = {
+            c: (zh, en or zh)
+            for c, zh, en in conn.execute(
+                select(region.c.code, region.c.name_zh, region.c.name_en).where(region.c.level == "district")
+            )
+        }
+    rows = sorted(rows, key=lambda r: (r[0] is None, -r[1], r[0] or ""))
+    # pandas 3 would turn a None code into NaN: "" stands for "not given" (not clickable).
+    return pd.DataFrame(
+        [(c or "", code_label(names, c, lang), int(n)) for c, n in rows], columns=["code", "label", "n"]
+    )
+
+
+def count_by_stage(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
+                   today: date | None = None) -> pd.DataFrame:
+    """code, label, n — the four stages in lifecycle order (zeros included)."""
+    stmt = (
+        select(person.c.stage, func.count())
+        .where(*_conds(scope, flt, today))
+        .group_by(person.c.stage)
+    )
+    with engine.connect() as conn:
+        counts = dict(conn.execute(stmt).all())
+    return pd.DataFrame(
+        [(s, code_label(STAGE_LABELS, s, lang), int(counts.get(s, 0))) for s in STAGES],
+        columns=["code", "label", "n"],
+    )
+
+
+def top_tags(engine: Engine, scope: Scope, flt: PersonFilter, limit: int = 15,
+             today: date | None = None) -> pd.DataFrame:
+    """code (= tag name), label, n — the most frequent tags among the matches.
+
+    Counted by tag id on person_tag's (tag_id, person_id) index, names joined to the
+    top rows only; with no condition at all the person table is not read (10x faster
+    at a million persons).
+    """
+    conds = _conds(scope, flt, today)
+    n = func.count().label("n")
+    counted = select(person_tag.c.tag_id, n).group_by(person_tag.c.tag_id)
+    if conds:
+        counted = counted.where(person_tag.c.person_id.in_(select(person.c.id).where(*conds)))
+    top = counted.order_by(n.desc(), person_tag.c.tag_id).limit(limit).subquery()
+    stmt = (
+        select(tag.c.name, top.c.n)
+        .join(top, top.c.tag_id == tag.c.id)
+        .order_by(top.c.n.desc(), tag.c.name)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([(name, name, int(c)) for name, c in rows], columns=["code", "label", "n"])
+
+
+def age_gender(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
+               today: date | None = None) -> pd.DataFrame:
+    """band, label, gender, gender_label, n — the pyramid's cells (zeros included); band indexes AGE_BANDS.
+
+    Bands are computed in SQL from birth-date cut-offs, so they agree with the
+    filter's own age conditions on every backend. Persons without a birth date or
+    a gender are not in the pyramid.
+    """
+    today = today or date.today()
+    whens = []
+    for i, (lo, hi) in enumerate(AGE_BANDS):
+        if hi is not None:
+            # Aged at most hi  <=>  born after today minus hi+1 years.
+            whens.append((person.c.birth_date > _years_before(today, hi + 1), i))
+    band = case(*whens, else_=len(AGE_BANDS) - 1).label("band")
+    stmt = (
+        select(band, person.c.gender, func.count())
+        .where(*_conds(scope, flt, today), person.c.birth_date.is_not(None), person.c.gender.in_(GENDERS))
+        .group_by(band, person.c.gender)
+    )
+    with engine.connect() as conn:
+        counts = {(int(b), g): int(n) for b, g, n in conn.execute(stmt)}
+    rows = []
+    for i, b in enumerate(AGE_BANDS):
+        for g in GENDERS:
+            rows.append((i, band_label(b, lang), g, code_label(GENDER_LABELS, g, lang), counts.get((i, g), 0)))
+    return pd.DataFrame(rows, columns=["band", "label", "gender", "gender_label", "n"])
+
+
+# ---------------------------------------------------------------- the list
+
+
+def _last_activity():
+    """The person's latest check-in: a correlated scalar subquery (index on person_id, status)."""
+    return (
+        select(func.max(participation.c.checked_in_at))
+        .where(participation.c.person_id == person.c.id, participation.c.status == "checked_in")
+        .correlate(person)
+        .scalar_subquery()
+    )
+
+
+def _order_by(sort: str, descending: bool):
+    if sort not in SORTS:
+        sort = "updated_at"
+    column = {
+        "name": person.c.name,
+        "age": person.c.birth_date,
+        "updated_at": person.c.updated_at,
+        "last_activity": _last_activity(),
+    }[sort]
+    # Older means an earlier birth date: "age ascending" is "birth date descending".
+    down = (not descending) if sort == "age" else descending
+    primary = column.desc() if down else column.asc()
+    # Rows without a value go last either way; id breaks ties so pages never overlap.
+    return [primary.nulls_last(), person.c.id.desc() if down else person.c.id.asc()]
+
+
+LIST_COLUMNS = ["id", "name", "gender", "age", "category", "party", "district", "street",
+                "organization", "position", "education", "stage", "id_number", "phone",
+                "updated_at", "last_activity"]
+
+
+def _age(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    if isinstance(birth, datetime):
+        birth = birth.date()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _list_select(lang: str):
+    cname = category.c.name_en if lang == "en" else category.c.name_zh
+    rname = func.coalesce(region.c.name_en, region.c.name_zh) if lang == "en" else region.c.name_zh
+    p = person.c
+    return (
+        select(p.id, p.name, p.gender, p.birth_date, cname, p.party, rname, p.street, p.organization,
+               p.position, p.education, p.stage, p.id_number, p.phone, p.updated_at,
+               _last_activity().label("last_activity"))
+        .select_from(
+            person.join(category, category.c.code == p.category_code)
+            .outerjoin(region, and_(region.c.code == p.district_code, region.c.level == "district"))
+        )
+    )
+
+
+def _shape_row(r, lang: str, today: date, unmasked: bool) -> tuple:
+    (pid, name, gender, birth, cname, party, rname, street, org, position, education, stage,
+     id_number, phone, updated_at, last_activity) = r
+    return (
+        pid, name, code_label(GENDER_LABELS, gender, lang) if gender else None, _age(birth, today), cname,
+        code_label(party_labels(), party, lang) if party else None,
+        rname, street, org, position, education, code_label(STAGE_LABELS, stage, lang),
+        id_number if unmasked else mask_id_number(id_number),
+        phone if unmasked else mask_phone(phone),
+        updated_at, _as_datetime(last_activity),
+    )
+
+
+def _as_datetime(value):
+    # SQLite hands a MAX() over a DateTime column back as text.
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
+def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "updated_at",
+                descending: bool = True, page: int = 1, page_size: int = 50, lang: str = "zh",
+                today: date | None = None) -> pd.DataFrame:
+    """One page of matching persons, personal fields masked, labels in `lang`.
+
+    The page's ids are chosen first (ORDER BY … LIMIT/OFFSET on person alone),
+    then joined to their labels and last check-in, so the per-row subquery runs
+    for one page rather than for every match (unless the sort needs it).
+    """
+    today = today or date.today()
+    page = max(int(page), 1)
+    page_size = max(min(int(page_size), 500), 1)
+    order = _order_by(sort, descending)
+    ids = (
+        select(person.c.id)
+        .where(*_conds(scope, flt, today))
+        .order_by(*order)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    with engine.connect() as conn:
+        page_ids = conn.execute(ids).scalars().all()
+        if not page_ids:
+            return pd.DataFrame(columns=LIST_COLUMNS)
+        rows = conn.execute(_list_select(lang).where(person.c.id.in_(page_ids))).all()
+    position = {pid: i for i, pid in enumerate(page_ids)}
+    rows = sorted(rows, key=lambda r: position[r[0]])
+    return pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in rows], columns=LIST_COLUMNS)
+
+
+def iter_matches(engine: Engine, scope: Scope, flt: PersonFilter, *, sort: str = "name",
+                 descending: bool = False, lang: str = "zh", unmasked: bool = False,
+                 today: date | None = None, chunk_size: int = 2000,
+                 limit: int | None = None) -> Iterator[list[tuple]]:
+    """Every match in list order, in chunks of rows shaped like LIST_COLUMNS plus a `tags` string.
+
+    Rows stream from the database (server-side cursor on PostgreSQL), so an
+    export of many thousand rows never holds them all in memory.
+    """
+    today = today or date.today()
+    stmt = _list_select(lang).where(*_conds(scope, flt, today)).order_by(*_order_by(sort, descending))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk_size).execute(stmt)
+        for part in result.partitions():
+            ids = [r[0] for r in part]
+            tags_of: dict[int, list[str]] = {}
+            tag_rows = conn.execute(
+                select(person_tag.c.person_id, tag.c.name)
+                .join(tag, tag.c.id == person_tag.c.tag_id)
+                .where(person_tag.c.person_id.in_(ids))
+                .order_by(person_tag.c.person_id, tag.c.name)
+            )
+            for pid, name in tag_rows:
+                tags_of.setdefault(pid, []).append(name)
+            yield [_shape_row(r, lang, today, unmasked) + ("、".join(tags_of.get(r[0], [])),) for r in part]
+
+
+# ---------------------------------------------------------------- one person
+
+
+@dataclass(frozen=True)
+class PersonProfile:
+    facts: dict = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    appointments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    participations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    participation_total: int = 0
+
+
+PROFILE_PARTICIPATIONS = 50
+
+
+def person_profile(engine: Engine, scope: Scope, person_id: int, lang: str = "zh",
+                   unmasked: bool = False, today: date | None = None) -> PersonProfile | None:
+    """Everything about one person in the scope, or None (unknown id or outside the scope)."""
+    today = today or date.today()
+    clause = scope.person_clause(person)
+    stmt = _list_select(lang).add_columns(
+        person.c.ethnicity, person.c.title, person.c.birth_date, person.c.source, person.c.created_at,
+        person.c.updated_via,
+    ).where(person.c.id == int(person_id))
+    if clause is not None:
+        stmt = stmt.where(clause)
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
+        if row is None:
+            return None
+        base = dict(zip(LIST_COLUMNS, _shape_row(row[:16], lang, today, unmasked)))
+        ethnicity, title, birth, source, created_at, updated_via = row[16:]
+        base.update(ethnicity=ethnicity, title=title, birth_date=birth, source=source,
+                    created_at=created_at, updated_via=updated_via)
+        tags = conn.execute(
+            select(tag.c.name).join(person_tag, person_tag.c.tag_id == tag.c.id)
+            .where(person_tag.c.person_id == int(person_id)).order_by(tag.c.name)
+        ).scalars().all()
+        stages = conn.execute(
+            select(stage_event.c.stage, stage_event.c.entered_at, stage_event.c.note)
+            .where(stage_event.c.person_id == int(person_id)).order_by(stage_event.c.entered_at, stage_event.c.id)
+        ).all()
+        appts = conn.execute(
+            select(appointment.c.body, appointment.c.title, appointment.c.level,
+                   appointment.c.term_start, appointment.c.term_end)
+            .where(appointment.c.person_id == int(person_id))
+            .order_by(appointment.c.term_start.desc().nulls_last(), appointment.c.id)
+        ).all()
+        total = conn.execute(
+            select(func.count()).select_from(participation).where(participation.c.person_id == int(person_id))
+        ).scalar_one()
+        parts = conn.execute(
+            select(activity.c.title, activity.c.kind, activity.c.starts_at, participation.c.status,
+                   participation.c.checked_in_at)
+            .join(activity, activity.c.id == participation.c.activity_id)
+            .where(participation.c.person_id == int(person_id))
+            .order_by(activity.c.starts_at.desc(), activity.c.id.desc())
+            .limit(PROFILE_PARTICIPATIONS)
+        ).all()
+    return PersonProfile(
+        facts=base,
+        tags=tuple(tags),
+        stages=pd.DataFrame(
+            [(s, code_label(STAGE_LABELS, s, lang), at, note) for s, at, note in stages],
+            columns=["stage", "label", "entered_at", "note"],
+        ),
+        appointments=pd.DataFrame(
+            [(code_label(BODY_LABELS, b, lang), t, lv, ts, te, _term_state(ts, te, today),
+              code_label(TERM_LABELS, _term_state(ts, te, today), lang))
+             for b, t, lv, ts, te in appts],
+            columns=["body", "title", "level", "term_start", "term_end", "state", "state_label"],
+        ),
+        participations=pd.DataFrame(
+            [(t, code_label(KIND_LABELS, k, lang), s, code_label(STATUS_LABELS, st, lang), c)
+             for t, k, s, st, c in parts],
+            columns=["title", "kind", "starts_at", "status", "checked_in_at"],
+        ),
+        participation_total=int(total),
+    )
+
+
+def _term_state(start: date | None, end: date | None, today: date) -> str:
+    """current | ended | upcoming — whether a post is held today."""
+    if start is not None and start > today:
+        return "upcoming"
+    if end is not None and end < today:
+        return "ended"
+    return "current"
