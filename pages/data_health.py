@@ -1,6 +1,154 @@
+from ui.auth import guard_page
+
+viewer = guard_page("data_health")
+
+# Data health: liveness score, freshness, completeness, suspected duplicates, recent imports.
+
+import math
+from datetime import date
+
 import streamlit as st
 
-from ui.i18n import t
+from charts import health as charts
+from store.filters import PersonFilter
+from store.privacy import mask_phone, may_see_personal
+from store.queries import health as q
+from store.queries.common import store_summary
+from ui.auth import current_scope
+from ui.cache import query
+from ui.i18n import current_language, t
 
-st.title(t("page.data_health"))
-st.info(t("shell.coming"))
+PAGE_SIZE = 20
+EXPLORER = "pages/explorer.py"
+
+
+def _pager(total: int, key: str) -> int:
+    """The offset of the chosen page (a page number input only when there is more than one page)."""
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if pages == 1:
+        return 0
+    page_no = int(st.number_input(t("health.page"), min_value=1, max_value=pages, value=1, key=key))
+    st.caption(t("health.page_of", page=page_no, pages=pages))
+    return (page_no - 1) * PAGE_SIZE
+
+
+def liveness_section(scope, today: date) -> None:
+    st.subheader(t("health.live.title"))
+    live = query(q.liveness, scope, today)
+    left, right = st.columns([2, 3])
+    left.plotly_chart(charts.liveness_gauge(live.score), key="health_gauge")
+    fields = "、".join(t(f"health.field.{f}") for f in q.KEY_FIELDS)
+    right.markdown(t("health.live.definition", fields=fields))
+    a, b, c = right.columns(3)
+    for col, label, share in (
+        (a, "health.live.fresh", live.fresh_share),
+        (b, "health.live.complete", live.completeness),
+        (c, "health.live.active", live.active_share),
+    ):
+        col.metric(t(label), "—" if share is None else f"{share:.0%}")
+
+
+def freshness_section(scope, today: date, lang: str) -> None:
+    st.subheader(t("health.fresh.title"))
+    overall = query(q.freshness, scope, today).iloc[0]
+    for col, months in zip(st.columns(len(q.FRESH_MONTHS)), q.FRESH_MONTHS):
+        share = overall[f"share_{months}"]
+        col.metric(t("health.fresh.window", n=months), "—" if share != share else f"{share:.0%}",
+                   help=f"{int(overall[f'fresh_{months}']):,} / {int(overall['persons']):,}")
+    by = st.segmented_control(
+        t("health.fresh.by"),
+        options=list(q.FRESHNESS_DIMENSIONS),
+        format_func=lambda d: t(f"health.fresh.by.{d}"),
+        default="category",
+        key="health_fresh_by",
+    ) or "category"
+    df = query(q.freshness, scope, today, by)
+    via_labels = {v: t(f"health.via.{v}") for v in ("import", "staff", "self", "sync")}
+    names = charts.group_labels(df, lang, via_labels if by == "updated_via" else None, t("health.unknown"))
+    windows = {m: t("health.fresh.window", n=m) for m in q.FRESH_MONTHS}
+    st.plotly_chart(charts.freshness_bars(df, names, windows), key=f"health_fresh_{by}")
+    st.caption(t("health.fresh.caption"))
+
+
+def completeness_section(scope, lang: str) -> None:
+    st.subheader(t("health.complete.title"))
+    df = query(q.completeness, scope)
+    field_labels = {f: t(f"health.field.{f}") for f in q.FIELDS}
+    fig = charts.completeness_heatmap(
+        df, q.FIELDS, field_labels, charts.group_labels(df, lang), t("health.complete.overall")
+    )
+    st.plotly_chart(fig, key="health_complete")
+    st.caption(t("health.complete.caption"))
+
+
+def duplicates_section(scope) -> None:
+    st.subheader(t("health.dup.title"))
+    # The first page carries the totals: page 1 costs one query, not a count and a page.
+    by_name = query(q.name_birth_duplicates, scope, 0, PAGE_SIZE)
+    by_phone = query(q.phone_duplicates, scope, 0, PAGE_SIZE)
+    st.caption(t("health.dup.summary", groups=f"{by_name.groups:,}", persons=f"{by_name.persons:,}",
+                 phone_groups=f"{by_phone.groups:,}", phone_persons=f"{by_phone.persons:,}"))
+    if not viewer.sees_people:
+        st.info(t("health.dup.hidden"))
+        return
+    name_tab, phone_tab = st.tabs([t("health.dup.by_name"), t("health.dup.by_phone")])
+    with name_tab:
+        st.caption(t("health.dup.by_name.caption"))
+        if by_name.groups == 0:
+            st.info(t("health.dup.none"))
+        else:
+            offset = _pager(by_name.groups, "health_dup_name_page")
+            page = query(q.name_birth_duplicates, scope, offset, PAGE_SIZE) if offset else by_name
+            for row in page.rows.itertuples(index=False):
+                st.page_link(EXPLORER, query_params=PersonFilter(keyword=row.name).to_query_params(),
+                             label=t("health.dup.link", name=row.name, birth=row.birth_date, n=row.persons))
+    with phone_tab:
+        st.caption(t("health.dup.by_phone.caption"))
+        if by_phone.groups == 0:
+            st.info(t("health.dup.none"))
+        else:
+            offset = _pager(by_phone.groups, "health_dup_phone_page")
+            page = query(q.phone_duplicates, scope, offset, PAGE_SIZE) if offset else by_phone
+            show = (lambda p: p) if may_see_personal(viewer.role) else mask_phone
+            for row in page.rows.itertuples(index=False):
+                cols = st.columns(len(row.names) + 1)
+                cols[0].write(show(row.phone))
+                for col, name in zip(cols[1:], row.names):
+                    col.page_link(EXPLORER, query_params=PersonFilter(keyword=name).to_query_params(), label=name)
+
+
+def batch_section(scope) -> None:
+    st.subheader(t("health.batch.title"))
+    first = query(q.recent_batches, scope, 0, PAGE_SIZE)
+    if first.total == 0:
+        st.info(t("health.batch.none"))
+        return
+    st.caption(t("health.batch.caption", n=f"{first.total:,}"))
+    offset = _pager(first.total, "health_batch_page")
+    page = query(q.recent_batches, scope, offset, PAGE_SIZE) if offset else first
+    headers = {c: t(f"health.col.{c}") for c in charts.BATCH_TABLE_COLUMNS}
+    statuses = {s: t(f"health.status.{s}") for s in ("done", "running", "failed", "undone", "undoing")}
+    st.dataframe(
+        charts.batch_table(page.rows, headers, statuses),
+        hide_index=True,
+        column_config={headers["reject_rate"]: st.column_config.NumberColumn(format="percent")},
+    )
+
+
+def main() -> None:
+    st.title(t("page.data_health"))
+    st.caption(t("health.caption"))
+    scope = current_scope()
+    today = date.today()
+    if query(store_summary, scope).persons == 0:
+        st.info(t("empty.no_persons"))
+    else:
+        lang = current_language()
+        liveness_section(scope, today)
+        freshness_section(scope, today, lang)
+        completeness_section(scope, lang)
+        duplicates_section(scope)
+    batch_section(scope)
+
+
+main()

@@ -1,0 +1,129 @@
+"""Charts of the data-health page (plotly): liveness gauge, freshness bars, completeness heatmap,
+and the import-batch table.
+
+Texts arrive as arguments (the page translates them); builders only shape data.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.activities import Layout, apply_layout
+
+# Darker = fresher: the 3-month bar is the strictest reading.
+WINDOW_COLOURS = {3: "#0a3069", 6: "#1f6feb", 12: "#80ccff"}
+GAUGE_STEPS = ((0, 40, "#ffebe9"), (40, 70, "#fff8c5"), (70, 100, "#dafbe1"))
+
+
+def group_labels(df: pd.DataFrame, lang: str, labels: Mapping[str, str] | None = None, unknown: str = "—") -> list[str]:
+    """A row's display name: `labels[key]` if given, else name_zh / name_en by `lang`, else the key."""
+    labels = labels or {}
+    names = df["name_en"] if lang == "en" else df["name_zh"]
+    out = []
+    for key, name in zip(df["key"], names):
+        if key is None or key != key:
+            out.append(unknown)
+        elif key in labels:
+            out.append(labels[key])
+        elif isinstance(name, str) and name:
+            out.append(name)
+        else:
+            out.append(str(key))
+    return out
+
+
+def liveness_gauge(score: int | None, title: str = "", layout: Layout = Layout(height=260)) -> go.Figure:
+    """A 0–100 gauge; red below 40, amber below 70, green above."""
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=score if score is not None else 0,
+            number=dict(suffix="", valueformat="d"),
+            title=dict(text=title) if title else None,
+            gauge=dict(
+                axis=dict(range=[0, 100]),
+                bar=dict(color="#1f6feb"),
+                steps=[dict(range=[lo, hi], color=c) for lo, hi, c in GAUGE_STEPS],
+            ),
+        )
+    )
+    return apply_layout(fig, layout)
+
+
+def freshness_bars(
+    df: pd.DataFrame,
+    names: list[str],
+    window_labels: Mapping[int, str],
+    layout: Layout = Layout(),
+) -> go.Figure:
+    """One row per group; bars: share of its persons updated within each window (text: share · count)."""
+    rows = [f"{name} (n={int(n):,})" for name, n in zip(names, df["persons"])]
+    fig = go.Figure()
+    for months, label in window_labels.items():
+        shares = [0.0 if s != s or s is None else float(s) for s in df[f"share_{months}"]]
+        counts = df[f"fresh_{months}"].astype(int).tolist()
+        fig.add_bar(
+            y=rows, x=shares, name=label, orientation="h", marker_color=WINDOW_COLOURS.get(months, "#8c959f"),
+            text=[f"{s:.0%}" for s in shares], textposition="outside", cliponaxis=False, customdata=counts,
+            hovertemplate="%{y} · " + label + ": %{x:.1%} (%{customdata:,})<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="group",
+        xaxis=dict(tickformat=".0%", range=[0, 1.08]),
+        yaxis=dict(autorange="reversed", type="category"),
+    )
+    height = max(layout.height, 60 + 28 * len(rows) * max(1, len(window_labels)) // 2)
+    return apply_layout(fig, Layout(height=height, title=layout.title))
+
+
+def completeness_matrix(df: pd.DataFrame, fields: tuple[str, ...]) -> tuple[list[int], list[list[float]], list[list[int]]]:
+    """(persons per row, share filled, count filled) with an 'all categories' row first."""
+    persons = [int(df["persons"].sum())] + df["persons"].astype(int).tolist()
+    counts = [[int(df[f].sum()) for f in fields]] + [[int(row[f]) for f in fields] for _, row in df.iterrows()]
+    shares = [[c / n if n else 0.0 for c in row] for n, row in zip(persons, counts)]
+    return persons, shares, counts
+
+
+def completeness_heatmap(
+    df: pd.DataFrame,
+    fields: tuple[str, ...],
+    field_labels: Mapping[str, str],
+    row_names: list[str],
+    overall_label: str,
+    layout: Layout = Layout(),
+) -> go.Figure:
+    """Rows: all categories, then each category; columns: fields; colour and text: share filled."""
+    persons, shares, counts = completeness_matrix(df, fields)
+    y = [f"{name} (n={n:,})" for name, n in zip([overall_label, *row_names], persons)]
+    fig = go.Figure(
+        go.Heatmap(
+            x=[field_labels.get(f, f) for f in fields],
+            y=y,
+            z=shares,
+            text=[[f"{s:.0%}" for s in row] for row in shares],
+            customdata=counts,
+            texttemplate="%{text}",
+            hovertemplate="%{y} · %{x}: %{z:.1%} (%{customdata:,})<extra></extra>",
+            colorscale=[[0, "#cf222e"], [0.5, "#fff8c5"], [1, "#2da44e"]],
+            zmin=0,
+            zmax=1,
+            showscale=False,
+        )
+    )
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(side="top", type="category"))
+    height = max(layout.height, 80 + 30 * len(y))
+    return apply_layout(fig, Layout(height=height, title=layout.title))
+
+
+BATCH_TABLE_COLUMNS = ("file_name", "imported_at", "imported_by", "rows_read", "inserted", "updated",
+                       "unchanged", "rejected", "reject_rate", "status")
+
+
+def batch_table(rows: pd.DataFrame, headers: Mapping[str, str], status_labels: Mapping[str, str]) -> pd.DataFrame:
+    """Import batches for display; reject_rate stays a 0–1 share for a percent column format."""
+    data = {c: rows[c].tolist() for c in BATCH_TABLE_COLUMNS}
+    data["status"] = [status_labels.get(s, s) for s in rows["status"]]
+    return pd.DataFrame({headers[c]: data[c] for c in BATCH_TABLE_COLUMNS})
