@@ -32,6 +32,7 @@ from store.schema import (
     appointment,
     category,
     import_batch,
+    import_change,
     participation,
     person,
     person_tag,
@@ -44,6 +45,7 @@ from store.version import data_version
 
 TABLES: tuple[Table, ...] = (
     category, region, person, tag, person_tag, stage_event, appointment, activity, participation, import_batch,
+    import_change,
 )
 CHUNK_ROWS = 200_000
 # DuckDB's own cap, so the copy never takes the app's memory with it.
@@ -195,17 +197,16 @@ class ReadRouter:
     the store answers (correct, slower) and a rebuild starts in the background.
     """
 
-    def __init__(self, url: str, *, enabled: bool = True, folder: Path | None = None):
+    def __init__(self, url: str, *, folder: Path | None = None):
         self.url = url
-        self.enabled = enabled
         self.path = copy_path_for(url, folder or ANALYTIC_DIR)
         self._engine: Engine | None = None
         self._engine_version: str | None = None
         self._lock = threading.Lock()
         self.rebuild: subprocess.Popen | None = None
 
-    def engine_for(self, version: str, store_engine: Engine) -> Engine:
-        if not self.enabled:
+    def engine_for(self, version: str, store_engine: Engine, enabled: bool = True) -> Engine:
+        if not enabled:
             return store_engine
         with self._lock:
             if self._engine is not None and self._engine_version == version:

@@ -51,20 +51,21 @@ def data_changed() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _router_for(url: str) -> ReadRouter:
-    return ReadRouter(url, enabled=get_setting("analytic_copy"))
+    return ReadRouter(url)
 
 
 def read_engine() -> Engine:
     """The engine to read aggregates from: the analytic copy when it is current, else the store."""
     url = store_url()
-    return _router_for(url).engine_for(_version_for(url), _engine_for(url))
+    return _router_for(url).engine_for(_version_for(url), _engine_for(url), get_setting("analytic_copy"))
 
 
 @st.cache_data(show_spinner=False, max_entries=5000)
 def _cached_call(url: str, version: str, fn_path: str, args: tuple, kwargs: tuple) -> Any:
     module_name, qualname = fn_path.split(":")
     fn = getattr(importlib.import_module(module_name), qualname)
-    return fn(_router_for(url).engine_for(version, _engine_for(url)), *args, **dict(kwargs))
+    engine = _router_for(url).engine_for(version, _engine_for(url), get_setting("analytic_copy"))
+    return fn(engine, *args, **dict(kwargs))
 
 
 def query(fn: Callable, *args, **kwargs) -> Any:

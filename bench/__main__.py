@@ -1,0 +1,7 @@
+"""`python -m bench`: the page benchmark (see bench/pages.py)."""
+
+import sys
+
+from bench.pages import main
+
+sys.exit(main())

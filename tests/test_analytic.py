@@ -1,0 +1,142 @@
+"""The analytic copy answers every page query exactly as the store does, and is used only while current."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert, update
+
+from loaders.demo import generate_demo
+from store import analytic
+from store.filters import PersonFilter
+from store.queries import cockpit, common, explorer, health
+from store.schema import person
+from store.scope import Scope
+from store.version import bump_data_version, data_version
+
+TODAY = date(2026, 11, 1)
+WEST_LAKE = Scope(districts=("330106",))
+FILTERS = [
+    PersonFilter(),
+    PersonFilter(categories=("democratic_party",), districts=("330106",)),
+    PersonFilter(age_max=45, tags=("海归", "青年"), tags_mode="any", active_months=12, active=False),
+    PersonFilter(keyword="科技", stages=("use", "manage")),
+]
+
+CALLS = [
+    (common.store_summary, ()),
+    (cockpit.headline, (TODAY,)),
+    (cockpit.by_category, ()),
+    (cockpit.by_district, ()),
+    (cockpit.top_tags, ()),
+    (cockpit.by_stage, ()),
+    (cockpit.monthly_participation, (TODAY,)),
+    (cockpit.age_gender, (TODAY,)),
+    (cockpit.by_education, ()),
+    (cockpit.activity_feed, (TODAY,)),
+    (health.freshness, (TODAY,)),
+    (health.freshness, (TODAY, "category")),
+    (health.completeness, ()),
+    (health.liveness, (TODAY,)),
+    (health.name_birth_duplicates, ()),
+    (health.phone_duplicates, ()),
+    (health.recent_batches, ()),
+] + [
+    (fn, (flt,))
+    for flt in FILTERS
+    for fn in (explorer.headcount, explorer.count_by_category, explorer.count_by_district,
+               explorer.count_by_stage, explorer.top_tags, explorer.age_gender, explorer.person_page)
+]
+
+
+def normalise(value):
+    """A comparable form: frames sorted with every cell as text, dataclasses as dicts."""
+    if isinstance(value, pd.DataFrame):
+        frame = value.astype(object).where(value.notna(), None).map(_text)
+        return frame.sort_values(list(frame.columns)).reset_index(drop=True).to_dict("records")
+    if dataclasses.is_dataclass(value):
+        return {k: normalise(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalise(v) for v in value]
+    return _text(value)
+
+
+def _text(value):
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return f"{value:.9g}"
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return pd.Timestamp(value).isoformat()
+    return str(value)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    from store.engine import create_store_engine
+    from store.migrate import upgrade_to_head
+
+    folder = tmp_path_factory.mktemp("analytic")
+    engine = create_store_engine(f"sqlite:///{folder / 'store.db'}")
+    upgrade_to_head(engine)
+    generate_demo(engine, persons=800, seed=5, today=TODAY)
+    path = folder / "copy.duckdb"
+    analytic.build_copy(engine, path)
+    copy = analytic.open_copy(path)
+    yield engine, copy, path
+    copy.dispose()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("scope", [Scope(), WEST_LAKE], ids=["all", "west-lake"])
+@pytest.mark.parametrize("fn, args", CALLS, ids=[f"{fn.__module__.split('.')[-1]}.{fn.__name__}-{i}"
+                                                  for i, (fn, _) in enumerate(CALLS)])
+def test_copy_answers_like_the_store(demo_store, fn, args, scope):
+    engine, copy, _ = demo_store
+    assert copy.dialect.name == "duckdb"
+    assert normalise(fn(copy, scope, *args)) == normalise(fn(engine, scope, *args))
+
+
+def test_copy_is_stamped_and_router_uses_it_only_while_current(demo_store, tmp_path):
+    engine, _, path = demo_store
+    router = analytic.ReadRouter("sqlite:///unused", folder=tmp_path)
+    router.path = path
+    version = data_version(engine)
+    assert analytic.copy_version(path) == version
+    assert router.engine_for(version, engine).dialect.name == "duckdb"
+    assert router.engine_for(version, engine, enabled=False) is engine
+    # Any other version (an import happened) falls back to the store at once.
+    started = []
+    analytic.start_rebuild = lambda url, p: started.append(p) or None  # no child process in a test
+    try:
+        assert router.engine_for(version + "x", engine) is engine
+    finally:
+        import importlib
+
+        importlib.reload(analytic)
+    assert started == [path]
+
+
+def test_direct_write_by_another_system_is_seen(demo_store, tmp_path):
+    engine, _, _ = demo_store
+    path = tmp_path / "copy.duckdb"
+    analytic.build_copy(engine, path)
+    before = analytic.copy_version(path)
+    now = datetime(2026, 11, 2, 8, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(person).values(name="外部系统", category_code="other", created_at=now, updated_at=now))
+    assert data_version(engine) != before  # the copy no longer counts as current
+    analytic.build_copy(engine, path)
+    copy = analytic.open_copy(path)
+    try:
+        assert normalise(common.store_summary(copy, Scope())) == normalise(common.store_summary(engine, Scope()))
+    finally:
+        copy.dispose()
+    with engine.begin() as conn:
+        conn.execute(update(person).where(person.c.name == "外部系统").values(name="外部系统2"))
+        bump_data_version(conn)
