@@ -1,6 +1,199 @@
+"""Activities: headline numbers, trend by kind, participation funnel, activity list, reach and dormant persons."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
 import streamlit as st
 
-from ui.i18n import t
+from charts import activities as charts
+from store.filters import PersonFilter
+from store.queries import activities as q
+from store.queries.common import store_summary
+from store.schema import ACTIVITY_KINDS
+from ui.auth import current_scope, current_viewer
+from ui.cache import query
+from ui.i18n import current_language, t
 
-st.title(t("page.activities"))
-st.info(t("shell.coming"))
+PAGE_SIZE = 20
+TREND_METRICS = ("checked_in", "registrations", "activities")
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _rate(r: float | None) -> str:
+    return "—" if r is None else f"{r:.1%}"
+
+
+def pick_period(today: date) -> tuple[date, date] | None:
+    choice = st.segmented_control(
+        t("activities.period.label"),
+        options=list(q.PERIODS),
+        format_func=lambda p: t(f"activities.period.{p}"),
+        default="90d",
+        key="act_period",
+    ) or "90d"
+    start = end = None
+    if choice == "custom":
+        picked = st.date_input(
+            t("activities.period.range"), value=(today - timedelta(days=29), today), key="act_range"
+        )
+        if not isinstance(picked, (tuple, list)) or len(picked) != 2:
+            st.info(t("activities.period.pick_end"))
+            return None
+        start, end = picked
+    try:
+        return q.period_bounds(choice, today, start, end)
+    except q.InvalidPeriod:
+        st.warning(t("activities.period.invalid"))
+        return None
+
+
+def headline(scope, start: date, end: date) -> q.ActivitySummary:
+    s = query(q.activity_summary, scope, start, end)
+    cols = st.columns(5)
+    cols[0].metric(t("activities.metric.activities"), _count(s.activities))
+    cols[1].metric(t("activities.metric.registrations"), _count(s.registrations))
+    cols[2].metric(t("activities.metric.approval_rate"), _rate(s.approval_rate),
+                   help=t("activities.metric.approval_rate.help"))
+    cols[3].metric(t("activities.metric.checkin_rate"), _rate(s.checkin_rate),
+                   help=t("activities.metric.checkin_rate.help"))
+    cols[4].metric(t("activities.metric.no_show_rate"), _rate(s.no_show_rate),
+                   help=t("activities.metric.no_show_rate.help"))
+    return s
+
+
+def trend(scope, start: date, end: date, kind_labels: dict[str, str]) -> None:
+    st.subheader(t("activities.trend.title"))
+    metric = st.segmented_control(
+        t("activities.trend.metric"),
+        options=list(TREND_METRICS),
+        format_func=lambda m: t(f"activities.trend.{m}"),
+        default="checked_in",
+        key="act_trend_metric",
+    ) or "checked_in"
+    df = query(q.monthly_by_kind, scope, start, end)
+    st.plotly_chart(
+        charts.monthly_trend(df, metric, kind_labels, axis_title=t(f"activities.trend.{metric}")),
+        key="act_trend",
+    )
+
+
+def activity_list(scope, start: date, end: date, kind_labels: dict[str, str], lang: str) -> None:
+    st.subheader(t("activities.list.title"))
+    c1, c2, c3 = st.columns([2, 1, 1])
+    sort = c1.selectbox(
+        t("activities.list.sort"),
+        options=list(q.ACTIVITY_SORTS),
+        format_func=lambda s: t(f"activities.col.{s}"),
+        key="act_sort",
+    )
+    descending = c2.toggle(t("activities.list.descending"), value=True, key="act_desc")
+    # The page number is read before the query and its input drawn after, bounded by the total.
+    page_no = max(1, int(st.session_state.get("act_page") or 1))
+    page = query(q.activity_page, scope, start, end, sort, descending, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+    pages = max(1, math.ceil(page.total / PAGE_SIZE))
+    if page_no > pages:  # the period or sort changed under a later page
+        page_no = st.session_state["act_page"] = pages
+        page = query(q.activity_page, scope, start, end, sort, descending, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+    c3.number_input(t("activities.list.page"), min_value=1, max_value=pages, value=1, key="act_page")
+    headers = {c: t(f"activities.col.{c}") for c in charts.ACTIVITY_TABLE_COLUMNS}
+    st.dataframe(
+        charts.activity_table(page.rows, kind_labels, headers, lang),
+        hide_index=True,
+        column_config={
+            headers["no_show_rate"]: st.column_config.NumberColumn(format="percent"),
+            headers["starts_at"]: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    st.caption(t("activities.list.total", n=_count(page.total), page=page_no, pages=pages))
+
+    st.subheader(t("activities.funnel.title"))
+    titles = dict(zip(page.rows["id"].tolist(), page.rows["title"].tolist()))
+    chosen = st.selectbox(
+        t("activities.funnel.choose"),
+        options=[None, *titles],
+        format_func=lambda i: t("activities.funnel.all") if i is None else titles[i],
+        key="act_funnel_pick",
+    )
+    funnel = query(q.activity_funnel, scope, start, end, chosen)
+    texts = charts.FunnelTexts(
+        registered=t("activities.funnel.registered"),
+        approved=t("activities.funnel.approved"),
+        checked_in=t("activities.funnel.checked_in"),
+        no_show=t("activities.funnel.no_show", rate="{rate}"),
+    )
+    st.plotly_chart(charts.participation_funnel(funnel, texts), key="act_funnel")
+
+
+def reach(scope, start: date, end: date, today: date, lang: str) -> None:
+    st.subheader(t("activities.reach.title"))
+    st.caption(t("activities.reach.caption"))
+    result = query(q.reach, scope, start, end, today)
+    frames = {dim: result.by(dim) for dim in q.REACH_DIMENSIONS}
+    texts = charts.BarTexts(lang=lang, missing=t("activities.missing"), value_title=t("activities.reach.axis"))
+    dormant_texts = charts.BarTexts(lang=lang, missing=t("activities.missing"), value_title=t("activities.dormant.axis"))
+    tabs = st.tabs([t("activities.reach.by_category"), t("activities.reach.by_district")])
+    for tab, dim in zip(tabs, q.REACH_DIMENSIONS):
+        with tab:
+            left, right = st.columns(2)
+            left.plotly_chart(charts.reach_rate_bars(frames[dim], texts, charts.Layout(title=t("activities.reach.axis"))),
+                              key=f"act_reach_{dim}")
+            right.plotly_chart(
+                charts.dormant_bars(frames[dim], dormant_texts, charts.Layout(title=t("activities.dormant.title"))),
+                key=f"act_dormant_{dim}",
+            )
+    dormant_links(frames, today, lang)
+
+
+def dormant_links(frames, today: date, lang: str) -> None:
+    st.subheader(t("activities.dormant.title"))
+    by_category = frames["category"]
+    dormant, persons = int(by_category["dormant"].sum()), int(by_category["persons"].sum())
+    st.caption(t("activities.dormant.caption", n=_count(dormant), share=_rate(dormant / persons if persons else None)))
+    if not current_viewer().may_open("explorer"):
+        return
+    base = PersonFilter(active_months=q.DORMANT_MONTHS, active=False)
+    options: dict[str, tuple[PersonFilter, str]] = {"all": (base, t("activities.dormant.all", n=_count(dormant)))}
+    missing = t("activities.missing")
+    for dim, field in (("category", "categories"), ("district", "districts")):
+        df = frames[dim]
+        for code, name, n in zip(df["code"], charts.name_column(df, lang, missing), df["dormant"]):
+            if code is not None and code == code and n > 0:
+                options[f"{dim}:{code}"] = (base.with_value(field, code),
+                                            t("activities.dormant.option", name=name, n=_count(int(n))))
+    key = st.selectbox(t("activities.dormant.group"), options=list(options),
+                       format_func=lambda k: options[k][1], key="act_dormant_group")
+    flt, label = options[key]
+    st.page_link("pages/explorer.py", label=t("activities.dormant.link", name=label), icon="🔎",
+                 query_params=flt.to_query_params())
+
+
+def main() -> None:
+    st.title(t("page.activities"))
+    st.caption(t("activities.caption"))
+    scope = current_scope()
+    if query(store_summary, scope).persons == 0:
+        st.info(t("empty.no_persons"))
+        return
+    today = date.today()
+    period = pick_period(today)
+    if period is None:
+        return
+    start, end = period
+    st.caption(t("activities.period.shown", start=start.isoformat(), end=end.isoformat()))
+    lang = current_language()
+    kind_labels = {k: t(f"activities.kind.{k}") for k in ACTIVITY_KINDS}
+    summary = headline(scope, start, end)
+    if summary.activities == 0:
+        st.info(t("activities.empty.period"))
+    else:
+        trend(scope, start, end, kind_labels)
+        activity_list(scope, start, end, kind_labels, lang)
+    reach(scope, start, end, today, lang)
+
+
+main()

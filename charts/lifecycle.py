@@ -1,0 +1,185 @@
+"""Charts of the lifecycle page (plotly): two-reading funnel, time in stage, cohorts, sources, terms.
+
+Texts arrive as arguments (the page translates them); builders only shape data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.activities import BAR_COLOUR, WARN_COLOUR, Layout, apply_layout
+
+READING_COLOURS = {"in_order": "#1f6feb", "any_stage": "#8c959f"}
+
+
+def _pct(value) -> str:
+    return "—" if value is None or value != value else f"{value:.0%}"
+
+
+def stage_funnel(
+    table: pd.DataFrame,
+    stage_labels: Mapping[str, str],
+    reading_labels: Mapping[str, str],
+    layout: Layout = Layout(height=380),
+) -> go.Figure:
+    """Both readings side by side; each bar's text: count · next-step · cumulative conversion."""
+    fig = go.Figure()
+    stages = [stage_labels.get(s, s) for s in table["stage"]]
+    for reading, nxt, cum in (("in_order", "in_order_next", "in_order_cum"), ("any_stage", "any_next", "any_cum")):
+        counts = table[reading].astype(int).tolist()
+        # The first stage has no previous one: its bar shows the count alone.
+        text = [
+            f"{n:,}" if _pct(a) == "—" else f"{n:,} · {_pct(a)} · {_pct(b)}"
+            for n, a, b in zip(counts, table[nxt], table[cum])
+        ]
+        fig.add_trace(
+            go.Funnel(
+                name=reading_labels.get(reading, reading),
+                y=stages,
+                x=counts,
+                text=text,
+                textinfo="text",
+                marker_color=READING_COLOURS[reading],
+            )
+        )
+    fig.update_layout(funnelmode="group")
+    return apply_layout(fig, layout)
+
+
+def stage_time_bars(
+    df: pd.DataFrame, stage_labels: Mapping[str, str], axis_title: str = "", layout: Layout = Layout(height=300)
+) -> go.Figure:
+    """Median days per stage (completed stays only); the bar text gives the number of stays."""
+    medians = [None if m != m else float(m) for m in df["median_days"]]
+    fig = go.Figure(
+        go.Bar(
+            x=[stage_labels.get(s, s) for s in df["stage"]],
+            y=[0 if m is None else m for m in medians],
+            text=["—" if m is None else f"{m:g}" for m in medians],
+            customdata=df["stays"].astype(int).tolist(),
+            hovertemplate="%{x}: %{text} (n=%{customdata:,})<extra></extra>",
+            marker_color=BAR_COLOUR,
+        )
+    )
+    fig.update_layout(yaxis_title=axis_title or None)
+    return apply_layout(fig, layout)
+
+
+def cohort_heatmap(
+    df: pd.DataFrame, stage_labels: Mapping[str, str], layout: Layout = Layout(height=320)
+) -> go.Figure:
+    """Rows: year of discovery; columns: later stages; colour: share of the year's finds that got there."""
+    stages = ["cultivate", "use", "manage"]
+    finds = df["discover"].astype(int).tolist()
+    z = [[(int(row[s]) / n) if n else 0.0 for s in stages] for n, (_, row) in zip(finds, df.iterrows())]
+    text = [[f"{int(row[s]):,} ({(int(row[s]) / n if n else 0):.0%})" for s in stages] for n, (_, row) in zip(finds, df.iterrows())]
+    fig = go.Figure(
+        go.Heatmap(
+            x=[stage_labels.get(s, s) for s in stages],
+            y=[f"{int(c)} (n={n:,})" for c, n in zip(df["cohort"], finds)],
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+        )
+    )
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"))
+    return apply_layout(fig, layout)
+
+
+@dataclass(frozen=True)
+class SourceTexts:
+    missing: str = "—"
+    cultivate: str = "reached cultivate"
+    use: str = "reached use"
+
+
+def source_bars(df: pd.DataFrame, texts: SourceTexts = SourceTexts(), layout: Layout = Layout()) -> go.Figure:
+    """Per source: share of its persons that reached 培养 and 使用 (best converting on top)."""
+    ordered = df.sort_values(["use_rate", "persons"], ascending=[False, False], kind="stable")
+    names = [f"{s or texts.missing} (n={int(n):,})" for s, n in zip(ordered["source"], ordered["persons"])]
+    fig = go.Figure()
+    for column, label, colour in (("cultivate_rate", texts.cultivate, "#54aeff"), ("use_rate", texts.use, BAR_COLOUR)):
+        values = ordered[column].astype(float).tolist()
+        fig.add_bar(y=names, x=values, name=label, orientation="h", marker_color=colour,
+                    text=[f"{v:.0%}" for v in values])
+    fig.update_layout(barmode="group", xaxis=dict(tickformat=".0%"), yaxis=dict(autorange="reversed"))
+    return apply_layout(fig, layout)
+
+
+@dataclass(frozen=True)
+class TermTexts:
+    soon: str = "ending within 6 months"
+    overdue: str = "past end, no successor"
+
+
+def term_watch_bars(
+    df: pd.DataFrame, body_labels: Mapping[str, str], texts: TermTexts = TermTexts(), layout: Layout = Layout(height=300)
+) -> go.Figure:
+    """Per body: posts ending soon and posts overdue, side by side."""
+    bodies = [body_labels.get(b, b) for b in df["body"]]
+    fig = go.Figure()
+    for column, label, colour in (("soon", texts.soon, "#d29922"), ("overdue", texts.overdue, WARN_COLOUR)):
+        values = df[column].astype(int).tolist()
+        fig.add_bar(x=bodies, y=values, name=label, marker_color=colour, text=values)
+    fig.update_layout(barmode="group")
+    return apply_layout(fig, layout)
+
+
+CANDIDATE_TABLE_COLUMNS = ("name", "category", "district", "organization", "check_ins")
+TERM_TABLE_COLUMNS = ("name", "district", "body", "title", "term_start", "term_end", "days_left")
+
+
+def candidate_table(rows: pd.DataFrame, headers: Mapping[str, str], lang: str = "zh") -> pd.DataFrame:
+    """Candidates for display: name, category, district, organization, check-ins — nothing else."""
+    en = lang == "en"
+    data = {
+        "name": rows["name"].tolist(),
+        "category": (rows["category_en"] if en else rows["category_zh"]).tolist(),
+        "district": (rows["district_en"] if en else rows["district_zh"]).tolist(),
+        "organization": rows["organization"].tolist(),
+        "check_ins": rows["check_ins"].astype(int).tolist(),
+    }
+    return pd.DataFrame({headers[c]: data[c] for c in CANDIDATE_TABLE_COLUMNS})
+
+
+def term_table(
+    rows: pd.DataFrame, body_labels: Mapping[str, str], headers: Mapping[str, str], lang: str = "zh"
+) -> pd.DataFrame:
+    """Posts for display, bodies as names; days_left is negative for overdue posts."""
+    data = {
+        "name": rows["name"].tolist(),
+        "district": (rows["district_en"] if lang == "en" else rows["district_zh"]).tolist(),
+        "body": [body_labels.get(b, b) for b in rows["body"]],
+        "title": rows["title"].tolist(),
+        "term_start": rows["term_start"].tolist(),
+        "term_end": rows["term_end"].tolist(),
+        "days_left": rows["days_left"].tolist(),
+    }
+    return pd.DataFrame({headers[c]: data[c] for c in TERM_TABLE_COLUMNS})
+
+
+FUNNEL_TABLE_COLUMNS = ("stage", "in_order", "in_order_next", "in_order_cum", "any_stage", "any_next", "any_cum")
+FUNNEL_RATE_COLUMNS = ("in_order_next", "in_order_cum", "any_next", "any_cum")
+COHORT_TABLE_COLUMNS = ("cohort", "discover", "days_to_cultivate", "days_to_use")
+
+
+def funnel_table(table: pd.DataFrame, stage_labels: Mapping[str, str], headers: Mapping[str, str]) -> pd.DataFrame:
+    """The funnel's numbers for display: stage names, counts and conversion shares (0–1)."""
+    data = {c: table[c].tolist() for c in FUNNEL_TABLE_COLUMNS}
+    data["stage"] = [stage_labels.get(s, s) for s in table["stage"]]
+    return pd.DataFrame({headers[c]: data[c] for c in FUNNEL_TABLE_COLUMNS})
+
+
+def cohort_table(df: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
+    """Cohort years with their finds and median days to 培养 / 使用 (None when nobody got there)."""
+    data = {c: df[c].tolist() for c in COHORT_TABLE_COLUMNS}
+    data["cohort"] = [str(int(y)) for y in df["cohort"]]
+    return pd.DataFrame({headers[c]: data[c] for c in COHORT_TABLE_COLUMNS})
