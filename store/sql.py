@@ -6,7 +6,7 @@ unchanged on the store (SQLite or PostgreSQL) and on the analytic copy (DuckDB).
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, cast, func
+from sqlalchemy import Date, Integer, cast, func
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -28,9 +28,9 @@ def year_of(column, dialect: str) -> ColumnElement:
 def days_between(later, earlier, dialect: str) -> ColumnElement:
     """Whole calendar days from `earlier` to `later` (both dates or timestamps)."""
     if dialect == "postgresql":
-        return cast(func.date(later) - func.date(earlier), Integer)
+        return cast(later, Date) - cast(earlier, Date)
     if dialect == "duckdb":
-        return func.date_diff("day", cast(earlier, _date()), cast(later, _date()))
+        return func.date_diff("day", cast(earlier, Date), cast(later, Date))
     # julianday of a bare date is x.5 exactly, so the difference is an exact integer.
     return cast(func.julianday(func.date(later)) - func.julianday(func.date(earlier)), Integer)
 
@@ -38,9 +38,3 @@ def days_between(later, earlier, dialect: str) -> ColumnElement:
 def has_percentile(dialect: str) -> bool:
     """Whether percentile_cont(…) WITHIN GROUP is available (SQLite has none)."""
     return dialect in ("postgresql", "duckdb")
-
-
-def _date():
-    from sqlalchemy import Date
-
-    return Date()

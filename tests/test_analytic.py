@@ -12,12 +12,13 @@ from sqlalchemy import insert, update
 from loaders.demo import generate_demo
 from store import analytic
 from store.filters import PersonFilter
-from store.queries import cockpit, common, explorer, health
+from store.queries import activities, cockpit, common, explorer, health, lifecycle
 from store.schema import person
 from store.scope import Scope
 from store.version import bump_data_version, data_version
 
 TODAY = date(2026, 11, 1)
+START = date(2025, 11, 1)
 WEST_LAKE = Scope(districts=("330106",))
 FILTERS = [
     PersonFilter(),
@@ -44,6 +45,19 @@ CALLS = [
     (health.name_birth_duplicates, ()),
     (health.phone_duplicates, ()),
     (health.recent_batches, ()),
+    (activities.activity_summary, (START, TODAY)),
+    (activities.activity_funnel, (START, TODAY)),
+    (activities.monthly_by_kind, (START, TODAY)),
+    (activities.activity_page, (START, TODAY)),
+    (activities.reach, (START, TODAY, TODAY)),
+    (activities.reach_by, ("category", START, TODAY, TODAY)),
+    (activities.reach_by, ("district", START, TODAY, TODAY)),
+    (lifecycle.lifecycle_overview, ()),
+    (lifecycle.time_in_stage, ()),
+    (lifecycle.promote_candidates, (TODAY, 2)),
+    (lifecycle.term_watch_by_body, (TODAY,)),
+    (lifecycle.term_watch_page, (TODAY, "soon")),
+    (lifecycle.term_watch_page, (TODAY, "overdue")),
 ] + [
     (fn, (flt,))
     for flt in FILTERS

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    Float,
+    Double,
     and_,
     case,
     cast,
@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from store.schema import activity, category, participation, person, region
 from store.scope import Scope
+from store.sql import month_key
 
 PERIODS = ("30d", "90d", "12m", "ytd", "custom")
 APPROVED_STATUSES = ("approved", "checked_in", "absent")
@@ -89,16 +90,12 @@ def _activity_scope(scope: Scope) -> ColumnElement[bool] | None:
     if persons is None:
         return None
     districts = tuple(scope.districts) + tuple(d for d, _ in scope.streets)
+    # An alias, correlated to activity only: the outer query may join participation itself.
+    reached = participation.alias("reached")
     return or_(
         activity.c.district_code.in_(districts),
-        exists().where(participation.c.activity_id == activity.c.id, participation.c.person_id.in_(persons)),
+        exists().where(reached.c.activity_id == activity.c.id, reached.c.person_id.in_(persons)).correlate(activity),
     )
-
-
-def _month(column, dialect: str):
-    if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
 
 
 def _status_counts():
@@ -180,7 +177,7 @@ def activity_funnel(engine: Engine, scope: Scope, start: date, end: date, activi
 def monthly_by_kind(engine: Engine, scope: Scope, start: date, end: date) -> pd.DataFrame:
     """Per month and activity kind: activities, registrations and check-ins (months without activities are absent)."""
     lo, hi = _range(start, end)
-    month = _month(activity.c.starts_at, engine.dialect.name).label("month")
+    month = month_key(activity.c.starts_at, engine.dialect.name).label("month")
     on = participation.c.activity_id == activity.c.id
     part_scope = _participation_scope(scope)
     if part_scope is not None:
@@ -243,7 +240,7 @@ def activity_page(
         for name in ("registrations", "approved", "rejected", "checked_in", "absent")
     }
     no_show = (
-        cast(func.coalesce(counts.c.absent, 0), Float) / func.nullif(func.coalesce(counts.c.approved, 0), 0)
+        cast(func.coalesce(counts.c.absent, 0), Double) / func.nullif(func.coalesce(counts.c.approved, 0), 0)
     ).label("no_show_rate")
     where = [in_period]
     act_scope = _activity_scope(scope)

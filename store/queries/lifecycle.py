@@ -18,12 +18,9 @@ from datetime import date, datetime, time
 
 import pandas as pd
 from sqlalchemy import (
-    Date,
     Engine,
-    Integer,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -37,6 +34,7 @@ from sqlalchemy.sql import Subquery
 from store.queries.activities import dormant_since
 from store.schema import STAGES, appointment, category, participation, person, region, stage_event
 from store.scope import Scope
+from store.sql import days_between, has_percentile, year_of
 
 TERM_WATCH_MONTHS = 6
 TERM_KINDS = ("soon", "overdue")
@@ -54,20 +52,6 @@ def _first_entries(scope: Scope | None) -> Subquery:
     if clause is not None:
         stmt = stmt.join(person, person.c.id == se.person_id).where(clause)
     return stmt.subquery("first_entry")
-
-
-def _days_between(later, earlier, dialect: str):
-    """Whole calendar days from `earlier` to `later`."""
-    if dialect == "postgresql":
-        return cast(later, Date) - cast(earlier, Date)
-    # julianday of a bare date is x.5 exactly, so the difference is an exact integer.
-    return cast(func.julianday(func.date(later)) - func.julianday(func.date(earlier)), Integer)
-
-
-def _year(column, dialect: str):
-    if dialect == "postgresql":
-        return cast(func.extract("year", column), Integer)
-    return cast(func.strftime("%Y", column), Integer)
 
 
 def _median_from_histogram(pairs: list[tuple[int, int]]) -> float | None:
@@ -96,7 +80,7 @@ def _medians(conn, dialect: str, keyed, columns: tuple[str, ...]) -> dict:
     a CTE it materialises once.
     """
     out: dict = {}
-    if dialect == "postgresql":
+    if has_percentile(dialect):
         parts = []
         for c in columns:
             parts += [func.count(keyed.c[c]), func.percentile_cont(0.5).within_group(keyed.c[c])]
@@ -157,7 +141,7 @@ def _pivot_counts(conn, dialect: str, scope: Scope) -> pd.DataFrame:
         conds = [cols[0].isnot(None)] + [cols[i] >= cols[i - 1] for i in range(1, k + 1)]
         in_order.append(func.coalesce(func.sum(case((and_(*conds), 1), else_=0)), 0))
     source = func.coalesce(person.c.source, "")
-    year = _year(f.c.discover, dialect)
+    year = year_of(f.c.discover, dialect)
     stmt = (
         select(source, year, func.count(), func.count(f.c.person_id), *[func.count(c) for c in cols], *in_order)
         .select_from(person.outerjoin(f, f.c.person_id == person.c.id))
@@ -213,9 +197,9 @@ def _cohorts_from(conn, dialect: str, scope: Scope, pivot: pd.DataFrame) -> pd.D
     d = f.c.discover
     keyed = (
         select(
-            _year(d, dialect).label("key"),
-            case((f.c.cultivate >= d, _days_between(f.c.cultivate, d, dialect))).label("to_cultivate"),
-            case((f.c.use >= d, _days_between(f.c.use, d, dialect))).label("to_use"),
+            year_of(d, dialect).label("key"),
+            case((f.c.cultivate >= d, days_between(f.c.cultivate, d, dialect))).label("to_cultivate"),
+            case((f.c.use >= d, days_between(f.c.use, d, dialect))).label("to_use"),
         )
         .where(d.isnot(None))
         .cte("cohort_days")
@@ -276,7 +260,7 @@ def time_in_stage(engine: Engine, scope: Scope) -> pd.DataFrame:
         stays = stays.join(person, person.c.id == se.person_id).where(clause)
     stays = stays.subquery("stay")
     keyed = select(
-        stays.c.stage.label("key"), _days_between(stays.c.next_at, stays.c.entered_at, dialect).label("days")
+        stays.c.stage.label("key"), days_between(stays.c.next_at, stays.c.entered_at, dialect).label("days")
     ).subquery("keyed")
     with engine.connect() as conn:
         medians = _medians(conn, dialect, keyed, ("days",))
