@@ -255,3 +255,17 @@ screen_token = Table(
 )
 
 ROLES = ("screen", "leader", "staff", "admin")
+
+# Column mappings staff corrected on the import page, per header signature (a hash of the
+# sheet's normalised header labels), so the next file from the same unit maps itself.
+column_mapping = Table(
+    "column_mapping",
+    metadata,
+    Column("signature", String(64), primary_key=True),
+    # JSON list of the header labels the signature was made from, for people reading the table.
+    Column("labels", Text, nullable=False),
+    # JSON object: header label -> field name, or null for "do not read this column".
+    Column("mapping", Text, nullable=False),
+    Column("saved_at", DateTime, nullable=False),
+    Column("saved_by", String(64)),
+)

@@ -1,0 +1,91 @@
+"""The import page in a real browser: upload, dry run, error report, commit, history, undo."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from store.engine import create_store_engine
+from store.migrate import upgrade_to_head
+from store.schema import import_batch, person
+from tests.browser_support import browser_page, chromium, is_local, streamlit_app, wait_for_app  # noqa: F401
+from tests.data.staff_files import ID_LI, ID_WANG
+
+pytestmark = pytest.mark.browser
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def fixture_file() -> bytes:
+    """Two persons and one row with an unknown category (rejected)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["序号", "姓名", "身份证号", "手机号码", "统战对象类别"])
+    ws.append([1, "王伟", ID_WANG, "13812345678", "非公经济人士"])
+    ws.append([2, "李娜", ID_LI, "", "党外知识分子"])
+    ws.append([3, "吴刚", "", "13600001111", "外星人"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def names(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(person.c.name)).scalars())
+
+
+def statuses(engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(import_batch.c.status).order_by(import_batch.c.id)).scalars())
+
+
+def metric(page, label: str) -> str:
+    box = page.get_by_test_id("stMetric").filter(has_text=label)
+    return box.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):  # noqa: F811
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url)
+    upgrade_to_head(engine)
+    base = streamlit_app(url)
+    with browser_page(chromium, width=1440, height=1000) as (page, requests):
+        page.goto(f"{base}/data_import")
+        wait_for_app(page)
+        page.get_by_text("还没有导入记录").wait_for()
+
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "名单.xlsx", "mimeType": XLSX, "buffer": fixture_file()}])
+        page.get_by_text("试运行结果").wait_for(timeout=60_000)
+        wait_for_app(page)
+        assert [metric(page, k) for k in ("读取行数", "将新增", "将拒绝")] == ["3", "2", "1"]
+        assert names(engine) == [] and statuses(engine) == []
+
+        # The error report is the rejected row as it was, plus 错误原因.
+        with page.expect_download() as info:
+            page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+        rows = list(load_workbook(io.BytesIO(open(info.value.path(), "rb").read())).active.values)
+        assert rows[0][-1] == "错误原因" and rows[1][1] == "吴刚" and "第 4 行" in rows[1][-1]
+
+        page.get_by_role("button", name=re.compile("确认导入")).click()
+        page.get_by_text(re.compile("已导入「名单.xlsx」（第 1 批）")).wait_for(timeout=60_000)
+        wait_for_app(page)
+        assert names(engine) == ["李娜", "王伟"] and statuses(engine) == ["done"]
+        # The history holds the batch, and it is offered for undo.
+        page.get_by_text("共 1 批").wait_for()
+        choice = page.get_by_test_id("stSelectbox").evaluate(
+            "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
+        assert "第 1 批 · 名单.xlsx" in choice
+
+        page.get_by_role("button", name="撤销…").click()
+        page.get_by_text("确定撤销第 1 批").wait_for()
+        page.get_by_role("button", name="确认撤销").click()
+        page.get_by_text("已撤销第 1 批").wait_for(timeout=60_000)
+        wait_for_app(page)
+        assert names(engine) == [] and statuses(engine) == ["undone"]
+        assert all(is_local(u) for u in requests)
+    engine.dispose()
