@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -204,7 +204,7 @@ def replay(statements) -> float:
     return elapsed
 
 
-def naive_worker(url: str, tables: list[str], queue) -> None:
+def naive_worker(url: str, tables: list[str]) -> tuple[float, float]:
     """Whole tables into pandas, then the page's main numbers with groupby."""
     import pandas as pd
     from sqlalchemy import create_engine
@@ -230,17 +230,17 @@ def naive_worker(url: str, tables: list[str], queue) -> None:
     if "stage_event" in frames:
         frames["stage_event"].groupby(["person_id", "stage"])["entered_at"].min().unstack()
     elapsed = time.perf_counter() - started
-    queue.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def naive(url: str, tables: list[str]) -> tuple[float, float]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=naive_worker, args=(url, tables, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    """Run naive_worker in a fresh interpreter, so its memory and imports are its own."""
+    code = ("import json, sys; from bench.pages import naive_worker; "
+            "print(json.dumps(naive_worker(sys.argv[1], sys.argv[2:])))")
+    out = subprocess.run([sys.executable, "-c", code, url, *tables], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    elapsed, peak = json.loads(out.stdout.strip().splitlines()[-1])
+    return elapsed, peak
 
 
 def measure_store(backend: str, url: str, persons: int, with_naive: bool) -> list[Row]:

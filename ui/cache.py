@@ -10,6 +10,9 @@ most once every `version_check_seconds`.
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
 import streamlit as st
@@ -20,6 +23,8 @@ from store.engine import open_store
 from store.settings import get_setting
 from store.url import resolve_database_url
 from store.version import data_version
+
+log = logging.getLogger("brain.cache")
 
 
 def store_url() -> str:
@@ -68,7 +73,69 @@ def _cached_call(url: str, version: str, fn_path: str, args: tuple, kwargs: tupl
     return fn(engine, *args, **dict(kwargs))
 
 
+class Warmer:
+    """Keeps the caches warm across data changes, so the next viewer never pays the cold cost.
+
+    It remembers the most recent distinct calls (what screens and staff are
+    actually looking at). When the data version moves, a background thread
+    waits for the analytic copy's rebuild, then asks those calls again under
+    the new version.
+    """
+
+    KEEP = 300
+
+    def __init__(self, url: str):
+        self.url = url
+        self.recent: OrderedDict[tuple, None] = OrderedDict()
+        self.version: str | None = None
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def remember(self, call: tuple) -> None:
+        with self.lock:
+            self.recent[call] = None
+            self.recent.move_to_end(call)
+            while len(self.recent) > self.KEEP:
+                self.recent.popitem(last=False)
+
+    def saw_version(self, version: str) -> None:
+        with self.lock:
+            changed = self.version is not None and version != self.version
+            self.version = version
+            if not changed or (self.thread is not None and self.thread.is_alive()):
+                return
+            calls = list(self.recent)
+            self.thread = threading.Thread(target=self._warm, args=(version, calls), daemon=True,
+                                           name="cache-warmer")
+        self.thread.start()
+
+    def _warm(self, version: str, calls: list[tuple]) -> None:
+        rebuild = _router_for(self.url).rebuild
+        if rebuild is not None and get_setting("analytic_copy"):
+            try:
+                rebuild.wait(timeout=900)
+            except Exception:  # noqa: BLE001 - a failed rebuild only means the store answers
+                pass
+        for fn_path, args, kwargs in calls:
+            if self.version != version:
+                return  # newer data arrived; that change warms again
+            try:
+                _cached_call(self.url, version, fn_path, args, kwargs)
+            except Exception:  # noqa: BLE001 - warming is best effort; the viewer's own call reports errors
+                log.warning("cache warming failed for %s", fn_path, exc_info=True)
+
+
+@st.cache_resource(show_spinner=False)
+def _warmer_for(url: str) -> Warmer:
+    return Warmer(url)
+
+
 def query(fn: Callable, *args, **kwargs) -> Any:
     """Run store query `fn(engine, *args, **kwargs)` through the shared cache."""
     url = store_url()
-    return _cached_call(url, _version_for(url), f"{fn.__module__}:{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
+    version = _version_for(url)
+    call = (f"{fn.__module__}:{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
+    warmer = _warmer_for(url)
+    warmer.saw_version(version)
+    warmer.remember(call)
+    return _cached_call(url, version, *call)
