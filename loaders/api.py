@@ -1,6 +1,6 @@
 """The importer's public API, shared by `python -m loaders` and the import page.
 
-    plan = prepare_import(path_or_bytes, file_name, mapping_overrides=None)   # no database
+    plan = prepare_import(path_or_bytes, file_name, mapping_overrides=None, kind="auto")   # no database
     result = apply_import(engine, plan, dry_run=False, imported_by="...", progress=callback)
     write_error_report(result_or_plan, "rejected.xlsx")
     undo_batch(engine, batch_id, actor="...")
@@ -12,6 +12,7 @@ from loaders.errors import (
     CorruptFile,
     EmptyFile,
     ImportProblem,
+    InvalidDate,
     InvalidIdNumber,
     NoHeaderFound,
     PasswordProtected,
@@ -20,25 +21,39 @@ from loaders.errors import (
     UndoRefused,
     UnknownCategory,
     UnknownEncoding,
+    UnknownStatus,
     UnreadableFile,
     WrongFileType,
 )
-from loaders.plan import ColumnInfo, ImportPlan, RowPlan, SheetInfo, SkippedSheet, find_header, map_columns, prepare_import
+from loaders.attendance import next_status
+from loaders.plan import (
+    KINDS,
+    PARTICIPATIONS,
+    PERSONS,
+    ColumnInfo,
+    ImportPlan,
+    RowPlan,
+    SheetInfo,
+    SkippedSheet,
+    find_header,
+    map_columns,
+    prepare_import,
+)
 from loaders.read import read_sheets
 from loaders.report import write_error_report
 from loaders.undo import UndoResult, undo_batch
 
 
 def import_file(engine, source, file_name=None, *, dry_run=False, imported_by=None, mapping_overrides=None,
-                progress=None) -> ImportResult:
-    """prepare_import + apply_import in one call."""
-    return apply_import(engine, prepare_import(source, file_name, mapping_overrides), dry_run=dry_run,
+                progress=None, kind="auto") -> ImportResult:
+    """prepare_import + apply_import in one call; `kind` is auto, persons or participations."""
+    return apply_import(engine, prepare_import(source, file_name, mapping_overrides, kind=kind), dry_run=dry_run,
                         imported_by=imported_by, progress=progress)
 
 
 __all__ = [
     "BatchNotFound", "ColumnInfo", "CorruptFile", "EmptyFile", "ImportPlan", "ImportProblem", "ImportResult",
-    "InvalidIdNumber", "NoHeaderFound", "PasswordProtected", "PrecisionLost", "RowPlan", "SheetInfo",
+    "InvalidDate", "InvalidIdNumber", "KINDS", "PARTICIPATIONS", "PERSONS", "UnknownStatus", "next_status", "NoHeaderFound", "PasswordProtected", "PrecisionLost", "RowPlan", "SheetInfo",
     "SkippedSheet", "SuspiciousArchive", "UndoRefused", "UndoResult", "UnknownCategory", "UnknownEncoding",
     "UnreadableFile", "WrongFileType", "apply_import", "find_header", "import_file", "map_columns",
     "match_person", "prepare_import", "read_sheets", "undo_batch", "write_error_report",

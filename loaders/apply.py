@@ -13,10 +13,12 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import and_, is_not, ne
 
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
-from loaders.plan import F, PERSON_FIELDS, ImportPlan, RowPlan, SheetInfo
+from loaders.plan import F, PARTICIPATIONS, PERSON_FIELDS, ImportPlan, RowPlan, SheetInfo
+from store.engine import writing
 from store.schema import audit_log, import_batch, person
 from store.version import bump_data_version
 
@@ -50,6 +52,7 @@ class ImportResult:
     earlier_batches: list[int] = field(default_factory=list)
     sheets: list[SheetInfo] = field(default_factory=list)
     rejected_rows: list[tuple[RowPlan, str]] = field(default_factory=list)  # for the error report
+    content: str = "persons"  # persons | participations: what inserted/updated/unchanged count
 
     def to_json(self) -> dict:
         """Exactly the fields of the CLI contract (IMPORT.md)."""
@@ -252,6 +255,7 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
     next_temp = -1
     persons = view.persons
     n_fields = len(PERSON_FIELDS)
+    nones = (None,) * n_fields
     total = len(plan.rows) or 1
     for i, row in enumerate(plan.rows):
         if progress and i % 20_000 == 0 and i:
@@ -282,9 +286,12 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
             result.inserted += 1
         else:
             current = persons[pid]
-            before = current[:n_fields]
             changed = False
-            for j in range(n_fields):
+            # Re-imports are mostly unchanged rows: one C-level pass says "no non-empty cell
+            # differs" before any per-field Python work.
+            differs = any(map(and_, map(ne, values, current), map(is_not, values, nones)))
+            before = current[:n_fields] if differs else None
+            for j in (range(n_fields) if differs else ()):
                 v = values[j]
                 if v is not None and current[j] != v:
                     if not changed:
@@ -308,10 +315,16 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
             else:
                 result.unchanged += 1
         if row.warnings:
-            result.warnings += len(row.warnings)
-            for column, message in row.warnings:
-                result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
+            record_warnings(result, row)
     return outcome
+
+
+def record_warnings(result: ImportResult, row: RowPlan) -> None:
+    """Warnings count on accepted rows only (a rejected row reports its rejection)."""
+    if row.warnings:
+        result.warnings += len(row.warnings)
+        for column, message in row.warnings:
+            result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
 
 
 def _label(plan: ImportPlan, row: RowPlan, fld: str) -> str | None:
@@ -437,12 +450,15 @@ def _write_tags(conn: Connection, added: dict[int, list[str]]) -> None:
 
 def apply_import(engine: Engine, plan: ImportPlan, *, dry_run: bool = False, imported_by: str | None = None,
                  progress: Progress | None = None) -> ImportResult:
-    """Apply a plan in one transaction (all accepted rows land, or none); dry_run writes nothing."""
+    """Apply a plan in one transaction (all accepted rows land, or none); dry_run writes nothing.
+
+    A person list merges persons; an attendance plan (`plan.content == "participations"`)
+    records participations (loaders.attendance). Both share the batch, audit and version.
+    """
     result = ImportResult(file=plan.file_name, rows_read=plan.rows_read, dry_run=dry_run,
-                          sheets=plan.sheets, notices=list(plan.notices))
+                          sheets=plan.sheets, notices=list(plan.notices), content=plan.content)
     now = dt.datetime.now()
-    has_tags = any(c.field == "tags" for s in plan.sheets for c in s.columns)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _lock(conn)
         earlier = conn.execute(
             select(import_batch.c.id, import_batch.c.imported_at, import_batch.c.status)
@@ -452,24 +468,23 @@ def apply_import(engine: Engine, plan: ImportPlan, *, dry_run: bool = False, imp
             batch_id = conn.execute(insert(import_batch).values(
                 file_name=plan.file_name[-255:], sha256=plan.sha256, imported_at=now, imported_by=imported_by,
                 rows_read=plan.rows_read, status="running").returning(import_batch.c.id)).scalar_one()
-        if progress:
-            progress(0.1, "读取已有人员 · loading candidates")
-        view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags)
-        outcome = run_rows(plan, view, result, progress)
+        if plan.content == PARTICIPATIONS:
+            from loaders.attendance import apply_participations
+
+            pending_persons = apply_participations(conn, plan, result, batch_id, now, progress)
+        else:
+            pending_persons = _apply_persons(conn, plan, result, batch_id, now, progress)
         if not dry_run:
-            if progress:
-                progress(0.75, "写入 · writing")
-            write_outcome(conn, outcome, batch_id, now, view)
             conn.execute(update(import_batch).where(import_batch.c.id == batch_id).values(
                 inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
                 rejected=result.rejected, status="done"))
             conn.execute(insert(audit_log).values(at=now, actor=imported_by, action="import", detail=json.dumps(
-                {"batch_id": batch_id, "file": plan.file_name, "sha256": plan.sha256,
+                {"batch_id": batch_id, "file": plan.file_name, "sha256": plan.sha256, "kind": plan.content,
                  **{k: getattr(result, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}},
                 ensure_ascii=False)))
             bump_data_version(conn)
         total = conn.execute(select(func.count()).select_from(person)).scalar_one()
-        result.persons_total = total + (len(outcome.inserted) if dry_run else 0)
+        result.persons_total = total + (pending_persons if dry_run else 0)
         result.batch_id = batch_id
     if earlier:
         result.earlier_batches = [b.id for b in earlier]
@@ -480,3 +495,18 @@ def apply_import(engine: Engine, plan: ImportPlan, *, dry_run: bool = False, imp
     if progress:
         progress(1.0, "完成 · done")
     return result
+
+
+def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, batch_id: int | None,
+                   now: dt.datetime, progress: Progress | None) -> int:
+    """Merge a person list; writes nothing when `batch_id` is None (dry run). Returns persons to insert."""
+    has_tags = any(c.field == "tags" for s in plan.sheets for c in s.columns)
+    if progress:
+        progress(0.1, "读取已有人员 · loading candidates")
+    view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags)
+    outcome = run_rows(plan, view, result, progress)
+    if batch_id is not None:
+        if progress:
+            progress(0.75, "写入 · writing")
+        write_outcome(conn, outcome, batch_id, now, view)
+    return len(outcome.inserted)

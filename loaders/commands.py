@@ -24,16 +24,13 @@ def _report_path(base: str, file: str, many: bool) -> Path:
 
 
 def run_import_command(args) -> int:
-    if getattr(args, "kind", "auto") == "participations":
-        print("暂不支持导入活动签到表 · importing participation sheets is not supported yet", file=sys.stderr)
-        return 2
     engine = _open(args.db)
     status = 0
     many = len(args.files) > 1
     try:
         for file in args.files:
             try:
-                plan = prepare_import(file)
+                plan = prepare_import(file, kind=getattr(args, "kind", "auto"))
                 result = apply_import(engine, plan, dry_run=args.dry_run, imported_by=args.by)
             except FileNotFoundError:
                 print(f"{file}: 找不到文件 · file not found", file=sys.stderr)
@@ -65,6 +62,8 @@ def run_import_command(args) -> int:
 def format_result(result, report=None) -> str:
     """The human-readable table for one file."""
     lines = [f"文件 · file: {result.file}" + ("   （演练，未写入 · dry run, nothing written）" if result.dry_run else "")]
+    if result.content == "participations":
+        lines.append("  类型 · kind: 活动报名/签到表 · participations (counts are participations)")
     for sheet in result.sheets:
         where = f"工作表 sheet {sheet.name}" if sheet.name else "CSV"
         rows = "-".join(str(r) for r in (sheet.header_rows[0], sheet.header_rows[-1])) \
@@ -103,6 +102,10 @@ def run_undo_command(args) -> int:
         return 1
     finally:
         engine.dispose()
+    if result.kind == "participations":
+        print(f"已撤销第 {result.batch_id} 批：删除新增的活动记录 {result.removed} 条，恢复 {result.restored} 条 · "
+              f"undid batch {result.batch_id}: removed {result.removed} participations, restored {result.restored}")
+        return 0
     print(f"已撤销第 {result.batch_id} 批：删除新增 {result.removed} 人，恢复 {result.restored} 人 · "
           f"undid batch {result.batch_id}: removed {result.removed} inserted, restored {result.restored} updated")
     return 0

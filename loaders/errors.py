@@ -75,3 +75,11 @@ class UnknownCategory(RowProblem):
 
 class ValueTooLong(RowProblem):
     pass
+
+
+class InvalidDate(RowProblem):
+    """A date the row cannot do without (an activity's date) is missing or unreadable."""
+
+
+class UnknownStatus(RowProblem):
+    pass

@@ -14,7 +14,7 @@ import math
 import re
 from operator import mul
 
-from loaders.errors import InvalidIdNumber, PrecisionLost, UnknownCategory, ValueTooLong
+from loaders.errors import InvalidDate, InvalidIdNumber, PrecisionLost, UnknownCategory, UnknownStatus, ValueTooLong
 from loaders.reference import Reference, district_key, header_key, street_key, strip_bracketed
 
 # ---------------------------------------------------------------- text
@@ -408,13 +408,16 @@ def normalise_text(value):
 
 
 MAX_LENGTHS = {"name": 64, "ethnicity": 32, "phone": 32, "street": 64, "organization": 200,
-               "position": 200, "education": 32, "title": 64, "source": 64}
+               "position": 200, "education": 32, "title": 64, "source": 64, "activity_title": 200,
+               "organizer": 200}
 
 FIELD_LABELS = {
     "name": "姓名", "gender": "性别", "ethnicity": "民族", "birth_date": "出生日期",
     "id_number": "身份证号", "phone": "手机", "party": "政治面貌", "category": "统战对象类别",
     "district": "所属区县", "street": "街道", "organization": "工作单位", "position": "职务",
     "education": "学历", "title": "职称", "tags": "标签", "stage": "工作阶段", "source": "推荐来源",
+    "activity_title": "活动名称", "activity_date": "活动日期", "status": "状态", "activity_kind": "活动类型",
+    "organizer": "主办单位", "registered_at": "报名时间", "checked_in_at": "签到时间",
 }
 
 
@@ -423,3 +426,109 @@ def check_length(field: str, text: str | None) -> None:
     if text and limit and len(text) > limit:
         raise ValueTooLong(f"{FIELD_LABELS[field]}超过 {limit} 字：请缩短 · "
                            f"{field} is longer than {limit} characters: shorten it")
+
+
+# ---------------------------------------------------------------- attendance sheets
+
+_WHEN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                   r"(?:\s*[T ]?\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})?\s*分?(?:\s*[:：]\s*(\d{1,2})(?:\.\d+)?)?)?$")
+_WHEN_DIGITS = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def _when_warning(text: str) -> str:
+    return (f"日期「{text}」无法识别：请写成 2024-05-12 或 2024-05-12 14:30 · "
+            f"date {text!r} not recognised: write it as 2024-05-12 or 2024-05-12 14:30")
+
+
+def parse_when(value):
+    """`((datetime, has_time), warning)` for an activity date or a sign-up/check-in time.
+
+    Unlike birth dates, these may lie in the future (a sign-up sheet for next week).
+    A date without a time is midnight with `has_time` False.
+    """
+    if value is None or value == "":
+        return None, None
+    if isinstance(value, dt.datetime):
+        return (value.replace(microsecond=0), value.time() != dt.time(0)), None
+    if isinstance(value, dt.date):
+        return (dt.datetime.combine(value, dt.time(0)), False), None
+    if isinstance(value, bool):
+        return None, _when_warning(str(value))
+    if isinstance(value, (int, float)):
+        if math.isfinite(value) and float(value).is_integer() and 19000101 <= value <= 21001231:
+            return _when_text(str(int(value)))
+        if math.isfinite(value) and 0 < value < 100000:  # an Excel serial, the fraction is the time
+            moment = dt.datetime.combine(_EXCEL_EPOCH, dt.time(0)) + dt.timedelta(days=float(value))
+            moment = moment.replace(microsecond=0) + dt.timedelta(seconds=round(moment.microsecond / 1e6))
+            return (moment, moment.time() != dt.time(0)), None
+        return None, _when_warning(cell_text(value))
+    return _when_text(clean_text(value))
+
+
+def _when_text(text: str):
+    if not text:
+        return None, None
+    m = _WHEN.match(text) or _WHEN_DIGITS.match(text)
+    if m:
+        parts = [int(p) if p else 0 for p in m.groups()] + [0] * (6 - len(m.groups()))
+        has_time = len(m.groups()) > 3 and m.group(4) is not None
+        try:
+            moment = dt.datetime(*parts[:6])
+        except ValueError:
+            return None, _when_warning(text)
+        if 1900 <= moment.year <= 2100:
+            return (moment, has_time), None
+    return None, _when_warning(text)
+
+
+def normalise_activity_date(value):
+    """An activity's date (and time): required, so an unreadable one rejects the row."""
+    when, warning = parse_when(value)
+    if warning:
+        raise InvalidDate("活动" + warning)
+    return when, None
+
+
+# Status codes in their forward order: a sheet can move a participation up, never down.
+STATUS_RANK = {"registered": 0, "approved": 1, "rejected": 1, "checked_in": 2, "absent": 2}
+_STATUSES = {
+    "报名": "registered", "已报名": "registered", "报名成功": "registered", "待审核": "registered",
+    "审核通过": "approved", "通过": "approved", "已通过": "approved", "同意": "approved", "录取": "approved",
+    "未通过": "rejected", "审核未通过": "rejected", "不通过": "rejected", "审核不通过": "rejected",
+    "驳回": "rejected", "未录取": "rejected",
+    "签到": "checked_in", "已签到": "checked_in", "出席": "checked_in", "参加": "checked_in",
+    "已参加": "checked_in", "到场": "checked_in",
+    "缺席": "absent", "未签到": "absent", "未到": "absent", "未参加": "absent", "请假": "absent",
+    **{code: code for code in STATUS_RANK}, "checkedin": "checked_in", "checked-in": "checked_in",
+}
+
+
+def normalise_status(value):
+    text = clean_text(value)
+    if not text:
+        return None, None
+    code = _STATUSES.get(header_key(text))
+    if code is None:
+        raise UnknownStatus(f"状态「{text}」无法识别：请填 报名、审核通过、未通过、签到 或 缺席 · "
+                            f"status {text!r} not recognised: use 报名, 审核通过, 未通过, 签到 or 缺席")
+    return code, None
+
+
+_ACTIVITY_KINDS = (("培训", "training"), ("讲座", "lecture"), ("考察", "onsite"), ("现场", "onsite"),
+                   ("调研", "survey"))
+_KIND_CODES = ("training", "lecture", "onsite", "survey", "other")
+
+
+def normalise_activity_kind(value):
+    """`((kind code, online), None)`: 培训/培训班 training, 讲座 lecture, 考察/现场 onsite, 调研 survey, else other."""
+    text = clean_text(value)
+    if not text:
+        return None, None
+    key = header_key(text)
+    online = "线上" in key or "网络" in key or "online" in key
+    if key in _KIND_CODES:
+        return (key, online), None
+    for word, code in _ACTIVITY_KINDS:
+        if word in key:
+            return (code, online), None
+    return ("other", online), None

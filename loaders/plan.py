@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from itertools import repeat, zip_longest
+from itertools import compress, repeat, zip_longest
 from pathlib import Path
 
 from loaders.errors import EmptyFile, NoHeaderFound, RowProblem
@@ -24,6 +24,8 @@ from loaders.normalise import (
     id_info,
     lookup_district,
     lookup_street,
+    normalise_activity_date,
+    normalise_activity_kind,
     normalise_category,
     normalise_ethnicity,
     normalise_gender,
@@ -31,13 +33,24 @@ from loaders.normalise import (
     normalise_party,
     normalise_phone,
     normalise_stage,
+    normalise_status,
     normalise_text,
     parse_date,
+    parse_when,
     refresh_today,
     split_tags,
 )
 from loaders.read import RawSheet, read_sheets
-from loaders.reference import FIELDS, IGNORE, Reference, header_key, load_reference, strip_bracketed
+from loaders.reference import (
+    ACTIVITY_FIELDS,
+    ALL_FIELDS,
+    FIELDS,
+    IGNORE,
+    Reference,
+    header_key,
+    load_reference,
+    strip_bracketed,
+)
 
 # The person fields a row carries, in this order (tags travel separately).
 PERSON_FIELDS = ("name", "gender", "ethnicity", "birth_date", "id_number", "phone", "party",
@@ -45,6 +58,19 @@ PERSON_FIELDS = ("name", "gender", "ethnicity", "birth_date", "id_number", "phon
                  "title", "stage", "source")
 F = {name: i for i, name in enumerate(PERSON_FIELDS)}
 HEADER_SCAN_ROWS = 10
+
+# What a file holds: person lists, or sign-up / check-in sheets (participations).
+PERSONS, PARTICIPATIONS = "persons", "participations"
+KINDS = ("auto", PERSONS, PARTICIPATIONS)
+# An attendance sheet identifies the person (the same cascade as the people import) and
+# never edits them: its other person columns are not read.
+ATTENDANCE_PERSON_FIELDS = ("name", "birth_date", "id_number", "phone")
+READ_FIELDS = {PERSONS: frozenset(FIELDS), PARTICIPATIONS: frozenset(ATTENDANCE_PERSON_FIELDS + ACTIVITY_FIELDS)}
+_NOT_READ_NOTE = {
+    PERSONS: "人员名单中不读取活动列 · activity columns are not read from a person list",
+    PARTICIPATIONS: "签到表只用此列之外的姓名、身份证号、手机、出生日期识别人员，不修改人员信息 · "
+                    "an attendance sheet identifies persons, it does not edit them: not read",
+}
 
 # Rows staff add below (or inside) a list that are not people: notes, signatures, totals.
 NOTE_RE = re.compile(
@@ -103,6 +129,9 @@ class RowPlan:
     problems: list[tuple[str | None, str]] | None  # any: the row is rejected
     raw: list  # the cells as read, for the error report
     sheet_index: int
+    # Attendance sheets: (title, (starts_at, has_time), status, (kind, online), organizer,
+    # (registered_at, has_time), (checked_in_at, has_time)), None where empty.
+    activity: tuple | None = None
 
 
 @dataclass
@@ -114,6 +143,7 @@ class ImportPlan:
     skipped: list[SkippedSheet]
     rows: list[RowPlan]
     notices: list[str] = field(default_factory=list)
+    content: str = PERSONS  # persons | participations (told by the headers, or forced)
 
     @property
     def rows_read(self) -> int:
@@ -155,7 +185,7 @@ def _normalise_overrides(overrides: dict | None) -> dict[str, str | None] | None
         return None
     out: dict[str, str | None] = {}
     for label, fld in overrides.items():
-        if fld and fld not in FIELDS and fld != IGNORE:
+        if fld and fld not in ALL_FIELDS and fld != IGNORE:
             raise ValueError(f"unknown field {fld!r} in mapping override for {label!r}")
         out[str(label)] = fld or None
         out[header_key(str(label))] = fld or None
@@ -200,8 +230,14 @@ def _header_band(rows, merged, ref, overrides, r, fields):
     return r, r
 
 
-def map_columns(rows: list[list], top: int, bottom: int, ref: Reference, overrides=None) -> list[ColumnInfo]:
-    """One ColumnInfo per header column: the lower row's label wins, else the upper one."""
+def map_columns(rows: list[list], top: int, bottom: int, ref: Reference, overrides=None,
+                content: str = PERSONS) -> list[ColumnInfo]:
+    """One ColumnInfo per header column: the lower row's label wins, else the upper one.
+
+    Fields the `content` does not read (activity columns in a person list, person details
+    in an attendance sheet) are listed as unmapped with a note.
+    """
+    readable = READ_FIELDS[content]
     width = max(len(rows[top]), len(rows[bottom]))
     columns: list[ColumnInfo] = []
     taken: dict[str, str] = {}
@@ -211,7 +247,10 @@ def map_columns(rows: list[list], top: int, bottom: int, ref: Reference, overrid
         label = lower or upper
         fld = match_label(label, ref, overrides)
         note = None
-        if fld and fld != IGNORE and fld in taken:
+        if fld and fld != IGNORE and fld not in readable:
+            note = _NOT_READ_NOTE[content]
+            fld = None
+        elif fld and fld != IGNORE and fld in taken:
             note = f"与「{taken[fld]}」重复，未读取 · duplicate of {taken[fld]!r}, not read"
             fld = None
         elif fld and fld != IGNORE:
@@ -297,8 +336,10 @@ def _cell_functions(ref: Reference) -> dict:
         "district": district, "street": _text_field("street"), "tags": split_tags,
         "stage": normalise_stage,
     }
-    for name in ("organization", "position", "education", "title", "source"):
+    for name in ("organization", "position", "education", "title", "source", "activity_title", "organizer"):
         fns[name] = _text_field(name)
+    fns.update(activity_date=normalise_activity_date, status=normalise_status,
+               activity_kind=normalise_activity_kind, registered_at=parse_when, checked_in_at=parse_when)
     return fns
 
 
@@ -314,6 +355,8 @@ class RowBuilder:
     Per-column memos make each distinct raw value cost one normalisation; the per-cell
     work is C-level (`map` over dict lookups, `zip` to turn columns into rows).
     """
+
+    extra_fields: tuple[str, ...] = ()  # read after PERSON_FIELDS, split off in _finish
 
     def __init__(self, sheet: SheetInfo, sheet_index: int, ref: Reference):
         self.sheet = sheet
@@ -347,12 +390,12 @@ class RowBuilder:
             by_field[fld] = list(map(memo.__getitem__, column))
             if memo.flags:
                 flags = memo.flags
-                for i, v in enumerate(column):
-                    if v in flags:
-                        warning, problem = flags[v]
-                        flagged.setdefault(i, []).append((label, warning, problem))
+                # The few flagged cells are found at C speed, not by a Python loop over the column.
+                for i in compress(range(n), map(flags.__contains__, column)):
+                    warning, problem = flags[column[i]]
+                    flagged.setdefault(i, []).append((label, warning, problem))
         del raw_columns
-        columns = [by_field.get(f) or repeat(None, n) for f in PERSON_FIELDS]
+        columns = [by_field.get(f) or repeat(None, n) for f in PERSON_FIELDS + self.extra_fields]
         tags = by_field.get("tags") or repeat(None, n)
         out = []
         note_memo = self.note_memo
@@ -458,6 +501,31 @@ class RowBuilder:
         return code, values[9]
 
 
+class AttendanceRowBuilder(RowBuilder):
+    """A sign-up / check-in sheet: the person's identity plus the activity and the status."""
+
+    extra_fields = ACTIVITY_FIELDS
+
+    def _finish(self, raw, row_number, values, tags, warnings, problems) -> RowPlan:
+        n = len(PERSON_FIELDS)
+        activity = tuple(values[n:])
+        del values[n:]
+        plan = super()._finish(raw, row_number, values, tags, warnings, problems)
+        title, when, status = activity[:3]
+        label = self.labels.get
+        flagged = {column for column, _message in plan.problems or ()}
+        for fld, value, message in (
+                ("activity_title", title, "缺少活动名称 · activity title is missing"),
+                ("activity_date", when, "缺少活动日期 · activity date is missing"),
+                ("status", status, "缺少状态：请填 报名、审核通过、未通过、签到 或 缺席 · status is missing")):
+            column = label(fld)
+            if value is None and (column is None or column not in flagged):
+                # Identity problems come first in the message: they are what staff fix first.
+                plan.problems = (plan.problems or []) + [(column, message)]
+        plan.activity = activity
+        return plan
+
+
 # ---------------------------------------------------------------- entry point
 
 def _read_source(source, file_name: str | None) -> tuple[bytes, str]:
@@ -473,53 +541,88 @@ def _read_source(source, file_name: str | None) -> tuple[bytes, str]:
 
 
 def prepare_import(source, file_name: str | None = None, mapping_overrides: dict | None = None,
-                   *, reference: Reference | None = None) -> ImportPlan:
+                   *, reference: Reference | None = None, kind: str = "auto") -> ImportPlan:
     """Read, detect sheets/header/mapping, normalise and validate: everything but the store.
 
     `source` is a path, bytes or a binary file object; `mapping_overrides` maps a header
-    label (as shown) to a field name, or to None to ignore that column.
+    label (as shown) to a field name, or to None to ignore that column. `kind` is
+    `persons`, `participations` (sign-up / check-in sheets) or `auto`: told by the headers.
     Raises an `UnreadableFile` subclass when the file cannot be read at all.
     """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     data, file_name = _read_source(source, file_name)
     refresh_today()
     ref = reference or load_reference()
     overrides = _normalise_overrides(mapping_overrides)
-    kind, raw_sheets = read_sheets(data, file_name)
-    plan = ImportPlan(file_name=file_name, sha256=hashlib.sha256(data).hexdigest(), kind=kind,
+    file_kind, raw_sheets = read_sheets(data, file_name)
+    plan = ImportPlan(file_name=file_name, sha256=hashlib.sha256(data).hexdigest(), kind=file_kind,
                       sheets=[], skipped=[], rows=[])
     del data
-    for raw_sheet in raw_sheets:
-        _plan_sheet(plan, raw_sheet, ref, overrides, csv_file=(kind == "csv"))
+    csv_file = file_kind == "csv"
+    found = [(raw_sheet, band) for raw_sheet in raw_sheets
+             if (band := _sheet_header(plan, raw_sheet, ref, overrides, csv_file=csv_file))]
+    plan.content = kind if kind != "auto" else detect_content(found, ref, overrides)
+    for raw_sheet, band in found:
+        _plan_sheet(plan, raw_sheet, band, ref, overrides, csv_file=csv_file)
     if not plan.sheets:
         if all(not s.rows for s in raw_sheets):
             raise EmptyFile("文件中没有任何数据：请确认选择了正确的文件 · the file holds no data: check you picked the right file")
         reasons = "；".join(f"{s.name}：{s.reason}" if s.name else s.reason for s in plan.skipped)
+        if plan.content == PARTICIPATIONS:
+            raise NoHeaderFound(
+                "没有找到签到表的表头：前 10 行中应有一行包含「姓名」和「活动名称」"
+                f"（{reasons}） · no attendance header found: one of the first 10 rows must name 姓名 and 活动名称")
         raise NoHeaderFound(
             "没有找到表头：前 10 行中应有一行包含「姓名」及至少一个其他列名（如 身份证号、手机）"
             f"（{reasons}） · no header found: one of the first 10 rows must name 姓名 and another known column")
     return plan
 
 
-def _plan_sheet(plan: ImportPlan, raw_sheet: RawSheet, ref: Reference, overrides, *, csv_file: bool) -> None:
-    name = None if csv_file else raw_sheet.name
-    rows = raw_sheet.rows
-    if not rows:
-        plan.skipped.append(SkippedSheet(raw_sheet.name, "空工作表 · empty sheet"))
-        plan.notices.append(f"已跳过工作表「{raw_sheet.name}」：空工作表 · skipped sheet {raw_sheet.name!r}: empty")
-        return
-    band = find_header(rows, raw_sheet.merged, ref, overrides)
+def _header_fields(raw_sheet: RawSheet, band, ref: Reference, overrides) -> set[str]:
+    top, bottom = band
+    return {match_label(_label(v), ref, overrides) for r in range(top, bottom + 1) for v in raw_sheet.rows[r]}
+
+
+def detect_content(found, ref: Reference, overrides=None) -> str:
+    """`participations` when a sheet's header names an activity (活动名称), else `persons`."""
+    for raw_sheet, band in found:
+        if "activity_title" in _header_fields(raw_sheet, band, ref, overrides):
+            return PARTICIPATIONS
+    return PERSONS
+
+
+def _skip(plan: ImportPlan, raw_sheet: RawSheet, reason: str, *, notice: bool = True) -> None:
+    plan.skipped.append(SkippedSheet(raw_sheet.name, reason))
+    if notice:
+        plan.notices.append(f"已跳过工作表「{raw_sheet.name}」：{reason} · skipped sheet {raw_sheet.name!r}")
+
+
+def _sheet_header(plan: ImportPlan, raw_sheet: RawSheet, ref: Reference, overrides, *, csv_file: bool):
+    """The sheet's header band, or None (the sheet is skipped with a notice)."""
+    if not raw_sheet.rows:
+        _skip(plan, raw_sheet, "空工作表 · empty sheet")
+        return None
+    band = find_header(raw_sheet.rows, raw_sheet.merged, ref, overrides)
     if band is None:
-        reason = "前 10 行没有包含「姓名」的表头 · no header naming 姓名 in the first 10 rows"
-        plan.skipped.append(SkippedSheet(raw_sheet.name, reason))
-        if not csv_file:
-            plan.notices.append(f"已跳过工作表「{raw_sheet.name}」：{reason} · skipped sheet {raw_sheet.name!r}")
+        _skip(plan, raw_sheet, "前 10 行没有包含「姓名」的表头 · no header naming 姓名 in the first 10 rows",
+              notice=not csv_file)
+    return band
+
+
+def _plan_sheet(plan: ImportPlan, raw_sheet: RawSheet, band, ref: Reference, overrides, *, csv_file: bool) -> None:
+    rows = raw_sheet.rows
+    if plan.content == PARTICIPATIONS and "activity_title" not in _header_fields(raw_sheet, band, ref, overrides):
+        _skip(plan, raw_sheet, "签到表中没有「活动名称」列 · no 活动名称 column in an attendance file")
         return
     top, bottom = band
-    info = SheetInfo(name=name, visible=raw_sheet.visible, header_rows=tuple(range(top + 1, bottom + 2)),
-                     columns=map_columns(rows, top, bottom, ref, overrides))
+    info = SheetInfo(name=None if csv_file else raw_sheet.name, visible=raw_sheet.visible,
+                     header_rows=tuple(range(top + 1, bottom + 2)),
+                     columns=map_columns(rows, top, bottom, ref, overrides, plan.content))
     sheet_index = len(plan.sheets)
     plan.sheets.append(info)
-    built = RowBuilder(info, sheet_index, ref).build_all(rows[bottom + 1:], bottom + 2)
+    builder = AttendanceRowBuilder if plan.content == PARTICIPATIONS else RowBuilder
+    built = builder(info, sheet_index, ref).build_all(rows[bottom + 1:], bottom + 2)
     plan.rows.extend(built)
     info.rows_read = len(built)
 

@@ -19,6 +19,12 @@ FIELDS = (
     "district", "street", "organization", "position", "education", "title", "tags", "stage",
     "source",
 )
+# The columns of a sign-up / check-in sheet besides the person's identity (name, ID, mobile).
+ACTIVITY_FIELDS = (
+    "activity_title", "activity_date", "status", "activity_kind", "organizer", "registered_at",
+    "checked_in_at",
+)
+ALL_FIELDS = FIELDS + ACTIVITY_FIELDS
 IGNORE = "ignore"  # a mapped column that is deliberately not read (序号)
 
 # Full-width ASCII (！..～) and the ideographic space to half-width.
@@ -99,10 +105,10 @@ def street_key(value: str) -> str:
 
 @lru_cache(maxsize=4)
 def load_reference(data_dir: Path = DATA_DIR) -> Reference:
-    synonyms: dict[str, str] = {f: f for f in FIELDS}
+    synonyms: dict[str, str] = {f: f for f in ALL_FIELDS}
     for row in _read_csv(data_dir / "column_synonyms.csv"):
         fld = row["field"]
-        if fld not in FIELDS and fld != IGNORE:
+        if fld not in ALL_FIELDS and fld != IGNORE:
             raise ValueError(f"column_synonyms.csv: unknown field {fld!r}")
         synonyms[header_key(row["synonym"])] = fld
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
 from loaders.apply import BOOKKEEPING, PERSON_COLUMNS, _select_in
+from loaders.attendance import ACTIONS as ATTENDANCE_ACTIONS
+from loaders.attendance import undo_participations
 from loaders.errors import BatchNotFound, UndoRefused
+from store.engine import writing
 from store.schema import (
     appointment,
     audit_log,
@@ -34,6 +37,7 @@ class UndoResult:
     batch_id: int
     removed: int  # persons the batch inserted, now deleted
     restored: int  # persons the batch updated, now as before
+    kind: str = "persons"  # or "participations": then the counts are participations
 
 
 def _same_time(a, b) -> bool:
@@ -54,7 +58,7 @@ def _names(names: list[str]) -> str:
 def undo_batch(engine: Engine, batch_id: int, actor: str | None = None) -> UndoResult:
     """Undo one import batch in one transaction; raises BatchNotFound or UndoRefused."""
     now = dt.datetime.now()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         batch = conn.execute(select(import_batch).where(import_batch.c.id == batch_id)).first()
         if batch is None:
             raise BatchNotFound(f"没有第 {batch_id} 批导入记录 · there is no import batch {batch_id}")
@@ -66,6 +70,8 @@ def undo_batch(engine: Engine, batch_id: int, actor: str | None = None) -> UndoR
         changes = conn.execute(select(import_change.c.person_id, import_change.c.action, import_change.c.previous,
                                       import_change.c.added_tags)
                                .where(import_change.c.batch_id == batch_id)).all()
+        if any(c.action in ATTENDANCE_ACTIONS for c in changes):
+            return _undo_attendance(conn, batch, changes, actor, now)
         pids = [c.person_id for c in changes]
         current = {r.id: r for r in _select_rows(conn, pids)}
 
@@ -129,6 +135,31 @@ def undo_batch(engine: Engine, batch_id: int, actor: str | None = None) -> UndoR
             {"batch_id": batch_id, "removed": len(inserted), "restored": len(updated_ids)})))
         bump_data_version(conn)
     return UndoResult(batch_id, len(inserted), len(updated_ids))
+
+
+def _undo_attendance(conn, batch, changes, actor, now) -> UndoResult:
+    """An attendance batch: refused when a later batch (not undone) recorded the same persons' attendance."""
+    pids = sorted({c.person_id for c in changes if c.action != "activity_insert"})
+    later: set[int] = set()
+    for i in range(0, len(pids), 5000):
+        later.update(conn.execute(
+            select(import_change.c.batch_id).distinct()
+            .join(import_batch, import_batch.c.id == import_change.c.batch_id)
+            .where(import_change.c.batch_id > batch.id, import_batch.c.status == "done",
+                   import_change.c.action.in_(ATTENDANCE_ACTIONS),
+                   import_change.c.person_id.in_(pids[i:i + 5000]))).scalars())
+    if later:
+        later_list = sorted(later)
+        raise UndoRefused(
+            f"无法撤销第 {batch.id} 批：之后的第 {'、'.join(map(str, later_list))} 批又登记了其中人员的活动，请先撤销后面的批次 · "
+            f"cannot undo batch {batch.id}: later batch(es) {', '.join(map(str, later_list))} recorded the same "
+            f"persons' attendance; undo those first")
+    removed, restored = undo_participations(conn, batch.id, changes)
+    conn.execute(update(import_batch).where(import_batch.c.id == batch.id).values(status="undone"))
+    conn.execute(insert(audit_log).values(at=now, actor=actor, action="undo", detail=json.dumps(
+        {"batch_id": batch.id, "kind": "participations", "removed": removed, "restored": restored})))
+    bump_data_version(conn)
+    return UndoResult(batch.id, removed, restored, "participations")
 
 
 def _select_rows(conn, pids):

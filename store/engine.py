@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from store.url import resolve_database_url
@@ -42,7 +44,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: a writer that first reads and then
+    # writes would otherwise fail at once (no busy wait) if another writer
+    # committed in between.
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction for a read-then-write job (an import, an undo): it waits for other writers.
+
+    SQLite: BEGIN IMMEDIATE (waits up to the busy timeout). PostgreSQL: rows are
+    locked as they are written; callers that must serialise whole jobs add an
+    advisory lock of their own.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:

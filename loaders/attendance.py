@@ -1,0 +1,215 @@
+"""Sign-up and check-in sheets: participations of known persons in activities.
+
+A row names a person (found by the people import's identity cascade; an unknown person
+is a rejected row, never a new person), an activity (found by title and date, or
+created) and a status. Statuses only move forward:
+
+    registered  <  approved | rejected  <  checked_in | absent
+
+A row with a higher rank moves the participation; a row with a lower rank changes
+nothing. Within a rank: approved and rejected replace each other (the later review
+decision wins); absent -> checked_in is allowed (a late arrival signed in), but
+checked_in -> absent is not (a check-in is evidence and is never undone by a sheet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+
+from loaders.apply import AMBIGUOUS, ImportResult, Progress, _reject, load_candidates, match_person, record_warnings
+from loaders.normalise import STATUS_RANK
+from loaders.plan import ImportPlan, RowPlan
+from store.schema import activity, import_change, participation
+
+UNKNOWN_PERSON = ("库中没有此人：签到表只登记已有人员，请先导入人员名单，或核对姓名、身份证号、手机 · "
+                  "unknown person: attendance sheets only record persons already in the store; "
+                  "import them first or check the name, ID number and mobile")
+AMBIGUOUS_ACTIVITY = ("这一天有多个同名活动，无法确定是哪一场：请在活动日期中写明开始时间 · "
+                      "several activities share this title on that day: add the start time to the activity date")
+CHUNK = 1000
+# import_change.action values of an attendance batch (a person list uses insert/update);
+# at most 16 characters, the column's width.
+ACTIONS = ("attend_insert", "attend_update", "activity_insert")
+
+
+def next_status(current: str | None, new: str) -> str:
+    """The status after a row saying `new` meets a stored `current` (see the module doc)."""
+    if current is None or STATUS_RANK[new] > STATUS_RANK[current]:
+        return new
+    if STATUS_RANK[new] == STATUS_RANK[current] and new != current:
+        if {current, new} == {"approved", "rejected"} or (current, new) == ("absent", "checked_in"):
+            return new
+    return current
+
+
+class Activities:
+    """The store's activities with the file's titles, by (title, day); new ones get temp ids < 0."""
+
+    def __init__(self, conn: Connection, titles: list[str]):
+        self.by_day: dict[tuple[str, dt.date], list[tuple[int, dt.datetime]]] = {}
+        self.starts: dict[int, dt.datetime] = {}
+        self.created: dict[int, dict] = {}
+        for start in range(0, len(titles), CHUNK):
+            for aid, title, starts_at in conn.execute(
+                    select(activity.c.id, activity.c.title, activity.c.starts_at)
+                    .where(activity.c.title.in_(titles[start:start + CHUNK])).order_by(activity.c.id)):
+                self.by_day.setdefault((title, starts_at.date()), []).append((aid, starts_at))
+                self.starts[aid] = starts_at
+
+    def resolve(self, fields: tuple) -> int | None:
+        """The activity id for a row's (title, when, …), creating it when unknown; None: ambiguous."""
+        title, (moment, has_time), _status, kind, organizer = fields[:5]
+        found = self.by_day.get((title, moment.date()))
+        if found:
+            if len(found) == 1:
+                return found[0][0]
+            exact = [aid for aid, starts_at in found if has_time and starts_at == moment]
+            return exact[0] if len(exact) == 1 else None
+        aid = -1 - len(self.created)
+        kind_code, online = kind if kind else ("other", False)
+        self.created[aid] = {"title": title, "kind": kind_code, "organizer": organizer, "starts_at": moment,
+                             "online": online}
+        self.by_day[(title, moment.date())] = [(aid, moment)]
+        self.starts[aid] = moment
+        return aid
+
+
+def _stored(conn: Connection, aids: list[int], pids: list[int]) -> dict[tuple[int, int], list]:
+    out: dict[tuple[int, int], list] = {}
+    for a in range(0, len(aids), CHUNK):
+        for p in range(0, len(pids), CHUNK * 5):
+            for rec in conn.execute(
+                    select(participation.c.activity_id, participation.c.person_id, participation.c.status,
+                           participation.c.registered_at, participation.c.checked_in_at)
+                    .where(participation.c.activity_id.in_(aids[a:a + CHUNK]),
+                           participation.c.person_id.in_(pids[p:p + CHUNK * 5]))):
+                out[(rec[0], rec[1])] = [rec[2], rec[3], rec[4]]
+    return out
+
+
+def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResult, batch_id: int | None,
+                         now: dt.datetime, progress: Progress | None) -> int:
+    """Record an attendance plan; writes nothing when `batch_id` is None (dry run). Returns 0 (no new persons)."""
+    if progress:
+        progress(0.1, "读取已有人员和活动 · loading persons and activities")
+    accepted = [r for r in plan.rows if not r.problems]
+    view = load_candidates(conn, accepted, with_tags=False)
+    activities = Activities(conn, sorted({r.activity[0] for r in accepted}))
+
+    resolved: list[tuple[RowPlan, int, int]] = []
+    for row in plan.rows:
+        if row.problems:
+            _reject(result, row, row.problems)
+            continue
+        pid, ambiguous = match_person(row, view)
+        if ambiguous or pid is None:
+            _reject(result, row, [(None, AMBIGUOUS if ambiguous else UNKNOWN_PERSON)])
+            continue
+        aid = activities.resolve(row.activity)
+        if aid is None:
+            _reject(result, row, [(None, AMBIGUOUS_ACTIVITY)])
+            continue
+        resolved.append((row, aid, pid))
+
+    state = _stored(conn, sorted({a for _r, a, _p in resolved if a > 0}), sorted({p for _r, _a, p in resolved}))
+    before: dict[tuple[int, int], tuple | None] = {}  # None: inserted by this batch
+    for row, aid, pid in resolved:
+        _title, _when, status, _kind, _organizer, registered, checked_in = row.activity
+        start = activities.starts[aid]
+        key = (aid, pid)
+        current = state.get(key)
+        if current is None:
+            state[key] = [status, registered[0] if registered else start,
+                          (checked_in[0] if checked_in else start) if status == "checked_in" else None]
+            before[key] = None
+            result.inserted += 1
+        else:
+            moved = next_status(current[0], status)
+            if moved == current[0]:
+                result.unchanged += 1
+            else:
+                if key not in before:
+                    before[key] = tuple(current)
+                current[0] = moved
+                if current[1] is None:
+                    current[1] = registered[0] if registered else start
+                current[2] = (checked_in[0] if checked_in else start) if moved == "checked_in" else None
+                result.updated += 1
+        record_warnings(result, row)
+
+    if batch_id is not None:
+        if progress:
+            progress(0.75, "写入 · writing")
+        _write(conn, activities, state, before, batch_id)
+    return 0
+
+
+def _write(conn: Connection, activities: Activities, state: dict, before: dict, batch_id: int) -> None:
+    real: dict[int, int] = {}
+    used = {aid for aid, _pid in before}
+    for temp, values in activities.created.items():
+        if temp in used:  # an activity all of whose rows were rejected later is not created
+            real[temp] = conn.execute(insert(activity).values(**values).returning(activity.c.id)).scalar_one()
+    changes = [{"batch_id": batch_id, "person_id": 0, "action": "activity_insert",
+                "previous": json.dumps({"activity_id": aid})} for aid in real.values()]
+    inserts, updates = [], []
+    for (aid, pid), old in before.items():
+        status, registered_at, checked_in_at = state[(aid, pid)]
+        aid = real.get(aid, aid)
+        if old is None:
+            inserts.append({"activity_id": aid, "person_id": pid, "status": status, "registered_at": registered_at,
+                            "checked_in_at": checked_in_at})
+            changes.append({"batch_id": batch_id, "person_id": pid, "action": "attend_insert",
+                            "previous": json.dumps({"activity_id": aid})})
+        else:
+            updates.append({"b_aid": aid, "b_pid": pid, "b_status": status, "b_registered_at": registered_at,
+                            "b_checked_in_at": checked_in_at})
+            changes.append({"batch_id": batch_id, "person_id": pid, "action": "attend_update",
+                            "previous": json.dumps({"activity_id": aid, "status": old[0],
+                                                    "registered_at": _iso(old[1]), "checked_in_at": _iso(old[2])})})
+    statement = update(participation).where(and_(participation.c.activity_id == bindparam("b_aid"),
+                                                 participation.c.person_id == bindparam("b_pid"))).values(
+        status=bindparam("b_status"), registered_at=bindparam("b_registered_at"),
+        checked_in_at=bindparam("b_checked_in_at"))
+    for rows, stmt in ((inserts, insert(participation)), (updates, statement), (changes, insert(import_change))):
+        for start in range(0, len(rows), 5000):
+            conn.execute(stmt, rows[start:start + 5000])
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _from_iso(value: str | None):
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def undo_participations(conn: Connection, batch_id: int, changes) -> tuple[int, int]:
+    """Undo an attendance batch: remove the participations it added, restore the ones it moved,
+    and remove the activities it created when nothing else refers to them.
+
+    Returns `(removed, restored)`; the caller checks that later batches did not touch them.
+    """
+    removed = restored = 0
+    created = []
+    for change in changes:
+        previous = json.loads(change.previous)
+        aid = previous["activity_id"]
+        if change.action == "activity_insert":
+            created.append(aid)
+            continue
+        where = and_(participation.c.activity_id == aid, participation.c.person_id == change.person_id)
+        if change.action == "attend_insert":
+            removed += conn.execute(delete(participation).where(where)).rowcount
+        else:
+            restored += conn.execute(update(participation).where(where).values(
+                status=previous["status"], registered_at=_from_iso(previous["registered_at"]),
+                checked_in_at=_from_iso(previous["checked_in_at"]))).rowcount
+    for aid in created:
+        if conn.execute(select(participation.c.person_id).where(participation.c.activity_id == aid).limit(1)).first() \
+                is None:
+            conn.execute(delete(activity).where(activity.c.id == aid))
+    return removed, restored
