@@ -12,8 +12,9 @@ from store.filters import PersonFilter
 from store.queries import activities as q
 from store.queries.common import store_summary
 from store.schema import ACTIVITY_KINDS
-from ui.auth import current_scope, current_viewer
+from ui.auth import current_scope, current_viewer, guard_page
 from ui.cache import query
+from ui.links import explorer_link
 from ui.i18n import current_language, t
 
 PAGE_SIZE = 20
@@ -168,8 +169,7 @@ def dormant_links(frames, today: date, lang: str) -> None:
     key = st.selectbox(t("activities.dormant.group"), options=list(options),
                        format_func=lambda k: options[k][1], key="act_dormant_group")
     flt, label = options[key]
-    st.page_link("pages/explorer.py", label=t("activities.dormant.link", name=label), icon="🔎",
-                 query_params=flt.to_query_params())
+    explorer_link(flt, t("activities.dormant.link", name=label), icon="🔎")
 
 
 def main() -> None:
@@ -196,4 +196,5 @@ def main() -> None:
     reach(scope, start, end, today, lang)
 
 
+guard_page("activities")
 main()

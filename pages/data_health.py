@@ -16,10 +16,10 @@ from store.queries import health as q
 from store.queries.common import store_summary
 from ui.auth import current_scope
 from ui.cache import query
+from ui.links import explorer_link
 from ui.i18n import current_language, t
 
 PAGE_SIZE = 20
-EXPLORER = "pages/explorer.py"
 
 
 def _pager(total: int, key: str) -> int:
@@ -100,8 +100,8 @@ def duplicates_section(scope) -> None:
             offset = _pager(by_name.groups, "health_dup_name_page")
             page = query(q.name_birth_duplicates, scope, offset, PAGE_SIZE) if offset else by_name
             for row in page.rows.itertuples(index=False):
-                st.page_link(EXPLORER, query_params=PersonFilter(keyword=row.name).to_query_params(),
-                             label=t("health.dup.link", name=row.name, birth=row.birth_date, n=row.persons))
+                explorer_link(PersonFilter(keyword=row.name),
+                              t("health.dup.link", name=row.name, birth=row.birth_date, n=row.persons))
     with phone_tab:
         st.caption(t("health.dup.by_phone.caption"))
         if by_phone.groups == 0:
@@ -114,7 +114,7 @@ def duplicates_section(scope) -> None:
                 cols = st.columns(len(row.names) + 1)
                 cols[0].write(show(row.phone))
                 for col, name in zip(cols[1:], row.names):
-                    col.page_link(EXPLORER, query_params=PersonFilter(keyword=name).to_query_params(), label=name)
+                    explorer_link(PersonFilter(keyword=name), name, container=col)
 
 
 def batch_section(scope) -> None:

@@ -12,7 +12,7 @@ from store.queries import lifecycle as q
 from store.queries.common import store_summary
 from store.schema import APPOINTMENT_BODIES, STAGES
 from store.settings import get_setting
-from ui.auth import current_scope, current_viewer
+from ui.auth import current_scope, current_viewer, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
 
@@ -149,4 +149,5 @@ def main() -> None:
     term_section(scope, role, today, lang, body_labels)
 
 
+guard_page("lifecycle")
 main()

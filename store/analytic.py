@@ -20,12 +20,11 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Table, create_engine, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from store.schema import (
     activity,
@@ -71,22 +70,38 @@ def _arrow_schema(table: Table) -> pa.Schema:
 
 
 def copy_path_for(url: str, folder: Path = ANALYTIC_DIR) -> Path:
-    """One copy file per store URL (hashed: the URL may hold a password)."""
+    """The base name of a store's copies (hashed: the URL may hold a password)."""
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
     return folder / f"copy-{digest}.duckdb"
 
 
-def build_copy(engine: Engine, path: Path) -> str:
-    """Copy every table that queries read into a new DuckDB file at `path`; returns its version.
+def versioned(base: Path, version: str) -> Path:
+    """The file of the copy built from data version `version`.
 
-    The new file is written beside the old one and moved into place, so readers
-    see either the old copy or the new one, never half of one.
+    The version is in the name, so telling whether a copy is current needs no
+    opening of it (DuckDB refuses a second, differently configured connection
+    to a file the process already has open).
+    """
+    digest = hashlib.sha256(version.encode("utf-8")).hexdigest()[:16]
+    return base.with_name(f"{base.stem}-{digest}.duckdb")
+
+
+def copy_for(base: Path, version: str) -> Path | None:
+    path = versioned(base, version)
+    return path if path.exists() else None
+
+
+def build_copy(engine: Engine, base: Path) -> str:
+    """Copy every table that queries read into a new DuckDB file; returns the version it holds.
+
+    The file is written under a temporary name and moved into place, so a
+    reader finds a whole copy or none; older copies of the store are removed.
     """
     import duckdb
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    base.parent.mkdir(parents=True, exist_ok=True)
     version = data_version(engine)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.stem + "-", suffix=".building", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=base.stem + "-", suffix=".building", dir=base.parent)
     os.close(fd)
     os.unlink(tmp_name)  # DuckDB wants to create the file itself
     con = duckdb.connect(tmp_name)
@@ -98,13 +113,15 @@ def build_copy(engine: Engine, path: Path) -> str:
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             for table in TABLES:
                 _copy_table(conn, con, table)
-        con.execute("CREATE TABLE analytic_meta (key VARCHAR, value VARCHAR)")
-        con.execute("INSERT INTO analytic_meta VALUES ('data_version', ?), ('built_at', ?)",
-                    [version, datetime.now().isoformat(timespec="seconds")])
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    os.replace(tmp_name, path)
+    target = versioned(base, version)
+    os.replace(tmp_name, target)
+    for old in base.parent.glob(f"{base.stem}-*.duckdb"):
+        if old != target:
+            # An engine still reading an old copy keeps its open file; new readers get the new one.
+            old.unlink(missing_ok=True)
     return version
 
 
@@ -122,34 +139,18 @@ def _copy_table(conn, duck, table: Table) -> None:
         duck.execute(f'INSERT INTO "{table.name}" SELECT * FROM batch')
 
 
-def copy_version(path: Path) -> str | None:
-    """The data version a copy was built from, or None when there is no readable copy."""
-    if not path.exists():
-        return None
-    try:
-        import duckdb
-
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            row = con.execute("SELECT value FROM analytic_meta WHERE key = 'data_version'").fetchone()
-        finally:
-            con.close()
-    except Exception:  # a half-written or foreign file: treat as absent, it will be rebuilt
-        return None
-    return row[0] if row else None
-
-
 def open_copy(path: Path) -> Engine:
     """A read-only SQLAlchemy engine on a copy (the duckdb-engine dialect)."""
+    # A small pool: opening the file costs more than most of the queries it answers.
     return create_engine(
         f"duckdb:///{path}",
         connect_args={"read_only": True, "config": {"memory_limit": MEMORY_LIMIT}},
-        poolclass=NullPool,
+        poolclass=QueuePool, pool_size=4, max_overflow=4,
     )
 
 
 def start_rebuild(url: str, path: Path) -> subprocess.Popen | None:
-    """Rebuild the copy in a child process unless one is already running for this path."""
+    """Rebuild the copy in a child process unless one is already running for this store."""
     lock = path.with_suffix(".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m store.analytic", description="rebuild the analytic copy")
     parser.add_argument("--db", help="database URL")
-    parser.add_argument("--path", help="where the copy goes (default: data/analytic/)")
+    parser.add_argument("--path", help="base name of the copies (default: data/analytic/copy-<store>.duckdb)")
     parser.add_argument("--unlock", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     url = resolve_database_url(args.db)
@@ -211,10 +212,11 @@ class ReadRouter:
         with self._lock:
             if self._engine is not None and self._engine_version == version:
                 return self._engine
-            if copy_version(self.path) == version:
+            current = copy_for(self.path, version)
+            if current is not None:
                 if self._engine is not None:
                     self._engine.dispose()
-                self._engine, self._engine_version = open_copy(self.path), version
+                self._engine, self._engine_version = open_copy(current), version
                 return self._engine
             if self.rebuild is None or self.rebuild.poll() is not None:
                 self.rebuild = start_rebuild(self.url, self.path)

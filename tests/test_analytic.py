@@ -99,10 +99,10 @@ def demo_store(tmp_path_factory):
     engine = create_store_engine(f"sqlite:///{folder / 'store.db'}")
     upgrade_to_head(engine)
     generate_demo(engine, persons=800, seed=5, today=TODAY)
-    path = folder / "copy.duckdb"
-    analytic.build_copy(engine, path)
-    copy = analytic.open_copy(path)
-    yield engine, copy, path
+    base = folder / "copy.duckdb"
+    version = analytic.build_copy(engine, base)
+    copy = analytic.open_copy(analytic.copy_for(base, version))
+    yield engine, copy, base
     copy.dispose()
     engine.dispose()
 
@@ -116,37 +116,33 @@ def test_copy_answers_like_the_store(demo_store, fn, args, scope):
     assert normalise(fn(copy, scope, *args)) == normalise(fn(engine, scope, *args))
 
 
-def test_copy_is_stamped_and_router_uses_it_only_while_current(demo_store, tmp_path):
+def test_copy_is_stamped_and_router_uses_it_only_while_current(demo_store, tmp_path, monkeypatch):
     engine, _, path = demo_store
     router = analytic.ReadRouter("sqlite:///unused", folder=tmp_path)
     router.path = path
     version = data_version(engine)
-    assert analytic.copy_version(path) == version
+    assert analytic.copy_for(path, version) is not None
+    assert analytic.copy_for(path, version + "x") is None
     assert router.engine_for(version, engine).dialect.name == "duckdb"
     assert router.engine_for(version, engine, enabled=False) is engine
     # Any other version (an import happened) falls back to the store at once.
     started = []
-    analytic.start_rebuild = lambda url, p: started.append(p) or None  # no child process in a test
-    try:
-        assert router.engine_for(version + "x", engine) is engine
-    finally:
-        import importlib
-
-        importlib.reload(analytic)
+    monkeypatch.setattr(analytic, "start_rebuild", lambda url, p: started.append(p))  # no child process here
+    assert router.engine_for(version + "x", engine) is engine
     assert started == [path]
 
 
 def test_direct_write_by_another_system_is_seen(demo_store, tmp_path):
     engine, _, _ = demo_store
     path = tmp_path / "copy.duckdb"
-    analytic.build_copy(engine, path)
-    before = analytic.copy_version(path)
+    before = analytic.build_copy(engine, path)
     now = datetime(2026, 11, 2, 8, 0)
     with engine.begin() as conn:
         conn.execute(insert(person).values(name="外部系统", category_code="other", created_at=now, updated_at=now))
     assert data_version(engine) != before  # the copy no longer counts as current
-    analytic.build_copy(engine, path)
-    copy = analytic.open_copy(path)
+    after = analytic.build_copy(engine, path)
+    assert analytic.copy_for(path, before) is None  # the old copy is gone
+    copy = analytic.open_copy(analytic.copy_for(path, after))
     try:
         assert normalise(common.store_summary(copy, Scope())) == normalise(common.store_summary(engine, Scope()))
     finally:
