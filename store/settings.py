@@ -28,7 +28,7 @@ SETTINGS = [
     Setting("promote_min_checkins", 3, "Check-ins in 12 months that make a 培养 person a candidate to promote."),
     Setting("session_idle_minutes", 30, "Idle minutes after which a signed-in session must sign in again."),
     Setting("login_max_failures", 5, "Failed sign-ins in a row that lock an account for 15 minutes."),
-    Setting("analytic_copy", False, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
+    Setting("analytic_copy", True, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
     Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
 ]
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -186,24 +186,3 @@ SCROLL_JS = """() => {
 def scroll_metrics(page) -> dict:
     """The document's and Streamlit's main scroll container's content and visible heights."""
     return page.evaluate(SCROLL_JS)
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    with launch_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def streamlit_app():
-    """A function store URL -> base URL of a Streamlit server on it (stopped after the test)."""
-    stack: list = []
-
-    def start(store_url: str, **env) -> str:
-        cm = streamlit_server(store_url, env=env or None)
-        stack.append(cm)
-        return cm.__enter__()
-
-    yield start
-    for cm in reversed(stack):
-        cm.__exit__(None, None, None)

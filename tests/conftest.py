@@ -113,3 +113,34 @@ def make_app(monkeypatch):
         return at
 
     return make
+
+
+# ---- real browser (tests/browser_support.py) ----
+# Defined here, once: a session fixture imported into several test modules would
+# start one Playwright per module, and Playwright's sync API refuses to nest.
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Debian chromium for the whole session, offline flags on."""
+    from tests.browser_support import launch_chromium
+
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def streamlit_app():
+    """A function store URL -> base URL of a Streamlit server on it (stopped after the test)."""
+    from tests.browser_support import streamlit_server
+
+    stack: list = []
+
+    def start(store_url: str, **env) -> str:
+        cm = streamlit_server(store_url, env=env or None)
+        stack.append(cm)
+        return cm.__enter__()
+
+    yield start
+    for cm in reversed(stack):
+        cm.__exit__(None, None, None)

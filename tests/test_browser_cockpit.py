@@ -14,7 +14,6 @@ from store.migrate import upgrade_to_head
 from tests.browser_support import (
     browser_page,
     canvas_paint,
-    chromium,  # noqa: F401  (fixture)
     is_local,
     scroll_metrics,
     streamlit_server,
@@ -68,7 +67,7 @@ def check_kiosk(page, requests) -> None:
     # A 4K browser at 100% zoom: ?scale=2 doubles the layout instead.
     (3840, 2160, 2, 1, None),
 ])
-def test_kiosk_fills_the_screen_offline(chromium, demo_server, width, height, scale, dsf, shot):  # noqa: F811
+def test_kiosk_fills_the_screen_offline(chromium, demo_server, width, height, scale, dsf, shot):
     query = "kiosk=1" + (f"&scale={scale}" if scale else "")
     with browser_page(chromium, width=width, height=height, device_scale_factor=dsf) as (page, requests):
         page.goto(f"{demo_server}/?{query}")  # the cockpit is the default page
@@ -78,7 +77,7 @@ def test_kiosk_fills_the_screen_offline(chromium, demo_server, width, height, sc
             page.screenshot(path=str(SHOTS / shot))
 
 
-def test_carousel_draws_one_panel(chromium, demo_server):  # noqa: F811
+def test_carousel_draws_one_panel(chromium, demo_server):
     with browser_page(chromium) as (page, requests):
         page.goto(f"{demo_server}/?kiosk=1&carousel=30")
         wait_for_app(page)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.schema import import_batch, person
-from tests.browser_support import browser_page, chromium, is_local, streamlit_app, wait_for_app  # noqa: F401
+from tests.browser_support import browser_page, is_local, wait_for_app
 from tests.data.staff_files import ID_LI, ID_WANG
 
 pytestmark = pytest.mark.browser
@@ -48,7 +48,7 @@ def metric(page, label: str) -> str:
     return box.get_by_test_id("stMetricValue").inner_text().strip()
 
 
-def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):  # noqa: F811
+def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = create_store_engine(url)
     upgrade_to_head(engine)

@@ -36,8 +36,8 @@ def headcount(page) -> int:
     return int(re.sub(r"\D", "", metric.locator('[data-testid="stMetricValue"]').inner_text()))
 
 
-def test_click_a_bar_to_filter(demo_url, tmp_path):
-    with streamlit_server(demo_url) as base, browser_page(width=1600, height=1400) as (page, requests):
+def test_click_a_bar_to_filter(demo_url, tmp_path, chromium):
+    with streamlit_server(demo_url) as base, browser_page(chromium, width=1600, height=1400) as (page, requests):
         page.goto(f"{base}/explorer")
         wait_for_app(page)
         wait_for_plots(page, 3)
