@@ -11,7 +11,7 @@ from charts.explorer import BarOptions, PyramidOptions, TimelineOptions, age_gen
 from store.privacy import may_see_personal
 from store.queries import explorer as q
 from ui import filters as uf
-from ui.auth import guard_page
+from ui.auth import audit_once, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
 
@@ -108,7 +108,10 @@ uf.export_button(flt, count.matched, sort=sort, descending=descending)
 person_id = uf.opened_person()
 if person_id is not None:
     st.divider()
-    profile = query(q.person_profile, scope, person_id, lang, may_see_personal(viewer.role), today)
+    unmasked = may_see_personal(viewer.role)
+    profile = query(q.person_profile, scope, person_id, lang, unmasked, today)
+    if profile is not None and unmasked:
+        audit_once("unmask", {"person_id": person_id})
     if profile is None:
         st.warning(t("explorer.profile.missing"))
         st.button(t("explorer.profile.close"), on_click=uf.close_person)

@@ -130,6 +130,25 @@ def test_profile_opens_from_the_url(store, make_app):
     assert any("找不到" in w.value for w in missing.warning)
 
 
+def test_unmasked_profile_is_audited_once(store, make_app):
+    from sqlalchemy import select
+
+    from store.schema import audit_log
+
+    engine, records = store
+    rec = records[-1]  # a person no other test opens (the store is shared by the module)
+
+    def unmask_rows():
+        with engine.connect() as conn:
+            return conn.execute(select(audit_log.c.detail).where(
+                audit_log.c.action == "unmask", audit_log.c.detail == f'{{"person_id": {rec.id}}}')).all()
+
+    assert unmask_rows() == []
+    at = open_page(make_app, engine, person=str(rec.id))  # tests run as an unscoped admin: unmasked
+    at.run()  # a rerun of the same view is not a second unmasking
+    assert len(unmask_rows()) == 1
+
+
 def test_empty_store_is_friendly(sqlite_engine, make_app):
     at = open_page(make_app, sqlite_engine)
     assert any("还没有人员数据" in i.value for i in at.info)

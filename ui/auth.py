@@ -10,6 +10,7 @@ With the setting `require_login` off (tests, closed demos) everyone is an unscop
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -88,6 +89,15 @@ def guard_page(name: str) -> Viewer:
         st.error(t("auth.forbidden"))
         st.stop()
     return viewer
+
+
+def audit_once(action: str, detail: dict) -> None:
+    """Record an action once per session: a rerun of the same view is not a new action."""
+    key = f"{action}:{json.dumps(detail, sort_keys=True, default=str)}"
+    seen: set = st.session_state.setdefault("_audited", set())
+    if key not in seen:
+        record_now(get_engine(), current_viewer().name, action, detail)
+        seen.add(key)
 
 
 def require_role(*roles: str) -> Viewer:
