@@ -243,7 +243,7 @@ def naive(url: str, tables: list[str]) -> tuple[float, float]:
     return elapsed, peak
 
 
-def measure_store(backend: str, url: str, persons: int, with_naive: bool) -> list[Row]:
+def measure_store(backend: str, url: str, persons: int, with_naive: bool, only: str | None = None) -> list[Row]:
     from store.analytic import build_copy, copy_path_for
     from store.engine import open_store
 
@@ -257,6 +257,8 @@ def measure_store(backend: str, url: str, persons: int, with_naive: bool) -> lis
 
     rows = []
     for label, script, params in PAGES:
+        if only and only not in label:
+            continue
         # The floor: the page's own statements against the store, replayed alone.
         os.environ["BRAIN_ANALYTIC_COPY"] = "0"
         clear_caches()
@@ -311,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--pg", help="PostgreSQL URL (a schema per size is created inside it)")
     parser.add_argument("--no-naive", action="store_true", help="skip the whole-tables-into-pandas baseline")
+    parser.add_argument("--only", help="measure only pages whose label contains this text")
     parser.add_argument("--out", default=str(RESULTS_DIR / "pages.json"))
     args = parser.parse_args(argv)
 
@@ -325,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend, url in stores:
             print(f"{backend}, {persons:,} persons", flush=True)
             ensure_store(url, persons, args.seed)
-            rows += measure_store(backend, url, persons, with_naive=not args.no_naive)
+            rows += measure_store(backend, url, persons, with_naive=not args.no_naive, only=args.only)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = markdown(rows, peak_mb)
     print()

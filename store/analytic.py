@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Table, create_engine, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from store.schema import (
@@ -69,10 +70,18 @@ def _arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([(c.name, _arrow_type(c)) for c in table.columns])
 
 
-def copy_path_for(url: str, folder: Path = ANALYTIC_DIR) -> Path:
-    """The base name of a store's copies (hashed: the URL may hold a password)."""
+def copy_path_for(url: str, folder: Path | None = None) -> Path:
+    """The base name of a store's copies.
+
+    An SQLite store keeps its copies beside its file (they come and go with it);
+    a server store's go to data/analytic/, named by a hash (the URL may hold a password).
+    """
+    parsed = make_url(url)
+    if folder is None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        db = Path(parsed.database)
+        return db.with_name(f"{db.name}-copy.duckdb")
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    return folder / f"copy-{digest}.duckdb"
+    return (folder or ANALYTIC_DIR) / f"copy-{digest}.duckdb"
 
 
 def versioned(base: Path, version: str) -> Path:
@@ -200,7 +209,7 @@ class ReadRouter:
 
     def __init__(self, url: str, *, folder: Path | None = None):
         self.url = url
-        self.path = copy_path_for(url, folder or ANALYTIC_DIR)
+        self.path = copy_path_for(url, folder)
         self._engine: Engine | None = None
         self._engine_version: str | None = None
         self._lock = threading.Lock()
