@@ -20,8 +20,27 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 def main() -> int:
     PagesManager.uses_pages_directory = False
+    port = _option("--server.port") or "8501"
+    print(f"统战大脑 · United-Front Brain: http://localhost:{port}", flush=True)
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()
+
+
+def _option(name: str) -> str | None:
+    """A `--name value` or `--name=value` command-line option, else the config file's value."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    try:
+        import tomllib
+
+        with open(APP.parent / ".streamlit" / "config.toml", "rb") as fh:
+            return str(tomllib.load(fh).get("server", {}).get("port", "")) or None
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":
