@@ -85,7 +85,7 @@ def cold_cache():
     import ui.cache
 
     ui.cache._cached_call.clear()
-    ui.cache._version_for.clear()
+    ui.cache._watch_for.clear()
 
 
 def test_runs_on_a_demo_store_with_every_chart(make_app, demo_url):
@@ -227,7 +227,8 @@ def test_cold_render_is_one_statement_per_chart_and_a_warm_refresh_none(make_app
     assert cockpit_queries == {name: 1 for name in (
         "headline", "by_category", "age_gender", "by_education", "by_district", "monthly_participation",
         "by_stage", "top_tags", "activity_feed")}
-    assert by_origin.get("data_version") == 1
+    # One version check after the cold start (the background watch may add one if the render is slow).
+    assert 1 <= by_origin.get("data_version", 0) <= 2
 
     with QueryLog() as warm:
         at.run()
@@ -249,8 +250,8 @@ def test_an_import_shows_at_the_next_refresh(make_app, own_demo_url):
         ])
         bump_data_version(conn)
     engine.dispose()
-    # The version check is reused for `version_check_seconds`; let it expire now.
-    ui.cache._version_for.clear()
+    # Another system wrote: the version watch would see it within `version_check_seconds`; look now.
+    ui.cache._watch_for.clear()
     with QueryLog() as log:
         at.run()
     assert "2,003" in html_of(at)

@@ -32,10 +32,13 @@ class Counter:
     def __init__(self):
         self.n = 0
         self.version_checks = 0
+        self.database: str | None = None  # only this store's statements (other tests' watchers may poll theirs)
         self._lock = threading.Lock()
 
     def __call__(self, conn, cursor, statement, *args):
         if statement.strip().upper() == "BEGIN":  # SQLite's explicit transaction start, not a query
+            return
+        if self.database is not None and conn.engine.url.render_as_string(False) != self.database:
             return
         with self._lock:
             if "FROM meta" in statement:
@@ -61,6 +64,7 @@ def cold():
 
 
 def test_fifty_cockpit_sessions_cost_one_sessions_queries(engine, store_url, make_app, counted):
+    counted.database = engine.url.render_as_string(False)
     generate_demo(engine, persons=300, seed=3, today=date(2026, 11, 1))
     make_app(store_url, kiosk="1").run()  # migrations and engine set-up, not counted
 
@@ -79,11 +83,13 @@ def test_fifty_cockpit_sessions_cost_one_sessions_queries(engine, store_url, mak
     print(f"\nqueries: 1 session {one}, {SESSIONS} sessions {counted.n} "
           f"(+{counted.version_checks} version checks in {elapsed:.0f}s)")
     assert counted.n == one
-    # The version check is shared too: one per time-to-live for the whole process, not one per session.
-    assert counted.version_checks <= elapsed / get_setting("version_check_seconds") + 1
+    # The version is watched once per process: one check after the change, then one per interval,
+    # however many sessions look.
+    assert counted.version_checks <= elapsed / get_setting("version_check_seconds") + 2
 
 
 def test_fifty_simultaneous_askers_share_each_query(engine, store_url, monkeypatch, counted):
+    counted.database = engine.url.render_as_string(False)
     monkeypatch.setenv("DATABASE_URL", store_url)
     monkeypatch.setenv("BRAIN_ANALYTIC_COPY", "0")
     generate_demo(engine, persons=300, seed=4, today=date(2026, 11, 1))

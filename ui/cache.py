@@ -3,8 +3,12 @@
 A query is any store/ function `fn(engine, *args)`. Its result is cached by
 (database URL, data version, function, arguments) and shared by all sessions, so
 a refresh that finds no new data issues no query, and many screens watching the
-cockpit cost the database what one does. The data version itself is asked at
-most once every `version_check_seconds`.
+cockpit cost the database what one does.
+
+The data version itself is watched by one background thread per process, every
+`version_check_seconds`, so that no page view asks for it: a view or a refresh
+with unchanged data issues no SQL at all. A write made by this process marks
+the version stale, and the next view asks at once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -40,9 +45,63 @@ def get_engine() -> Engine:
     return _engine_for(store_url())
 
 
-@st.cache_data(ttl=get_setting("version_check_seconds"), show_spinner=False)
+class VersionWatch:
+    """The store's data version, kept current by a background thread.
+
+    Other systems write into the store too, so the version is polled; the
+    thread stops when nobody has asked for a while (and starts again on the
+    next question), so forgotten stores are not polled for ever.
+    """
+
+    IDLE_ROUNDS = 30
+
+    def __init__(self, url: str):
+        self.url = url
+        self.version: str | None = None
+        self.stale = True
+        self.asked_at = time.monotonic()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def current(self) -> str:
+        """The version; asks the store only when stale (first use, or after a write of ours)."""
+        with self.lock:
+            self.asked_at = time.monotonic()
+            if self.stale or self.version is None:
+                self.version = data_version(_engine_for(self.url))  # an outage raises here, to the page
+                self.stale = False
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._poll, daemon=True, name="version-watch")
+                self.thread.start()
+            return self.version
+
+    def mark_stale(self) -> None:
+        with self.lock:
+            self.stale = True
+
+    def _poll(self) -> None:
+        interval = get_setting("version_check_seconds")
+        while time.monotonic() - self.asked_at < interval * self.IDLE_ROUNDS:
+            time.sleep(interval)
+            if _watch_for(self.url) is not self:
+                return  # the cache was cleared and a new watch took over
+            try:
+                version = data_version(_engine_for(self.url))
+            except Exception:  # noqa: BLE001 - the store is away: keep serving what is cached
+                log.warning("data version check failed for the store", exc_info=True)
+                continue
+            with self.lock:
+                if not self.stale:
+                    self.version = version
+
+
+@st.cache_resource(show_spinner=False)
+def _watch_for(url: str) -> VersionWatch:
+    return VersionWatch(url)
+
+
 def _version_for(url: str) -> str:
-    return data_version(_engine_for(url))
+    return _watch_for(url).current()
 
 
 def current_data_version() -> str:
@@ -51,7 +110,7 @@ def current_data_version() -> str:
 
 def data_changed() -> None:
     """Call after this process wrote to the store: the next read sees the new version."""
-    _version_for.clear()
+    _watch_for(store_url()).mark_stale()
 
 
 @st.cache_resource(show_spinner=False)
