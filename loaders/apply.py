@@ -17,6 +17,7 @@ from operator import and_, is_not, ne
 
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
+from loaders.gcpause import gc_paused
 from loaders.plan import F, PARTICIPATIONS, PERSON_FIELDS, ImportPlan, RowPlan, SheetInfo
 from store.engine import writing
 from store.schema import audit_log, import_batch, person
@@ -89,10 +90,17 @@ def _select_in(conn: Connection, sql: str, column: str, values: list) -> list[tu
     if not values:
         return out
     if _is_sqlite(conn):
-        for start in range(0, len(values), CHUNK):
-            chunk = values[start:start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            out.extend(conn.exec_driver_sql(f"{sql} {column} IN ({marks})", tuple(chunk)).fetchall())
+        # The driver's own cursor, in the same transaction: rows come back as plain tuples,
+        # without a result wrapper per row (100k persons on a re-import).
+        cursor = conn.connection.cursor()
+        try:
+            for start in range(0, len(values), CHUNK):
+                chunk = values[start:start + CHUNK]
+                marks = ",".join("?" * len(chunk))
+                cursor.execute(f"{sql} {column} IN ({marks})", chunk)
+                out.extend(cursor.fetchall())
+        finally:
+            cursor.close()
     else:
         for start in range(0, len(values), 50_000):
             chunk = values[start:start + 50_000]
@@ -161,7 +169,7 @@ def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> S
     """The persons any row could match, in a few IN-queries (never one per row)."""
     view = StoreView()
     sqlite = _is_sqlite(conn)
-    n = len(PERSON_FIELDS)
+    named: list[int] = []  # persons found by the mobile/name queries
 
     def take(records, index_names: bool):
         persons = view.persons
@@ -170,6 +178,7 @@ def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> S
             pid = rec[0]
             if pid in persons:
                 if index_names:
+                    named.append(pid)
                     view.index_names(pid, persons[pid])
                 continue
             values = list(rec[1:])
@@ -179,12 +188,13 @@ def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> S
             if values[_ID]:
                 by_id[values[_ID]] = pid
             if index_names:
+                named.append(pid)
                 view.index_names(pid, values)
 
     ids = list({r.values[_ID] for r in rows if r.values[_ID]})
     # Persons found by ID number only need the ID index: any of them that a row could
     # reach at (b) or (c) is also returned by the mobile/name queries below.
-    take(_select_in(conn, _PERSON_SELECT, "id_number", ids), False)
+    take(_select_by_id_number(conn, ids), False)
     # Only rows whose ID number is not in the store can fall through to (b) and (c).
     rest = [r for r in rows if not r.values[_ID] or r.values[_ID] not in view.by_id]
     mobiles = list({r.values[_PHONE] for r in rest if r.mobile})
@@ -192,11 +202,38 @@ def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> S
     names = list({r.values[_NAME] for r in rest if r.values[_BIRTH] is not None})
     take(_select_in(conn, _PERSON_SELECT, "name", names), True)
     if with_tags and view.persons:
+        # Tags are read only where a row brings tags: a person its ID number reaches, or
+        # any person the mobile/name queries found (rows reach those at (b) and (c)).
+        # Persons inserted by this file get theirs in run_rows.
+        by_id = view.by_id
+        wanted = {by_id[r.values[_ID]] for r in rows if r.tags and r.values[_ID] in by_id}
+        if any(r.tags for r in rest):
+            wanted.update(named)
         pairs = _select_in(conn, "SELECT pt.person_id, t.name FROM person_tag pt JOIN tag t ON t.id = pt.tag_id WHERE",
-                           "pt.person_id", list(view.persons))
+                           "pt.person_id", sorted(wanted))
         for pid, name in pairs:
             view.tags.setdefault(pid, set()).add(name)
     return view
+
+
+def _select_by_id_number(conn: Connection, ids: list[str]) -> list[tuple]:
+    """The persons holding one of `ids`.
+
+    SQLite: when the file names a good share of the store (a re-import, a district's full
+    list) one sequential pass over the persons, filtered here, beats an index probe per ID.
+    """
+    if ids and _is_sqlite(conn):
+        total = conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar() or 0
+        if len(ids) * 3 >= total:
+            wanted = set(ids)
+            at = 1 + PERSON_COLUMNS.index("id_number")
+            cursor = conn.connection.cursor()
+            try:
+                return [rec for rec in cursor.execute(f"{_PERSON_SELECT} 1")
+                        if rec[at] in wanted]
+            finally:
+                cursor.close()
+    return _select_in(conn, _PERSON_SELECT, "id_number", ids)
 
 
 def match_person(row: RowPlan, view: StoreView) -> tuple[int | None, bool]:
@@ -289,7 +326,8 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
             changed = False
             # Re-imports are mostly unchanged rows: one C-level pass says "no non-empty cell
             # differs" before any per-field Python work.
-            differs = any(map(and_, map(ne, values, current), map(is_not, values, nones)))
+            differs = values != current[:n_fields] and \
+                any(map(and_, map(ne, values, current), map(is_not, values, nones)))
             before = current[:n_fields] if differs else None
             for j in (range(n_fields) if differs else ()):
                 v = values[j]
@@ -455,6 +493,12 @@ def apply_import(engine: Engine, plan: ImportPlan, *, dry_run: bool = False, imp
     A person list merges persons; an attendance plan (`plan.content == "participations"`)
     records participations (loaders.attendance). Both share the batch, audit and version.
     """
+    with gc_paused():
+        return _apply(engine, plan, dry_run, imported_by, progress)
+
+
+def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | None,
+           progress: Progress | None) -> ImportResult:
     result = ImportResult(file=plan.file_name, rows_read=plan.rows_read, dry_run=dry_run,
                           sheets=plan.sheets, notices=list(plan.notices), content=plan.content)
     now = dt.datetime.now()

@@ -325,6 +325,40 @@ def id_info(value) -> tuple[str, dt.date, str] | None:
     return id18, id_birth_date(id18), id_gender(id18)
 
 
+_ID18_PLAIN = re.compile(r"[0-9]{17}[0-9Xx]")  # ASCII only: other digits go the general way
+
+
+def id_column(column, general) -> list:
+    """`id_info` for a whole column: plain 18-character IDs in one tight loop.
+
+    A cell that is not a plain, valid ID (15 digits, spaces, a bad check digit, a number
+    cell, empty) is handed to `general(raw)`, the memoised normaliser with its messages.
+    IDs are unique, so a memo would only add a dict entry per cell; the birth date is
+    computed once per distinct date.
+    """
+    plain = _ID18_PLAIN.fullmatch
+    today = _TODAY[0]
+    born_of: dict[str, dt.date | None] = {}
+    out = []
+    append = out.append
+    for raw in column:
+        if raw.__class__ is str and len(raw) == 18 and plain(raw):
+            key = raw[6:14]
+            born = born_of.get(key, False)
+            if born is False:
+                born = id_birth_date(raw)
+                if born is not None and (born.year < 1900 or born > today):
+                    born = None
+                born_of[key] = born
+            if born is not None:
+                text = raw if raw[17] != "x" else raw.upper()
+                if id_check_digit(text[:17]) == text[17]:
+                    append((text, born, "M" if int(text[16]) % 2 else "F"))
+                    continue
+        append(general(raw))
+    return out
+
+
 def normalise_id_number(value):
     """An 18-character ID (X upper case) or None; raises PrecisionLost / InvalidIdNumber."""
     if value is None or value == "":
@@ -384,6 +418,26 @@ def normalise_phone(value):
     return (text, False), (f"手机号「{text}」不是 11 位手机号，已按原样保存，不用于匹配人员 · "
                            f"phone {text!r} is not an 11-digit mobile: kept as written, not used for matching")
 
+
+
+_MOBILE_PLAIN = re.compile(r"1[3-9][0-9]{9}")
+
+
+def mobile_column(column, general) -> list:
+    """`normalise_phone` values for a whole column: plain 11-digit mobiles in one tight loop.
+
+    Anything else (spaces, +86, landlines, number cells, empty) goes to `general(raw)`,
+    the memoised normaliser with its warnings.
+    """
+    plain = _MOBILE_PLAIN.fullmatch
+    out = []
+    append = out.append
+    for raw in column:
+        if raw.__class__ is str and len(raw) == 11 and plain(raw):
+            append((raw, True))
+        else:
+            append(general(raw))
+    return out
 
 # ---------------------------------------------------------------- ethnicity and plain text
 
