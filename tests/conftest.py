@@ -60,6 +60,15 @@ def store_url_factory(tmp_path):
         admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quiet_version_watches():
+    """Version watches outlive their tests by a few minutes; their stores are gone by then."""
+    import logging
+
+    yield
+    logging.getLogger("brain.cache").disabled = True
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
     return request.param

@@ -87,8 +87,9 @@ class VersionWatch:
                 return  # the cache was cleared and a new watch took over
             try:
                 version = data_version(_engine_for(self.url))
-            except Exception:  # noqa: BLE001 - the store is away: keep serving what is cached
-                log.warning("data version check failed for the store", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the store is away: keep serving what is cached
+                # One line, not a traceback every interval while the store is down.
+                log.warning("data version check failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc))
                 continue
             with self.lock:
                 if not self.stale:
