@@ -5,6 +5,7 @@ Saves the screenshots the README shows (docs/screenshots/).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,10 @@ from tests.browser_support import (
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+# The README's screenshots are refreshed on request (BRAIN_UPDATE_SCREENSHOTS=1 make test);
+# an ordinary run saves its shots under test-artifacts/ and leaves the tree clean.
+SHOTS = ROOT / ("docs/screenshots" if os.environ.get("BRAIN_UPDATE_SCREENSHOTS") else "test-artifacts")
 CHARTS = 7  # ECharts canvases of the full grid; the activity list is HTML
 
 
