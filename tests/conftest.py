@@ -91,6 +91,29 @@ def engine(store_url):
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory):
+    """Returns a function (persons, seed) -> URL of a migrated SQLite demo store, built once a session.
+
+    For tests that read a realistic store; a test that writes adds only rows of its own.
+    """
+    made: dict[tuple[int, int], str] = {}
+
+    def make(persons: int = 2000, seed: int = 11) -> str:
+        if (persons, seed) not in made:
+            from loaders.demo import generate_demo
+
+            url = f"sqlite:///{tmp_path_factory.mktemp(f'demo{persons}_{seed}') / 'demo.db'}"
+            engine = create_store_engine(url)
+            upgrade_to_head(engine)
+            generate_demo(engine, persons=persons, seed=seed)
+            engine.dispose()
+            made[(persons, seed)] = url
+        return made[(persons, seed)]
+
+    return make
+
+
 @pytest.fixture
 def sqlite_engine(tmp_path):
     """A fresh migrated SQLite store only: for tests where the backend does not matter."""

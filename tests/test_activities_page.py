@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from store import accounts
 from store.engine import create_store_engine
 from store.filters import PersonFilter
-from store.migrate import upgrade_to_head
 from store.queries import activities as q
 from store.schema import person
 from store.scope import EVERYTHING
@@ -23,15 +22,8 @@ PAGE = "pages/activities.py"
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    from loaders.demo import generate_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('act_demo') / 'demo.db'}"
-    engine = create_store_engine(url)
-    upgrade_to_head(engine)
-    generate_demo(engine, persons=2000, seed=11)
-    engine.dispose()
-    return url
+def demo_url(demo_sqlite):
+    return demo_sqlite(2000, 11)
 
 
 @pytest.fixture

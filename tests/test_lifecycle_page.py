@@ -11,7 +11,6 @@ import pytest
 
 from store import accounts
 from store.engine import create_store_engine
-from store.migrate import upgrade_to_head
 from store.queries import lifecycle as q
 from store.schema import person
 from store.scope import EVERYTHING
@@ -22,15 +21,8 @@ SECTIONS = ["全流程漏斗", "各阶段停留时间（中位数）", "按发�
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    from loaders.demo import generate_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('lc_demo') / 'demo.db'}"
-    engine = create_store_engine(url)
-    upgrade_to_head(engine)
-    generate_demo(engine, persons=2000, seed=5)
-    engine.dispose()
-    return url
+def demo_url(demo_sqlite):
+    return demo_sqlite(2000, 5)
 
 
 @pytest.fixture
