@@ -17,7 +17,7 @@ import pandas as pd
 from pyecharts import options as opts
 from pyecharts.charts import Bar, Funnel, Line, Map, Pie
 
-from charts.echarts_theme import CYAN, GOLD, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style
+from charts.echarts_theme import CYAN, GOLD, GRID_LINE, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style
 
 DEFAULT_THRESHOLD = 5
 
@@ -80,6 +80,14 @@ def _text(style: Style, size: int | None = None, color: str = TEXT) -> opts.Text
 def _no_animation_init() -> opts.InitOpts:
     # Width and height come from the Streamlit element; the renderer ignores these.
     return opts.InitOpts(bg_color="transparent")
+
+
+def _value_axis(style: Style) -> opts.AxisOpts:
+    """The count axis of the column and line charts: from zero, faint grid lines."""
+    return opts.AxisOpts(type_="value", min_=0,
+                         axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
+                         splitline_opts=opts.SplitLineOpts(is_show=True,
+                                                           linestyle_opts=opts.LineStyleOpts(color=GRID_LINE)))
 
 
 def _tooltip(trigger: str = "item", style: Style | None = None) -> opts.TooltipOpts:
@@ -265,10 +273,7 @@ def monthly_lines(df: pd.DataFrame, *, registrations_name: str, checkins_name: s
         xaxis_opts=opts.AxisOpts(type_="category", boundary_gap=False,
                                  axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
                                  splitline_opts=opts.SplitLineOpts(is_show=False)),
-        yaxis_opts=opts.AxisOpts(type_="value", min_=0,
-                                 axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
-                                 splitline_opts=opts.SplitLineOpts(
-                                     is_show=True, linestyle_opts=opts.LineStyleOpts(color="rgba(127,166,209,0.18)"))),
+        yaxis_opts=_value_axis(style),
     )
     chart.options["grid"] = {"left": style.px(8), "right": style.px(16), "top": style.px(30),
                              "bottom": style.px(4), "containLabel": True}
@@ -294,10 +299,7 @@ def age_gender_bars(df: pd.DataFrame, band_names: Mapping[str, str], *, male_nam
         xaxis_opts=opts.AxisOpts(type_="category",
                                  axislabel_opts=opts.LabelOpts(color=TEXT, font_size=style.small_px, interval=0),
                                  splitline_opts=opts.SplitLineOpts(is_show=False)),
-        yaxis_opts=opts.AxisOpts(type_="value", min_=0,
-                                 axislabel_opts=opts.LabelOpts(color=MUTED, font_size=style.small_px),
-                                 splitline_opts=opts.SplitLineOpts(
-                                     is_show=True, linestyle_opts=opts.LineStyleOpts(color="rgba(127,166,209,0.18)"))),
+        yaxis_opts=_value_axis(style),
     )
     chart.options["grid"] = {"left": style.px(8), "right": style.px(8), "top": style.px(30),
                              "bottom": style.px(4), "containLabel": True}

@@ -10,10 +10,9 @@ import streamlit as st
 from charts import activities as charts
 from store.filters import PersonFilter
 from store.queries import activities as q
-from store.queries.common import store_summary
 from store.schema import ACTIVITY_KINDS
 from ui.auth import current_scope, current_viewer, guard_page
-from ui.cache import query
+from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
 from ui.i18n import current_language, t
 
@@ -176,8 +175,7 @@ def main() -> None:
     st.title(t("page.activities"))
     st.caption(t("activities.caption"))
     scope = current_scope()
-    if query(store_summary, scope).persons == 0:
-        st.info(t("empty.no_persons"))
+    if no_persons_yet(scope):
         return
     today = date.today()
     period = pick_period(today)

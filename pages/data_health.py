@@ -13,9 +13,8 @@ from charts import health as charts
 from store.filters import PersonFilter
 from store.privacy import mask_phone, may_see_personal
 from store.queries import health as q
-from store.queries.common import store_summary
 from ui.auth import current_scope
-from ui.cache import query
+from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
 from ui.i18n import current_language, t
 
@@ -140,9 +139,7 @@ def main() -> None:
     st.caption(t("health.caption"))
     scope = current_scope()
     today = date.today()
-    if query(store_summary, scope).persons == 0:
-        st.info(t("empty.no_persons"))
-    else:
+    if not no_persons_yet(scope):
         lang = current_language()
         liveness_section(scope, today)
         freshness_section(scope, today, lang)

@@ -9,11 +9,10 @@ import streamlit as st
 
 from charts import lifecycle as charts
 from store.queries import lifecycle as q
-from store.queries.common import store_summary
 from store.schema import APPOINTMENT_BODIES, STAGES
 from store.settings import get_setting
 from ui.auth import current_scope, current_viewer, guard_page
-from ui.cache import query
+from ui.cache import no_persons_yet, query
 from ui.i18n import current_language, t
 
 PAGE_SIZE = 20
@@ -132,8 +131,7 @@ def main() -> None:
     st.title(t("page.lifecycle"))
     st.caption(t("lifecycle.caption"))
     scope = current_scope()
-    if query(store_summary, scope).persons == 0:
-        st.info(t("empty.no_persons"))
+    if no_persons_yet(scope):
         return
     today = date.today()
     lang = current_language()

@@ -199,3 +199,14 @@ def query(fn: Callable, *args, **kwargs) -> Any:
     warmer.saw_version(version)
     warmer.remember(call)
     return _cached_call(url, version, *call)
+
+
+def no_persons_yet(scope) -> bool:
+    """True, after saying so on the page, when the viewer's scope holds no persons at all."""
+    from store.queries.common import store_summary
+    from ui.i18n import t
+
+    if query(store_summary, scope).persons == 0:
+        st.info(t("empty.no_persons"))
+        return True
+    return False
