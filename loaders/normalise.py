@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from operator import mul
 
 from loaders.errors import InvalidDate, InvalidIdNumber, PrecisionLost, UnknownCategory, UnknownStatus, ValueTooLong
 from loaders.reference import Reference, district_key, header_key, street_key, strip_bracketed
@@ -23,6 +22,9 @@ _DROP = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u200b\u200c\u200d\u2060\ufeff
 _TRANSLATE = {**{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}, 0x3000: 0x20, **_DROP}
 _CJK = "\u2e80-\u9fff\uf900-\ufaff"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+# Any character clean_text would change: most Chinese cells have none, and one search
+# (0.1 µs) is cheaper than translating and splitting them (0.5 µs).
+_NEEDS_CLEANING = re.compile("[\\s" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
 
 
 def clean_text(value) -> str:
@@ -33,6 +35,8 @@ def clean_text(value) -> str:
         value = cell_text(value)
     if value.isascii():
         return " ".join(value.split())
+    if not _NEEDS_CLEANING.search(value):
+        return value
     value = value.translate(_TRANSLATE)
     value = _CJK_GAP.sub("", value)
     return " ".join(value.split())
@@ -269,7 +273,6 @@ def split_tags(value) -> tuple[tuple[str, ...] | None, None]:
 
 # ---------------------------------------------------------------- ID numbers (GB 11643)
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _EXPONENT = re.compile(r"^\d(\.\d+)?e\+?\d+$", re.IGNORECASE)
 PRECISION_LOST_MESSAGE = ("身份证号被 Excel 存成了数字，末尾几位已丢失：请把该列设为文本后重新填写 · "
@@ -277,13 +280,12 @@ PRECISION_LOST_MESSAGE = ("身份证号被 Excel 存成了数字，末尾几位�
                           "format the column as text and re-enter it")
 
 
-_ID_WEIGHT_SUM_48 = 48 * sum(_ID_WEIGHTS)
-
-
 def id_check_digit(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    # map(mul) over the ASCII codes runs in C; subtracting 48·Σw turns codes into digits.
-    return _ID_CHECK[(sum(map(mul, first17.encode("ascii"), _ID_WEIGHTS)) - _ID_WEIGHT_SUM_48) % 11]
+    # The weights are 2^k mod 11 (k = 17 … 1), so the weighted sum is 2·P(2) mod 11 for the
+    # digit polynomial P; 13 ≡ 2 (mod 11), and int(s, 13) evaluates P(13) in C: one call
+    # instead of seventeen multiplications (0.14 µs instead of 0.6 µs an ID).
+    return _ID_CHECK[2 * int(first17, 13) % 11]
 
 
 def id15_to_18(id15: str) -> str:

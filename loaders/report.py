@@ -12,8 +12,6 @@ import io
 import re
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from loaders.apply import ImportResult
 from loaders.plan import ImportPlan, RowPlan, SheetInfo
@@ -55,6 +53,10 @@ def write_error_report(result_or_plan: ImportResult | ImportPlan, out) -> int:
     sheets: list[SheetInfo] = result_or_plan.sheets
     if isinstance(out, (str, Path)) and str(out).lower().endswith(".csv"):
         return _write_csv(rows, sheets, out)
+    # Imported here: openpyxl costs a tenth of a second to load, and most imports write no report.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     wb = Workbook(write_only=True)
     used: set[str] = set()
     by_sheet: dict[int, list[tuple[RowPlan, str]]] = {}

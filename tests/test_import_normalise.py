@@ -56,6 +56,18 @@ def test_clean_text(raw, expected):
     assert clean_text(raw) == expected
 
 
+def _clean_text_the_long_way(value: str) -> str:
+    # What clean_text does to any non-ASCII string, without its shortcut for clean ones.
+    from loaders.normalise import _CJK_GAP, _TRANSLATE
+    return " ".join(_CJK_GAP.sub("", value.translate(_TRANSLATE)).split())
+
+
+@given(st.text(alphabet="王李伟芳AB1 \t\u3000\u00a0\u200b\u2028\x1c\x85ＡＢ１（）·、-", max_size=8))
+def test_clean_text_shortcut_changes_nothing(value):
+    if not value.isascii():
+        assert clean_text(value) == _clean_text_the_long_way(value)
+
+
 def test_whole_number_cells_read_as_digits_below_10_15():
     assert cell_text(999999999999999.0) == "999999999999999"
     assert cell_text(1.5) == "1.5"

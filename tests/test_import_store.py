@@ -146,6 +146,53 @@ def test_identity_cascade(engine, tmp_path, stored, row, expected):
         assert "多个" in result.errors[0]["message"]
 
 
+def test_name_and_birth_date_match_exact_pairs_only(engine, tmp_path):
+    # The store is asked for names × dates a chunk at a time; only exact pairs may match.
+    import_file(engine, sheet(tmp_path, "stored.xlsx", [
+        ["王伟", "", "1980-01-01", "", "", "无党派", "甲单位", "", ""],
+        ["李娜", "", "1990-02-02", "", "", "无党派", "乙单位", "", ""]]))
+    result = import_file(engine, sheet(tmp_path, "rows.xlsx", [
+        ["王伟", "", "1990-02-02", "", "", "无党派", "", "", ""],
+        ["李娜", "", "1980-01-01", "", "", "无党派", "", "", ""],
+        ["李娜", "", "1990-02-02", "", "", "", "丙单位", "", ""]]))
+    assert counts(result)[1:] == (2, 1, 0, 0)
+    assert ("李娜", "丙单位") in people(engine, "name", "organization")
+
+
+def test_birth_date_written_with_a_time_by_another_system_still_matches(sqlite_engine, tmp_path):
+    now = dt.datetime.now()
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO person (name, birth_date, category_code, stage, created_at, updated_at) "
+            "VALUES ('王伟', '1980-01-01 00:00:00', 'non_party', 'discover', ?, ?)", (now, now))
+    result = import_file(sqlite_engine, sheet(tmp_path, "row.xlsx", [["王伟", "", "1980-01-01", "", "", "", "新单位", "", ""]]))
+    assert counts(result)[1:] == (0, 1, 0, 0), result.errors
+
+
+def test_a_bulk_load_keeps_every_index(sqlite_engine, tmp_path, monkeypatch):
+    # A load larger than the table rebuilds its indexes after inserting: all must come back.
+    def indexes():
+        with sqlite_engine.connect() as conn:
+            return sorted(conn.exec_driver_sql("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'"))
+
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX ix_person_added_by_another_system ON person (source)")
+    before = indexes()
+    monkeypatch.setattr(loaders.apply, "BULK_REBUILD_MIN", 2)
+    executed = []
+    real = loaders.apply.bulk_execute
+    monkeypatch.setattr(loaders.apply, "bulk_execute", lambda conn, sql, rows: (executed.append(sql), real(conn, sql, rows)))
+    rows = [[f"王{i}", "", "", make_id("330106", "19800101", f"{i:03d}"), "", "无党派", "", "青年", ""] for i in range(5)]
+    result = import_file(sqlite_engine, sheet(tmp_path, "many.xlsx", rows))
+    assert result.inserted == 5
+    assert indexes() == before
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(str(r) for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM person WHERE source = 'x'"))
+    assert "ix_person_added_by_another_system" in plan
+    assert any(sql.startswith("INSERT INTO person ") for sql in executed)
+
+
 def test_later_row_matches_a_person_inserted_earlier_in_the_same_file(engine, tmp_path):
     result = import_file(engine, sheet(tmp_path, "a.xlsx", [
         ["王伟", "", "", "", "13812345678", "无党派", "", "", ""],
