@@ -156,7 +156,10 @@ def _sign_out() -> None:
     if viewer is not None:
         record_now(get_engine(), viewer.name, "logout")
     if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        # st.logout() sends the browser to the provider's sign-out; the caller's rerun
+        # would start a new run that drops that redirect, leaving the identity cookie.
         st.logout()
+        st.stop()
 
 
 def sign_in_gate() -> Viewer | None:
