@@ -38,5 +38,11 @@ class Scope:
             return True
         return district_code in self.districts or any(d == district_code for d, _ in self.streets)
 
+    def allows_street(self, district_code: str | None, street: str | None) -> bool:
+        """Whether persons of this street may be in scope: a street account does not own its neighbours."""
+        if self.is_everything or district_code in self.districts:
+            return True
+        return (district_code, street) in self.streets
+
 
 EVERYTHING = Scope()

@@ -85,17 +85,21 @@ def _participation_scope(scope: Scope) -> ColumnElement[bool] | None:
 
 
 def _activity_scope(scope: Scope) -> ColumnElement[bool] | None:
-    """Held in one of the scope's districts, or reached at least one person in scope."""
+    """Held in one of the scope's districts, or reached at least one person in scope.
+
+    An activity records its district only, so for a street scope "held there" cannot be
+    told: only the persons it reached bring it in (as on the cockpit), never the whole district.
+    """
     persons = _in_scope_persons(scope)
     if persons is None:
         return None
-    districts = tuple(scope.districts) + tuple(d for d, _ in scope.streets)
     # An alias, correlated to activity only: the outer query may join participation itself.
     reached = participation.alias("reached")
-    return or_(
-        activity.c.district_code.in_(districts),
-        exists().where(reached.c.activity_id == activity.c.id, reached.c.person_id.in_(persons)).correlate(activity),
-    )
+    reached_here = exists().where(reached.c.activity_id == activity.c.id,
+                                  reached.c.person_id.in_(persons)).correlate(activity)
+    if not scope.districts:
+        return reached_here
+    return or_(activity.c.district_code.in_(scope.districts), reached_here)
 
 
 def _status_counts():

@@ -137,7 +137,7 @@ def filter_options(engine: Engine, scope: Scope, lang: str = "zh") -> FilterOpti
     return FilterOptions(
         categories=tuple((c, n) for c, n in cats),
         districts=tuple((c, n) for c, n in districts if scope.allows_district(c)),
-        streets=tuple((d, n) for d, n in streets if scope.allows_district(d)),
+        streets=tuple((d, n) for d, n in streets if scope.allows_street(d, n)),
         stages=tuple((s, code_label(STAGE_LABELS, s, lang)) for s in STAGES),
         parties=tuple((c, _pick(p, lang)) for c, p in party_labels().items()),
         tags=tuple(tags),

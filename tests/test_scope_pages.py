@@ -1,0 +1,627 @@
+"""Each role and district scope sees exactly what it should, on every page (issue #9).
+
+Accounts sign in through the real form of the whole app (AppTest of app.py) on a
+small demo city. What a scoped account should see is counted here with plain SQL
+on the base tables, never through store/queries: a scope bug in the query layer
+cannot then agree with itself. Each scoped check is paired with the unscoped
+number it must differ from, so a test that passes is one that could have failed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import streamlit
+from openpyxl import load_workbook
+from sqlalchemy import Engine, and_, distinct, exists, false, func, insert, not_, select
+from streamlit.testing.v1 import AppTest
+
+from charts.cockpit import format_count
+from loaders.api import apply_import, prepare_import
+from loaders.demo import generate_demo
+from store import accounts
+from store.engine import create_store_engine
+from store.migrate import upgrade_to_head
+from store.privacy import mask_id_number, mask_phone
+from store.schema import STAGES, activity, import_batch, import_change, participation, person, region, stage_event
+from store.scope import EVERYTHING, Scope
+from ui.auth import ROLE_PAGES, ROLES, Viewer
+from tests.test_cockpit_page import walk
+from ui.i18n import translate
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_PATH = str(ROOT / "app.py")
+PASSWORD = "a-long-password"
+PAGES = ("cockpit", "explorer", "activities", "lifecycle", "data_health", "data_import", "audit")
+DISTRICT, OTHER = "330106", "330102"  # 西湖区, and a district the scoped accounts must never see
+DUP_IN, DUP_OUT = "甲测重", "乙测重"  # a suspected duplicate pair inside DISTRICT, and one in OTHER
+# Activities held in DISTRICT and in OTHER that nobody signed up for: only "held there" can bring them in.
+HELD_IN, HELD_OUT = "西湖区无人报名座谈会", "上城区无人报名座谈会"
+
+
+# ---------------------------------------------------------------- the city and its accounts
+
+
+@dataclass(frozen=True)
+class Who:
+    """A scoped account and, independently of store/scope.py, the persons it may see."""
+
+    username: str
+    role: str
+    scope: Scope
+    district: str
+    street: str | None = None
+
+    def persons(self):
+        """The WHERE condition on `person`, written out by hand."""
+        cond = person.c.district_code == self.district
+        return cond if self.street is None else and_(cond, person.c.street == self.street)
+
+    def held_here(self):
+        """An activity is held in a district scope's district; a street cannot be told from an activity."""
+        return activity.c.district_code == self.district if self.street is None else false()
+
+
+# Scoped accounts: username -> (role, scoped to DISTRICT or to one street of it).
+SCOPED_ACCOUNTS = {"d_staff": ("staff", "district"), "d_leader": ("leader", "district"),
+                   "d_admin": ("admin", "district"), "s_staff": ("staff", "street"), "s_leader": ("leader", "street")}
+
+
+@dataclass
+class City:
+    url: str
+    engine: Engine
+    token: str
+    street: str  # the street of the street accounts, in DISTRICT
+    district_names: dict[str, str] = field(default_factory=dict)
+
+    def who(self, username: str) -> Who:
+        role, kind = SCOPED_ACCOUNTS[username]
+        if kind == "district":
+            return Who(username, role, Scope(districts=(DISTRICT,)), DISTRICT)
+        return Who(username, role, Scope(streets=((DISTRICT, self.street),)), DISTRICT, self.street)
+
+
+def _csv(rows: list[tuple[str, ...]]) -> bytes:
+    lines = ["姓名,性别,手机号码,统战对象类别,所属区县"] + [",".join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('scope_city') / 'city.db'}"
+    engine = create_store_engine(url)
+    upgrade_to_head(engine)
+    generate_demo(engine, persons=500, seed=23)
+    # Two import batches: data health must list a batch only to the scopes whose persons it touched.
+    for k, (name, district) in enumerate((("西湖名单.csv", "西湖区"), ("上城名单.csv", "上城区"))):
+        rows = [(f"{district[:2]}导入{i}", "男", f"1990000{k}{i:03d}", "其他", district) for i in range(3)]
+        plan = prepare_import(_csv(rows), name)
+        result = apply_import(engine, plan, imported_by="seed")
+        assert (result.inserted, result.rejected) == (3, 0), result.errors
+    now = datetime.now()
+    with engine.begin() as conn:
+        conn.execute(insert(person), [
+            dict(name=n, birth_date=date(1970, 1, 1), category_code="other", district_code=d, stage="discover",
+                 created_at=now, updated_at=now)
+            for n, d in ((DUP_IN, DISTRICT), (DUP_IN, DISTRICT), (DUP_OUT, OTHER), (DUP_OUT, OTHER))
+        ])
+        held = datetime.combine(date.today() - timedelta(days=2), datetime.min.time()) + timedelta(hours=10)
+        conn.execute(insert(activity), [dict(title=t, kind="survey", district_code=d, starts_at=held)
+                                        for t, d in ((HELD_IN, DISTRICT), (HELD_OUT, OTHER))])
+        # The street account's street: the busiest one of DISTRICT, so every count is a real one.
+        street = conn.execute(
+            select(person.c.street).where(person.c.district_code == DISTRICT, person.c.street.is_not(None))
+            .group_by(person.c.street).order_by(func.count().desc(), person.c.street).limit(1)
+        ).scalar_one()
+        names = dict(conn.execute(select(region.c.code, region.c.name_zh).where(region.c.level == "district")).all())
+    for role in ("leader", "staff", "admin"):
+        accounts.create_account(engine, role, PASSWORD, role)
+    c = City(url=url, engine=engine, token=accounts.create_screen_token(engine, "大厅"), street=street,
+             district_names=names)
+    for username in SCOPED_ACCOUNTS:
+        w = c.who(username)
+        accounts.create_account(engine, username, PASSWORD, w.role, scope=w.scope)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url)
+        mp.setenv("BRAIN_REQUIRE_LOGIN", "1")
+        mp.setenv("BRAIN_ANALYTIC_COPY", "0")
+        yield c
+    engine.dispose()
+
+
+# ---------------------------------------------------------------- the truth, in SQL
+
+
+def scalar(engine: Engine, stmt) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one() or 0)
+
+
+def column(engine: Engine, stmt) -> list:
+    with engine.connect() as conn:
+        return list(conn.execute(stmt).scalars())
+
+
+def count_persons(engine: Engine, cond=None) -> int:
+    stmt = select(func.count()).select_from(person)
+    return scalar(engine, stmt if cond is None else stmt.where(cond))
+
+
+def person_ids(engine: Engine, cond) -> set[int]:
+    return set(column(engine, select(person.c.id).where(cond)))
+
+
+def in_scope_ids(who: Who):
+    return select(person.c.id).where(who.persons())
+
+
+def count_activities(engine: Engine, who: Who | None, lo: datetime, hi: datetime) -> int:
+    stmt = select(func.count()).select_from(activity).where(activity.c.starts_at >= lo, activity.c.starts_at < hi)
+    if who is not None:
+        reached = exists().where(participation.c.activity_id == activity.c.id,
+                                 participation.c.person_id.in_(in_scope_ids(who)))
+        stmt = stmt.where(who.held_here() | reached)
+    return scalar(engine, stmt)
+
+
+def count_registrations(engine: Engine, who: Who, lo: datetime, hi: datetime) -> int:
+    return scalar(engine, select(func.count()).select_from(
+        participation.join(activity, activity.c.id == participation.c.activity_id)
+        .join(person, person.c.id == participation.c.person_id)
+    ).where(activity.c.starts_at >= lo, activity.c.starts_at < hi, who.persons()))
+
+
+def count_dormant(engine: Engine, who: Who, since: datetime) -> int:
+    checked_in = exists().where(participation.c.person_id == person.c.id, participation.c.status == "checked_in",
+                                participation.c.checked_in_at >= since)
+    return count_persons(engine, and_(who.persons(), not_(checked_in)))
+
+
+def reached_stage(engine: Engine, cond, stage: str) -> int:
+    return scalar(engine, select(func.count(distinct(stage_event.c.person_id)))
+                  .join(person, person.c.id == stage_event.c.person_id)
+                  .where(stage_event.c.stage == stage, cond))
+
+
+def duplicate_groups(engine: Engine, cond) -> tuple[int, int, int, int]:
+    """(name+birth groups, their persons, shared-mobile groups, their persons) among the persons of `cond`."""
+    by_name = (select(func.count().label("n")).where(cond, person.c.birth_date.is_not(None))
+               .group_by(person.c.name, person.c.birth_date).having(func.count() > 1).subquery())
+    mobile = and_(person.c.phone.like("1%"), func.length(person.c.phone) == 11)
+    by_phone = (select(func.count().label("n")).where(cond, mobile)
+                .group_by(person.c.phone).having(func.count(distinct(person.c.name)) > 1).subquery())
+    with_totals = [select(func.count(), func.coalesce(func.sum(s.c.n), 0)) for s in (by_name, by_phone)]
+    with engine.connect() as conn:
+        (g1, p1), (g2, p2) = (conn.execute(s).one() for s in with_totals)
+    return int(g1), int(p1), int(g2), int(p2)
+
+
+def batch_files(engine: Engine, cond) -> set[str]:
+    return set(column(engine, select(import_batch.c.file_name).distinct().select_from(
+        import_batch.join(import_change, import_change.c.batch_id == import_batch.c.id)
+        .join(person, person.c.id == import_change.c.person_id)).where(cond)))
+
+
+# ---------------------------------------------------------------- driving the app
+
+
+def sign_in(username: str) -> AppTest:
+    at = AppTest.from_file(APP_PATH, default_timeout=120)
+    at.run()
+    at.text_input[0].input(username)
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def open_page(at: AppTest, page: str, **params) -> AppTest:
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def nodes(at: AppTest, kind: str) -> list:
+    return [n for n in walk(at._tree) if getattr(n, "type", "") == kind]
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page sends, as text (every element's protobuf)."""
+    return "\n".join(str(getattr(n, "proto", "")) for n in walk(at._tree))
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert len(found) == 1, (label, [m.label for m in at.metric])
+    return found[0]
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def frame(at: AppTest, columns: set[str]):
+    """The one dataframe on the page that has all of `columns`."""
+    found = [d.value for d in at.dataframe if columns <= set(d.value.columns)]
+    assert len(found) == 1, (columns, [list(d.value.columns) for d in at.dataframe])
+    return found[0]
+
+
+def widget(at: AppTest, kind: str, key: str):
+    found = [w for w in getattr(at, kind) if w.key == key]
+    assert len(found) == 1, key
+    return found[0]
+
+
+def kpi(at: AppTest, name: str) -> str:
+    body = "\n".join(n.proto.body for n in nodes(at, "html"))
+    found = re.search(rf'data-kpi="{name}"><div class="label">[^<]*</div><div class="value">([^<]*)</div>', body)
+    assert found, f"no {name} card on the cockpit"
+    return found.group(1).replace("&lt;", "<")
+
+
+def district_map(at: AppTest) -> dict[str, object]:
+    """The cockpit map's value per district name."""
+    for n in nodes(at, "bidi_component"):
+        data = json.loads(n.proto.json)
+        if data.get("map"):
+            # A count under the privacy threshold (zero too) travels without a value.
+            return {item["name"]: item.get("value") for item in data["options"]["series"][0]["data"]}
+    raise AssertionError("no map on the cockpit")
+
+
+def period_of(at: AppTest) -> tuple[datetime, datetime]:
+    """The activities page's period, read off the page: [first day 00:00, day after the last 00:00)."""
+    for text in captions(at):
+        found = re.fullmatch(r"(\d{4}-\d{2}-\d{2}) 至 (\d{4}-\d{2}-\d{2})（按活动开始时间）", text)
+        if found:
+            start, end = (date.fromisoformat(d) for d in found.groups())
+            return datetime.combine(start, datetime.min.time()), datetime.combine(end + timedelta(days=1),
+                                                                                  datetime.min.time())
+    raise AssertionError(f"no period caption in {captions(at)}")
+
+
+# ---------------------------------------------------------------- 1. role × page
+
+
+def readme_pages() -> dict[str, set[str]]:
+    """The README's page table: page -> the roles it is for ("everyone" includes the lobby screen)."""
+    english = {"cockpit": "cockpit", "explorer": "explorer", "activities": "activities", "lifecycle": "lifecycle",
+               "data health": "data_health", "import": "data_import", "audit": "audit"}
+    table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Pages", 1)[1].split("\n## ", 1)[0]
+    out: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3:
+            continue
+        name = next((page for label, page in english.items() if cells[0].endswith(label)), None)
+        if name:
+            out[name] = set(ROLES) if cells[1] == "everyone" else {r.strip() for r in cells[1].split(",")}
+    return out
+
+
+def test_role_pages_are_the_documented_ones():
+    documented = readme_pages()
+    assert set(documented) == set(PAGES)
+    assert {role: {p for p in PAGES if role in documented[p]} for role in ROLES} == \
+        {role: set(pages) for role, pages in ROLE_PAGES.items()}
+
+
+def _landing(role: str, city: City) -> AppTest:
+    if role == "screen":
+        at = AppTest.from_file(APP_PATH, default_timeout=120)
+        at.query_params["token"] = city.token
+        at.run()
+        assert not at.exception and not at.error and not at.text_input  # no sign-in form for a screen
+        return at
+    return sign_in(role)
+
+
+def _landmark(at: AppTest, page: str) -> bool:
+    if page == "cockpit":
+        return "cockpit-kpis" in "\n".join(n.proto.body for n in nodes(at, "html"))
+    return translate(f"page.{page}", "zh") in [x.value for x in at.title]
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("role", ROLES)
+def test_role_reaches_a_page_iff_allowed(city, role, page):
+    at = _landing(role, city)
+    if page in ROLE_PAGES[role]:
+        open_page(at, page)
+        assert not at.error, [e.value for e in at.error]
+        assert _landmark(at, page)
+        return
+    # Not in this role's navigation: no URL leads there ...
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(f"pages/{page}.py").run()
+    # ... and the page refuses by itself when its script is run without app.py in front of it.
+    alone = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
+    alone.session_state["viewer"] = Viewer(name=f"{role}1", role=role, scope=EVERYTHING)
+    alone.session_state["last_seen"] = time.time()
+    alone.run()
+    assert not alone.exception, alone.exception
+    assert [e.value for e in alone.error] == [translate("auth.forbidden", "zh")]
+    assert not _landmark(alone, page)
+    assert not alone.dataframe and not alone.metric and not nodes(alone, "plotly_chart")
+
+
+# ---------------------------------------------------------------- 2. scope on every page
+
+SCOPED = ("d_staff", "s_staff", "d_leader", "s_leader")
+
+
+def test_a_street_scope_allows_its_street_only():
+    street = Scope(streets=((DISTRICT, "北山街道"),))
+    assert street.allows_street(DISTRICT, "北山街道")
+    assert not street.allows_street(DISTRICT, "西溪街道") and not street.allows_street(OTHER, "北山街道")
+    assert Scope(districts=(DISTRICT,)).allows_street(DISTRICT, "西溪街道")
+    assert EVERYTHING.allows_street(OTHER, "湖滨街道")
+
+
+@pytest.mark.parametrize("username", SCOPED)
+def test_cockpit_counts_only_the_scope(city, username):
+    who = city.who(username)
+    at = sign_in(username)  # the cockpit is every role's first page
+    expected = count_persons(city.engine, who.persons())
+    assert 5 <= expected < count_persons(city.engine)
+    assert kpi(at, "persons") == format_count(expected, 5)
+    # The sidebar footer counts the same persons.
+    assert translate("footer.persons", "zh", n=f"{expected:,}") in " ".join(captions(at))
+    year = datetime(date.today().year, 1, 1)
+    activities = count_activities(city.engine, who, year, datetime(date.today().year + 1, 1, 1))
+    assert activities != count_activities(city.engine, None, year, datetime(date.today().year + 1, 1, 1))
+    assert kpi(at, "activities") == format_count(activities, 5)
+    # The map colours only the scope's district.
+    shown = district_map(at)
+    own = city.district_names[DISTRICT]
+    assert shown[own] == expected
+    assert all(value in (None, 0) for name, value in shown.items() if name != own), shown
+
+
+def _explorer(username: str, **params) -> AppTest:
+    at = open_page(sign_in(username), "explorer", **params)
+    # One page of 100 holds every person of a scope this size.
+    widget(at, "selectbox", "explorer_page_size").set_value(100).run()
+    assert not at.exception
+    return at
+
+
+def _listed_ids(at: AppTest) -> set[int]:
+    return set(frame(at, {"id", "name", "district"})["id"].astype(int))
+
+
+@pytest.mark.parametrize("username", ("d_staff", "s_staff"))
+def test_explorer_lists_only_the_scope(city, username):
+    who = city.who(username)
+    at = _explorer(username)
+    expected = person_ids(city.engine, who.persons())
+    assert 0 < len(expected) <= 100
+    assert number(metric(at, "全部人员")) == number(metric(at, "符合条件人数")) == len(expected)
+    rows = frame(at, {"id", "name", "district"})
+    assert set(rows["id"].astype(int)) == expected
+    assert set(rows["district"]) == {city.district_names[DISTRICT]}
+    if who.street:
+        assert set(rows["street"]) == {who.street}
+    # The filters offer the scope's district only, and a street account its street only.
+    assert widget(at, "multiselect", "pf_districts").options == [city.district_names[DISTRICT]]
+    streets = widget(at, "multiselect", "pf_streets").options
+    if who.street:
+        assert streets == [who.street]
+    else:
+        district_streets = column(city.engine, select(region.c.name_zh).where(
+            region.c.level == "street", region.c.parent_code == DISTRICT))
+        assert streets and set(streets) == set(district_streets)
+
+
+def _other_street(city: City) -> str:
+    return column(city.engine, select(person.c.street).where(
+        person.c.district_code == OTHER, person.c.street.is_not(None)).limit(1))[0]
+
+
+@pytest.mark.parametrize("username", ("d_staff", "s_staff"))
+@pytest.mark.parametrize("params", [
+    {"districts": [OTHER]},
+    {"districts": [OTHER, DISTRICT]},
+    {"streets": ["<other street>"]},
+    {"districts": [OTHER], "streets": ["<other street>"], "stages": ["discover", "cultivate", "use", "manage"]},
+], ids=["other-district", "both-districts", "other-street", "other-everything"])
+def test_explorer_url_naming_another_district_does_not_widen(city, username, params):
+    who = city.who(username)
+    params = {k: [_other_street(city) if v == "<other street>" else v for v in vs] for k, vs in params.items()}
+    assert count_persons(city.engine, person.c.district_code == OTHER) > 0
+    at = _explorer(username, **params)
+    listed = _listed_ids(at) if at.dataframe else set()
+    # Never the other district's rows: the in-scope answer (the foreign values are dropped) or nothing.
+    assert listed in (person_ids(city.engine, who.persons()), set())
+    assert not listed & person_ids(city.engine, person.c.district_code == OTHER)
+    assert number(metric(at, "全部人员")) == count_persons(city.engine, who.persons())
+
+
+def test_explorer_url_district_does_filter_an_unscoped_account(city):
+    """The control for the test above: the same parameter is not simply ignored."""
+    at = _explorer("staff", districts=[OTHER])
+    assert _listed_ids(at) == person_ids(city.engine, person.c.district_code == OTHER)
+
+
+def test_explorer_url_naming_an_outside_person_or_name_shows_nothing(city):
+    who = city.who("d_staff")
+    outside_id, outside_name = (column(city.engine, select(c).where(person.c.name == DUP_OUT).limit(1))[0]
+                                for c in (person.c.id, person.c.name))
+    at = _explorer("d_staff", person=str(outside_id))
+    assert translate("explorer.profile.missing", "zh") in [w.value for w in at.warning]
+    assert outside_name not in page_text(at)
+    # A keyword naming only persons elsewhere matches nobody here.
+    at = _explorer("d_staff", keyword=outside_name)
+    assert number(metric(at, "符合条件人数")) == 0
+    assert number(metric(at, "全部人员")) == count_persons(city.engine, who.persons())
+    # The unscoped staff account does find that person: the refusal above is the scope's doing.
+    at = _explorer("staff", person=str(outside_id))
+    assert translate("explorer.profile.missing", "zh") not in [w.value for w in at.warning]
+    assert outside_name in page_text(at)
+
+
+@pytest.fixture
+def exports(monkeypatch):
+    """The bytes of every explorer export the page offers, made as a click would make them."""
+    made: list[bytes] = []
+    original = streamlit.download_button
+
+    def download_button(label, data, *args, **kwargs):
+        if kwargs.get("key") == "explorer_export":
+            made.append(data() if callable(data) else data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", download_button)
+    return made
+
+
+def read_export(data: bytes) -> list[dict]:
+    ws = load_workbook(io.BytesIO(data), read_only=True).active
+    header, *rows = list(ws.values)
+    return [dict(zip(header, r)) for r in rows]
+
+
+@pytest.mark.parametrize("params", [{}, {"districts": [OTHER, DISTRICT]}], ids=["no-filter", "url-names-other"])
+@pytest.mark.parametrize("username", ("d_staff", "s_staff", "d_admin"))
+def test_explorer_export_holds_only_the_scope(city, exports, username, params):
+    who = city.who(username)
+    _explorer(username, **params)
+    assert exports  # one per run of the page
+    for data in exports:
+        rows = read_export(data)
+        assert {int(r["系统编号"]) for r in rows} == person_ids(city.engine, who.persons())
+        assert {r["区县"] for r in rows} == {city.district_names[DISTRICT]}
+        if who.street:
+            assert {r["街道（乡镇）"] for r in rows} == {who.street}
+
+
+def _personal(city: City, cond) -> dict[int, tuple[str, str]]:
+    with city.engine.connect() as conn:
+        return {i: (n, p) for i, n, p in conn.execute(
+            select(person.c.id, person.c.id_number, person.c.phone)
+            .where(cond, person.c.id_number.is_not(None), person.c.phone.is_not(None)))}
+
+
+@pytest.mark.parametrize("username, unmasked", [("d_staff", False), ("d_admin", True)])
+def test_staff_sees_masked_numbers_and_admin_the_real_ones(city, exports, username, unmasked):
+    who = city.who(username)
+    personal = _personal(city, who.persons())
+    pid, (id_number, phone) = sorted(personal.items())[0]
+    at = _explorer(username, person=str(pid))
+    profile = " ".join(m.value for m in at.markdown)
+    masked = [mask_id_number(id_number), mask_phone(phone)]
+    # The profile escapes markdown specials, so a mask's * arrives as \*.
+    shown_masked = [m.replace("*", "\\*") for m in masked]
+    for real, mask in zip((id_number, phone), shown_masked):
+        assert (real in profile) is unmasked and (mask in profile) is not unmasked
+    # The list is masked for everybody; the export like the profile.
+    rows = frame(at, {"id", "id_number", "phone"})
+    listed = {int(i): (n, p) for i, n, p in zip(rows["id"], rows["id_number"], rows["phone"])}
+    assert listed[pid] == tuple(masked)
+    exported = {int(r["系统编号"]): (r["身份证号"], r["手机号"]) for r in read_export(exports[-1])}
+    for i, (n, p) in personal.items():
+        assert exported[i] == ((n, p) if unmasked else (mask_id_number(n), mask_phone(p)))
+
+
+@pytest.mark.parametrize("username", SCOPED)
+def test_activities_count_only_the_scope(city, username):
+    who = city.who(username)
+    at = open_page(sign_in(username), "activities")
+    lo, hi = period_of(at)
+    n = count_activities(city.engine, who, lo, hi)
+    assert n != count_activities(city.engine, None, lo, hi)
+    assert number(metric(at, "活动场次")) == n
+    assert number(metric(at, "报名人次")) == count_registrations(city.engine, who, lo, hi)
+    assert any(c.startswith(f"共 {n:,} 场活动") for c in captions(at)), captions(at)
+    titles = set(frame(at, {"活动名称"})["活动名称"])
+    assert HELD_OUT not in titles
+    assert (HELD_IN in titles) is (who.street is None)
+    since = datetime.combine(date.today() - timedelta(days=round(12 * 30.44)), datetime.min.time())
+    dormant = count_dormant(city.engine, who, since)
+    assert any(c.startswith(f"近12个月没有任何签到记录的人员共 {dormant:,} 人") for c in captions(at)), captions(at)
+    # The reach chart's districts and the explorer links offer the scope's district only.
+    others = [name for code, name in city.district_names.items() if code != DISTRICT]
+    reach = [json.loads(n.proto.spec) for n in nodes(at, "plotly_chart") if "act_reach_district" in n.proto.id]
+    assert reach
+    for fig in reach:
+        labels = {str(v) for trace in fig["data"] for axis in ("x", "y") for v in trace.get(axis) or []}
+        assert city.district_names[DISTRICT] in labels and not labels & set(others), labels
+    for box in at.selectbox:
+        if box.key == "act_dormant_group":
+            assert not any(name in option for option in box.options for name in others), box.options
+
+
+@pytest.mark.parametrize("username", SCOPED)
+def test_lifecycle_counts_only_the_scope(city, username):
+    who = city.who(username)
+    at = open_page(sign_in(username), "lifecycle")
+    funnel = frame(at, {"阶段", "到达人数"})
+    reached = [reached_stage(city.engine, who.persons(), s) for s in STAGES]
+    assert [int(v) for v in funnel["到达人数"]] == reached
+    assert reached != [reached_stage(city.engine, person.c.id.is_not(None), s) for s in STAGES]
+    no_history = count_persons(city.engine, and_(who.persons(), not_(
+        exists().where(stage_event.c.person_id == person.c.id))))
+    assert any(f"{no_history:,} 人没有阶段记录" in c for c in captions(at)), captions(at)
+    if who.role == "staff":
+        # Named lists: every name in them is a person of the scope.
+        names = set(column(city.engine, select(person.c.name).where(who.persons())))
+        listed = [d.value for d in at.dataframe if "姓名" in d.value.columns]
+        assert listed and all(set(df["姓名"]) <= names for df in listed)
+        assert all(set(df["区县"]) <= {city.district_names[DISTRICT]} for df in listed)
+
+
+@pytest.mark.parametrize("username", SCOPED + ("staff",))
+def test_data_health_counts_only_the_scope(city, username):
+    everything = username == "staff"
+    cond = person.c.id.is_not(None) if everything else city.who(username).persons()
+    kind = "everything" if everything else ("street" if city.who(username).street else "district")
+    at = open_page(sign_in(username), "data_health")
+    persons = count_persons(city.engine, cond)
+    helps = {m.proto.help for m in at.metric if " / " in m.proto.help}
+    assert helps and {h.split(" / ")[1] for h in helps} == {f"{persons:,}"}
+    groups, in_groups, phone_groups, phone_persons = duplicate_groups(city.engine, cond)
+    summary = translate("health.dup.summary", "zh", groups=f"{groups:,}", persons=f"{in_groups:,}",
+                        phone_groups=f"{phone_groups:,}", phone_persons=f"{phone_persons:,}")
+    assert summary in captions(at)
+    text = page_text(at)
+    # The duplicate pair elsewhere never shows; ours shows to staff only (the leader sees counts).
+    assert (DUP_OUT in text) is everything
+    if not everything and city.who(username).street is None:
+        assert (DUP_IN in text) is (username.endswith("staff"))
+    expected = batch_files(city.engine, cond)
+    # Sanity of the seed: the unscoped view has both files, a district one its own, a street one none.
+    assert expected == {"everything": {"西湖名单.csv", "上城名单.csv"}, "district": {"西湖名单.csv"},
+                        "street": set()}[kind]
+    files = set(frame(at, {"文件"})["文件"]) if at.dataframe else set()
+    assert files == expected
+
+
+@pytest.mark.parametrize("username", ("d_leader", "s_leader"))
+def test_leader_sees_no_personal_lists(city, username):
+    names = set(column(city.engine, select(person.c.name).distinct()))
+    at = sign_in(username)
+    for page in ("cockpit", "activities", "lifecycle", "data_health"):
+        open_page(at, page)
+        for df in (d.value for d in at.dataframe):
+            cells = {str(v) for v in df.astype(str).to_numpy().ravel()}
+            assert not cells & names, (page, sorted(cells & names)[:5])
+        labels = [n.proto.label for n in nodes(at, "page_link") + nodes(at, "link_button")]
+        assert not any(name in label for label in labels for name in names), (page, labels)
+        options = [o for w in list(at.selectbox) + list(at.multiselect) for o in w.options]
+        assert not set(map(str, options)) & names, page
