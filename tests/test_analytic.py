@@ -150,3 +150,67 @@ def test_direct_write_by_another_system_is_seen(demo_store, tmp_path):
     with engine.begin() as conn:
         conn.execute(update(person).where(person.c.name == "外部系统").values(name="外部系统2"))
         bump_data_version(conn)
+
+
+# ---------------------------------------------------------------- after every kind of change
+
+# The calls whose answers an import, an undo or a direct write can move (persons, tags, stages).
+CHANGE_CALLS = [(fn, args) for fn, args in CALLS if fn.__module__.split(".")[-1] in ("common", "cockpit", "explorer")] + [
+    (health.freshness, (TODAY,)), (health.completeness, ()), (health.name_birth_duplicates, ()),
+    (health.phone_duplicates, ()), (health.recent_batches, ()), (lifecycle.lifecycle_overview, ()),
+]
+
+
+def _rebuilt_copy_agrees(engine, base, scopes=(Scope(), WEST_LAKE)) -> None:
+    version = analytic.build_copy(engine, base)
+    assert version == data_version(engine)
+    copy = analytic.open_copy(analytic.copy_for(base, version))
+    try:
+        for fn, args in CHANGE_CALLS:
+            for scope in scopes:
+                assert normalise(fn(copy, scope, *args)) == normalise(fn(engine, scope, *args)), fn.__name__
+    finally:
+        copy.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def test_copy_agrees_after_import_undo_and_direct_write(store_url_factory, backend, tmp_path):
+    from loaders.api import import_file, undo_batch
+    from store.engine import create_store_engine
+    from store.migrate import upgrade_to_head
+    from tests.data.staff_files import make_id, simple_workbook
+
+    engine = create_store_engine(store_url_factory(backend))
+    upgrade_to_head(engine)
+    generate_demo(engine, persons=300, seed=7, today=TODAY)
+    base = tmp_path / "copy.duckdb"
+    _rebuilt_copy_agrees(engine, base)
+    before = data_version(engine)
+
+    # An import: new persons in 西湖区 with tags, and an update of a demo person by its ID number.
+    with engine.connect() as conn:
+        known_id = conn.execute(person.select().where(person.c.id_number.is_not(None)).limit(1)).first().id_number
+    rows = [[f"新人{i}", "女", "", make_id("330106", "19880101", f"{i:03d}"), "", "民主党派成员", "西湖区",
+             "科技公司", "海归、青年", "使用"] for i in range(12)]
+    rows.append(["改名者", "", "", known_id, "", "", "西湖区", "新单位", "专家", ""])
+    header = ["姓名", "性别", "出生日期", "身份证号", "手机", "统战对象类别", "所属区县", "工作单位", "标签", "工作阶段"]
+    result = import_file(engine, simple_workbook(tmp_path / "new.xlsx", header, rows, text_columns=("D", "E")))
+    assert (result.inserted, result.updated, result.rejected) == (12, 1, 0), result.errors
+    assert data_version(engine) != before
+    _rebuilt_copy_agrees(engine, base)
+
+    # An undo puts everything back.
+    after_import = data_version(engine)
+    undo_batch(engine, result.batch_id)
+    assert data_version(engine) != after_import
+    _rebuilt_copy_agrees(engine, base)
+
+    # Another system writes directly (no version bump of its own): the fingerprint still moves.
+    after_undo = data_version(engine)
+    now = datetime(2026, 11, 2, 9, 0)
+    with engine.begin() as conn:
+        conn.execute(insert(person).values(name="外部系统", category_code="other", district_code="330106",
+                                           created_at=now, updated_at=now))
+    assert data_version(engine) != after_undo
+    _rebuilt_copy_agrees(engine, base)
+    engine.dispose()
