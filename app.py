@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import streamlit as st
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 from store.queries.common import store_summary
 from store.url import describe_url
@@ -91,6 +91,12 @@ def main() -> None:
         # The database went away (restart, network): say so and let the next rerun reconnect.
         log.exception("store unavailable")
         st.error(t("error.database_unavailable"))
+    except DatabaseError:
+        # The store answers but cannot be read (a corrupt file, a file that is no
+        # database): retrying will not help, an administrator must look. The
+        # details go to the server log only.
+        log.exception("store unreadable")
+        st.error(t("error.database_unreadable"))
 
 
 main()

@@ -150,21 +150,38 @@ def ranked_bar(df: pd.DataFrame, *, label_col: str = "label", value_col: str = "
 
 # ---- the map ------------------------------------------------------------------------------
 
+# Fainter than NO_DATA: a district the viewer may not see must not read as an empty one of theirs.
+OUTSIDE_SCOPE = "rgba(11,42,85,0.35)"
+
+
 def district_map(df: pd.DataFrame, area_names: Mapping[str, str], *, map_name: str = "area",
                  label_col: str = "label", threshold: int = DEFAULT_THRESHOLD, style: Style = Style(),
                  unit: str = "", series_name: str = "") -> Map:
     """Head counts on the configured area's map, matched by division code (not by name).
 
     `area_names` maps each GeoJSON feature's `code` to its `name`; `df` has `code`, `n` and
-    `label_col` (the display name, which wins over the GeoJSON's own).
+    `label_col` (the display name, which wins over the GeoJSON's own), and optionally
+    `in_scope`. A district outside the viewer's scope, or unknown to the store, carries
+    no value at all, only its name: "<N" there would claim that it holds a few persons.
     """
-    by_code = {str(c): (str(lbl), n) for c, lbl, n in zip(df["code"], df[label_col], df["n"])}
-    name_map = {code: by_code.get(code, (name, None))[0] for code, name in area_names.items()}
+    in_scope = df["in_scope"] if "in_scope" in df else [True] * len(df)
+    by_code = {str(c): (str(lbl), n, bool(inside))
+               for c, lbl, n, inside in zip(df["code"], df[label_col], df["n"], in_scope)}
+    name_map = {code: by_code[code][0] if code in by_code else name for code, name in area_names.items()}
     items = []
     shown_values = []
     for code in area_names:
         name = name_map[code]
-        raw = by_code.get(code, (name, 0))[1]
+        _, raw, inside = by_code.get(code, (name, None, False))
+        if not inside:
+            items.append({
+                "name": name,
+                "value": None,
+                "label": {"formatter": name, "color": MUTED},
+                "tooltip": {"formatter": name},
+                "itemStyle": {"areaColor": OUTSIDE_SCOPE, "borderColor": MUTED},
+            })
+            continue
         value = suppress(raw, threshold)
         text = format_count(raw, threshold)
         item = {

@@ -50,7 +50,9 @@ def district_panel(height: str = "map") -> None:
     geojson = theme.area_geojson()
     if geojson is None:
         st.caption(t("cockpit.map_fallback"))
-        show(charts.ranked_bar(df, label_col=f"name_{lang}", threshold=threshold, style=style), height)
+        # Districts outside the scope are left out, not ranked as "<N".
+        show(charts.ranked_bar(df[df["in_scope"]], label_col=f"name_{lang}", threshold=threshold, style=style),
+             height)
         return
     chart = charts.district_map(df, charts.area_names(geojson), map_name=MAP_NAME, label_col=f"name_{lang}",
                                 threshold=threshold, style=style, unit=t("cockpit.persons_unit"))

@@ -147,12 +147,18 @@ def test_provider_email_without_account_is_refused(chromium, sso_app, oidc_provi
         page.get_by_text(f"统一身份 {STRANGER_EMAIL} 没有对应的本系统账号，请联系管理员开通。").wait_for()
         assert page.get_by_test_id("stSidebarNav").count() == 0
         assert page.get_by_text("当前用户").count() == 0
-        failures = audit_rows(engine, "login_failure")
-        assert failures and all(row == (STRANGER_EMAIL, {"reason": "sso_no_account"}) for row in failures)
+        refusal = (STRANGER_EMAIL, {"reason": "sso_no_account"})
+        assert audit_rows(engine, "login_failure") == [refusal]
         assert audit_rows(engine, "login") == []
 
-        # The same refusal in English.
+        # The same refusal in English: a new session, so a second row.
         page.goto(f"{base}/?lang=en")
         wait_for_app(page)
         page.get_by_text(f"No account here matches {STRANGER_EMAIL}; ask an administrator to create one.").wait_for()
         assert audit_rows(engine, "login") == []
+        assert audit_rows(engine, "login_failure") == [refusal, refusal]
+
+        # Signing out from the refusal reruns it once more: not another failed sign-in.
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(re.compile(re.escape(oidc_provider) + r"/oauth2/end_session"))
+        assert audit_rows(engine, "login_failure") == [refusal, refusal]

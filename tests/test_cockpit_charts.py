@@ -78,6 +78,30 @@ def test_district_map_matches_by_code_and_suppresses():
     assert o["visualMap"]["max"] == 120 and o["visualMap"]["min"] == 5
 
 
+def test_district_map_leaves_districts_outside_the_scope_without_a_value():
+    # A scoped viewer: 西湖区 is theirs and holds 2 (a small count), 上城区 holds 0 of theirs
+    # because it is not theirs at all; 余杭区 is theirs and large.
+    df = pd.DataFrame({"code": ["330106", "330102", "330110"], "label": ["西湖区", "上城区", "余杭区"],
+                       "n": [2, 0, 40], "in_scope": [True, False, True]})
+    names = {"330106": "西湖", "330102": "上城", "330110": "余杭", "330182": "建德市"}
+    o = options_of(c.district_map(df, names, unit=" 人"))
+    items = {i["name"]: i for i in o["series"][0]["data"]}
+    # The small count of the viewer's own district keeps its "<5" ...
+    assert items["西湖区"]["label"]["formatter"] == "西湖区\n<5"
+    assert items["西湖区"]["tooltip"]["formatter"] == "西湖区：<5 人"
+    assert items["余杭区"]["value"] == 40
+    # ... the district outside the scope, and one the store does not know, carry nothing.
+    for name in ("上城区", "建德市"):
+        outside = items[name]
+        assert outside.get("value") is None
+        assert outside["label"]["formatter"] == name and outside["tooltip"]["formatter"] == name
+        assert "<" not in json.dumps(outside, ensure_ascii=False)
+        # Drawn apart from an in-scope district whose count is suppressed.
+        assert outside["itemStyle"]["areaColor"] == c.OUTSIDE_SCOPE
+    assert "itemStyle" not in items["西湖区"]
+    assert o["visualMap"]["max"] == 40
+
+
 def test_area_names_from_geojson():
     geo = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": "330102", "name": "上城区"}, "geometry": None},

@@ -178,6 +178,37 @@ def test_no_personal_field_and_no_small_count_reaches_the_page(make_app, store_u
     assert "&lt;5" in body
 
 
+def test_map_of_a_district_scoped_viewer_says_nothing_about_other_districts(make_app, store_url, monkeypatch):
+    import time
+
+    from store.scope import Scope
+    from ui.auth import Viewer
+
+    engine = create_store_engine(store_url)
+    fill_store(engine)  # 2 persons in 西湖区 (330106), 2 in 上城区 (330102)
+    engine.dispose()
+    at = make_app(store_url, kiosk="1")
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    at.session_state["viewer"] = Viewer(name="d_leader", role="leader", scope=Scope(districts=("330106",)))
+    at.session_state["last_seen"] = time.time()
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    maps = [o for o in echarts_options(at) if o.get("map")]
+    assert len(maps) == 1
+    items = {i["name"]: i for i in maps[0]["options"]["series"][0]["data"]}
+    assert len(items) == 13
+    # The viewer's own district: a small count, suppressed as such.
+    assert items["西湖区"]["label"]["formatter"] == "西湖区\n<5"
+    assert items["西湖区"]["tooltip"]["formatter"].startswith("西湖区：<5")
+    # Every other district, 上城区 with its 2 persons too: no value, no "<5", in label or tooltip.
+    for name, item in items.items():
+        if name == "西湖区":
+            continue
+        assert item.get("value") is None, name
+        assert item["label"]["formatter"] == name and item["tooltip"]["formatter"] == name
+
+
 def test_threshold_setting_is_honoured(make_app, store_url, monkeypatch):
     engine = create_store_engine(store_url)
     fill_store(engine)

@@ -208,6 +208,20 @@ def test_by_district_counts_every_district_largest_first(store):
     assert df["n"].sum() == 4  # person 5 has no district
 
 
+def test_by_district_tells_districts_outside_the_scope(store):
+    everything = q.by_district(store, EVERYTHING)
+    assert everything["in_scope"].all()
+    scoped = q.by_district(store, WEST_LAKE).set_index("code")
+    assert len(scoped) == 13
+    assert scoped.loc["330106", "n"] == 2 and scoped.loc["330106", "in_scope"]
+    # 上城区 holds 2 persons, none of them visible here: a 0 that is not the viewer's to read.
+    assert scoped.loc["330102", "n"] == 0 and not scoped.loc["330102", "in_scope"]
+    assert list(scoped.index[scoped["in_scope"]]) == ["330106"]
+    # A street scope reaches its street's district, and no other.
+    street = q.by_district(store, Scope(streets=(("330102", "湖滨街道"),)))
+    assert list(street.loc[street["in_scope"], "code"]) == ["330102"]
+
+
 @pytest.mark.parametrize("scope", [EVERYTHING, WEST_LAKE], ids=["all", "xihu"])
 def test_top_tags(store, scope):
     expected = Counter(t for p in PERSONS if p[0] in in_scope(scope) for t in p[9])

@@ -96,3 +96,25 @@ def test_sqlite_store_going_away_shows_message_and_recovers(tmp_path, make_app):
     at = make_app(url).run()
     assert not at.exception and not at.error
     assert "SQLite" in _footer(at) and "人员总数：7" in _footer(at)
+
+
+def test_unreadable_sqlite_store_shows_message_not_traceback(tmp_path, make_app, caplog):
+    # Not a lost connection: the file is there but is no database (a bad restore, a
+    # disk fault). Retrying cannot help, so the message asks for the administrator.
+    db = tmp_path / "brain.db"
+    db.write_bytes(bytes(range(256)) * 64)
+    url = f"sqlite:///{db}"
+    with caplog.at_level("ERROR", logger="brain"):
+        at = make_app(url).run()
+    assert not at.exception, "a traceback reached the screen"
+    shown = messages(at)
+    assert translate("error.database_unreadable", "zh") in shown
+    assert "管理员" in shown
+    assert "not a database" not in shown, "the driver's error belongs in the server log"
+    assert any(r.exc_info and "not a database" in str(r.exc_info[1]) for r in caplog.records), \
+        "the details were not logged"
+
+    at = make_app(url, lang="en").run()
+    assert not at.exception
+    assert translate("error.database_unreadable", "en") in messages(at)
+    assert "administrator" in messages(at)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -97,3 +100,82 @@ def test_district_scope_reaches_the_footer_count(gated_app, sqlite_engine):
     accounts.create_account(sqlite_engine, "xihu", "a-long-password", "staff", scope=Scope(districts=("330106",)))
     at = sign_in(gated_app(), "xihu", "a-long-password")
     assert "人员总数：3" in body_text(at)
+
+
+# ---- the identity provider (st.login), faked through AppTest.user -------------------------
+
+# Only its presence matters here: it turns the provider sign-in on; nothing is fetched.
+SSO_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
+                        "client_id": "brain-test", "client_secret": "brain-test-secret",
+                        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+
+
+def signed_in_at_provider(at, email: str):
+    at.secrets = SSO_SECRETS
+    at.user = {"is_logged_in": True, "email": email}
+    return at
+
+
+def audit_rows(engine, action: str) -> list[tuple[str, dict]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_log.c.actor, audit_log.c.detail)
+                            .where(audit_log.c.action == action).order_by(audit_log.c.id)).all()
+    return [(actor, json.loads(detail) if detail else {}) for actor, detail in rows]
+
+
+def provider_session(at, email: str, idle_minutes: float):
+    """A session whose viewer signed in through the provider `idle_minutes` ago.
+
+    Set up on a fresh AppTest: only an AppTest's first run is sure to go through app.py's
+    gate (later runs may run the page alone, which the gate has already passed).
+    """
+    from store.scope import EVERYTHING
+    from ui.auth import Viewer
+
+    signed_in_at_provider(at, email)
+    at.session_state["viewer"] = Viewer(name=email, role="staff", scope=EVERYTHING)
+    at.session_state["last_seen"] = time.time() - idle_minutes * 60
+    return at
+
+
+def test_idle_provider_user_is_signed_out_at_the_provider(gated_app, sqlite_engine):
+    email = "wang.staff@example.org"
+    accounts.create_account(sqlite_engine, email, None, "staff")
+    at = provider_session(gated_app(), email, idle_minutes=31)  # past the default 30
+    at.run()
+    assert not at.exception
+    # Signed out at the provider, not signed straight back in through its cookie.
+    assert at.user == {"is_logged_in": False}
+    assert "viewer" not in at.session_state
+    assert "当前用户" not in body_text(at)
+    assert audit_rows(sqlite_engine, "logout") == [(email, {"reason": "idle"})]
+    assert audit_rows(sqlite_engine, "login") == []
+
+    at.run()
+    assert [w.label for w in at.text_input] == ["用户名", "密码"]
+    assert audit_rows(sqlite_engine, "login") == []
+
+
+def test_active_provider_user_stays_signed_in(gated_app, sqlite_engine):
+    email = "wang.staff@example.org"
+    accounts.create_account(sqlite_engine, email, None, "staff")
+    at = provider_session(gated_app(), email, idle_minutes=29)
+    at.run()
+    assert not at.exception
+    assert at.user["is_logged_in"] is True and f"当前用户：{email}" in body_text(at)
+    assert audit_rows(sqlite_engine, "logout") == []
+
+
+def test_provider_email_without_account_is_audited_once_per_session(gated_app, sqlite_engine):
+    email = "nobody@example.org"
+    at = signed_in_at_provider(gated_app(), email)
+    for _ in range(3):
+        at.run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [f"统一身份 {email} 没有对应的本系统账号，请联系管理员开通。"]
+    [sign_out] = [b for b in at.button if b.label == "退出登录"]
+    sign_out.click().run()
+    assert not at.exception
+    assert at.user == {"is_logged_in": False}
+    assert audit_rows(sqlite_engine, "login_failure") == [(email, {"reason": "sso_no_account"})]
+    assert audit_rows(sqlite_engine, "login") == []

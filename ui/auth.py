@@ -91,12 +91,16 @@ def guard_page(name: str) -> Viewer:
     return viewer
 
 
-def audit_once(action: str, detail: dict) -> None:
-    """Record an action once per session: a rerun of the same view is not a new action."""
-    key = f"{action}:{json.dumps(detail, sort_keys=True, default=str)}"
+def audit_once(action: str, detail: dict, actor: str | None = None) -> None:
+    """Record an action once per session: a rerun of the same view is not a new action.
+
+    `actor` defaults to the signed-in viewer; before sign-in there is none to default to.
+    """
+    actor = current_viewer().name if actor is None else actor
+    key = f"{action}:{actor}:{json.dumps(detail, sort_keys=True, default=str)}"
     seen: set = st.session_state.setdefault("_audited", set())
     if key not in seen:
-        record_now(get_engine(), current_viewer().name, action, detail)
+        record_now(get_engine(), actor, action, detail)
         seen.add(key)
 
 
@@ -124,6 +128,11 @@ def _oidc_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets file at all
         return False
+
+
+def _provider_signed_in() -> bool:
+    """Whether the identity provider's cookie still vouches for someone in this browser."""
+    return _oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
 
 
 def _login_form() -> None:
@@ -155,7 +164,7 @@ def _sign_out() -> None:
     viewer = st.session_state.pop("viewer", None)
     if viewer is not None:
         record_now(get_engine(), viewer.name, "logout")
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+    if _provider_signed_in():
         # st.logout() sends the browser to the provider's sign-out; the caller's rerun
         # would start a new run that drops that redirect, leaving the identity cookie.
         st.logout()
@@ -182,14 +191,22 @@ def sign_in_gate() -> Viewer | None:
     now = time.time()
     if viewer is not None and now - st.session_state.get("last_seen", now) > idle_limit:
         st.session_state.pop("viewer", None)
+        if _provider_signed_in():
+            # The provider's cookie would sign the same person straight back in below:
+            # idling out must sign out at the provider too. The caller stops on None, and
+            # must not rerun: a new run would drop st.logout()'s redirect (see _sign_out).
+            record_now(get_engine(), viewer.name, "logout", {"reason": "idle"})
+            st.logout()
+            return None
         viewer = None
         st.warning(t("auth.idle"))
 
-    if viewer is None and _oidc_configured() and getattr(st.user, "is_logged_in", False):
+    if viewer is None and _provider_signed_in():
         email = str(st.user.get("email") or "")
         acc = accounts.get_account(get_engine(), email)
         if acc is None or acc.disabled:
-            record_now(get_engine(), email, "login_failure", {"reason": "sso_no_account"})
+            # Each rerun of this refusal (its sign-out click too) is the same attempt, not a new one.
+            audit_once("login_failure", {"reason": "sso_no_account"}, actor=email)
             st.error(t("auth.sso_no_account", email=email))
             if st.button(t("auth.sign_out")):
                 st.logout()

@@ -147,7 +147,11 @@ def by_category(engine: Engine, scope: Scope) -> pd.DataFrame:
 
 
 def by_district(engine: Engine, scope: Scope) -> pd.DataFrame:
-    """Every configured district (level `district`) with its head count, largest first."""
+    """Every configured district (level `district`) with its head count, largest first.
+
+    `in_scope` is False for a district the scope does not reach: its 0 means "not
+    yours to see", which the cockpit must not show like a small count of its own.
+    """
     counts = (
         select(person.c.district_code, func.count().label("n"))
         .where(*_person_in_scope(scope))
@@ -161,7 +165,9 @@ def by_district(engine: Engine, scope: Scope) -> pd.DataFrame:
         .where(region.c.level == "district")
         .order_by(n.desc(), region.c.code)
     )
-    return _frame(engine, stmt, ["code", "name_zh", "name_en", "n"])
+    df = _frame(engine, stmt, ["code", "name_zh", "name_en", "n"])
+    df["in_scope"] = df["code"].map(scope.allows_district).astype(bool)
+    return df
 
 
 def top_tags(engine: Engine, scope: Scope, limit: int = 20) -> pd.DataFrame:

@@ -19,6 +19,10 @@ TEXTS = {
         "数据库暂时无法连接，系统会自动重试。请稍后刷新页面。",
         "The database is unavailable right now; the app retries by itself. Refresh in a moment.",
     ),
+    "error.database_unreadable": (
+        "无法读取数据库，数据文件可能已损坏。请联系管理员。",
+        "The store could not be read; its data file may be damaged. Please contact the administrator.",
+    ),
     "error.unexpected": (
         "页面出现意外错误，已记录。请刷新页面或联系管理员。",
         "Something unexpected went wrong and was logged. Refresh the page or contact an administrator.",
