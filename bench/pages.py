@@ -2,7 +2,9 @@
 
 For each page it measures, in one run:
 - cold render: fresh caches, the page script run by AppTest, answers from the
-  analytic copy (the structure built for reading);
+  analytic copy (the structure built for reading). Two figures: the whole page
+  (AppTest, charts and tables included) and its query layer alone (the time
+  spent inside store/queries functions during that same render);
 - warm render: the same page again (the shared cache answers);
 - SQL statements of each (a SQLAlchemy event listener on every engine);
 - the SQL floor: the plain statements the page issues against the store
@@ -10,7 +12,9 @@ For each page it measures, in one run:
 - the naive baseline: the tables the page needs read whole into pandas, then
   the page's main numbers computed with groupby (in a child process, so its
   memory is its own);
-- peak memory of the process serving the pages.
+- peak memory of the process serving the pages: each store is served by its
+  own process, as in production, and its copy is built by another (as the app
+  does), whose peak is reported apart.
 
 Prints a markdown table and writes JSON. Stores are cached by size and seed.
 """
@@ -87,6 +91,44 @@ def install_listener() -> None:
     event.listen(Engine, "before_cursor_execute", LOG)
 
 
+class QueryClock:
+    """Seconds spent inside store/queries functions (the page's query layer)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.depth = 0
+
+    def install(self) -> None:
+        import functools
+        import importlib
+        import inspect
+        import pkgutil
+
+        import store.queries
+
+        for info in pkgutil.iter_modules(store.queries.__path__):
+            module = importlib.import_module(f"store.queries.{info.name}")
+            for name, fn in list(vars(module).items()):
+                if inspect.isfunction(fn) and fn.__module__ == module.__name__ and not name.startswith("_"):
+                    setattr(module, name, functools.wraps(fn)(self._timed(fn)))
+
+    def _timed(self, fn):
+        def timed(*args, **kwargs):
+            # Nested calls (a query using another) count once.
+            self.depth += 1
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.seconds += time.perf_counter() - started
+        return timed
+
+
+CLOCK = QueryClock()
+
+
 # ---------------------------------------------------------------- stores
 
 def ensure_store(url: str, persons: int, seed: int) -> None:
@@ -139,6 +181,7 @@ class Row:
     persons: int
     page: str
     cold_s: float
+    cold_queries_s: float
     cold_sql: int
     warm_s: float
     warm_sql: int
@@ -150,7 +193,8 @@ class Row:
 
     @property
     def cold_vs_floor(self) -> float:
-        return self.cold_s / self.floor_s if self.floor_s else float("nan")
+        # The floor is statements alone; the like-for-like figure is the query layer's.
+        return self.cold_queries_s / self.floor_s if self.floor_s else float("nan")
 
     @property
     def naive_vs_cold(self) -> float:
@@ -244,17 +288,8 @@ def naive(url: str, tables: list[str]) -> tuple[float, float]:
 
 
 def measure_store(backend: str, url: str, persons: int, with_naive: bool, only: str | None = None) -> list[Row]:
-    from store.analytic import build_copy, copy_path_for
-    from store.engine import open_store
-
     os.environ["DATABASE_URL"] = url
     os.environ["BRAIN_REQUIRE_LOGIN"] = "0"
-    engine = open_store(url)
-    started = time.perf_counter()
-    build_copy(engine, copy_path_for(url))
-    print(f"  analytic copy built in {time.perf_counter() - started:.1f}s", flush=True)
-    engine.dispose()
-
     rows = []
     for label, script, params in PAGES:
         if only and only not in label:
@@ -270,9 +305,11 @@ def measure_store(backend: str, url: str, persons: int, with_naive: bool, only: 
         # Cold and warm, reading the analytic copy.
         os.environ["BRAIN_ANALYTIC_COPY"] = "1"
         clear_caches()
+        CLOCK.seconds = 0.0
         with LOG.window() as log:
             at, cold_s = run_page(script, params)
             cold_sql = log.count
+        cold_queries_s = CLOCK.seconds
         with LOG.window() as log:
             started = time.perf_counter()
             at.run()
@@ -282,29 +319,64 @@ def measure_store(backend: str, url: str, persons: int, with_naive: bool, only: 
         naive_s, naive_mb = (float("nan"), float("nan"))
         if with_naive:
             naive_s, naive_mb = naive(url, NAIVE_TABLES[label.split(":")[0]])
-        row = Row(backend, persons, label, cold_s, cold_sql, warm_s, warm_sql, floor_s,
+        row = Row(backend, persons, label, cold_s, cold_queries_s, cold_sql, warm_s, warm_sql, floor_s,
                   len(base_statements), naive_s, naive_mb)
         rows.append(row)
-        print(f"  {label}: cold {cold_s:.2f}s ({cold_sql} sql), warm {warm_s:.2f}s ({warm_sql} sql), "
-              f"floor {floor_s:.2f}s, naive {naive_s:.1f}s", flush=True)
+        print(f"  {label}: cold {cold_s:.2f}s (queries {cold_queries_s:.2f}s, {cold_sql} sql), "
+              f"warm {warm_s:.2f}s ({warm_sql} sql), floor {floor_s:.2f}s, naive {naive_s:.1f}s", flush=True)
     return rows
 
 
-def markdown(rows: list[Row], peak_mb: float) -> str:
+def build_copy_apart(url: str) -> tuple[float, float]:
+    """Build the analytic copy in a child process, as the app does; (seconds, its peak MB)."""
+    code = ("import json, resource, sys, time\n"
+            "from store.analytic import build_copy, copy_path_for\n"
+            "from store.engine import open_store\n"
+            "started = time.perf_counter()\n"
+            "build_copy(open_store(sys.argv[1]), copy_path_for(sys.argv[1]))\n"
+            "print(json.dumps([time.perf_counter() - started, "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))")
+    out = subprocess.run([sys.executable, "-c", code, url], cwd=ROOT, capture_output=True, text=True, check=True)
+    seconds, peak = json.loads(out.stdout.strip().splitlines()[-1])
+    return seconds, peak
+
+
+def markdown(rows: list[Row], peaks: dict[str, dict]) -> str:
     lines = [
-        "| store | persons | page | cold s | floor s | cold/floor | naive s | naive/cold | warm s | warm SQL | cold SQL |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | persons | page | cold page s | cold queries s | floor s | cold/floor | naive s | naive/cold "
+        "| warm s | warm SQL | cold SQL |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.backend} | {r.persons:,} | {r.page} | {r.cold_s:.3f} | {r.floor_s:.3f} | "
+            f"| {r.backend} | {r.persons:,} | {r.page} | {r.cold_s:.3f} | {r.cold_queries_s:.3f} | {r.floor_s:.3f} | "
             f"{r.cold_vs_floor:.2f}× | {r.naive_s:.1f} | {r.naive_vs_cold:.0f}× | {r.warm_s:.3f} | "
             f"{r.warm_sql} | {r.cold_sql} |"
         )
     lines.append("")
-    lines.append(f"Peak memory of the process serving the pages: {peak_mb:.0f} MB "
-                 "(the naive baseline runs in its own process).")
+    lines.append("cold/floor = cold queries / floor; naive/cold = naive / cold page.")
+    lines.append("")
+    lines.append("| store | persons | serving process peak MB | copy build s | copy builder peak MB |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for key, p in peaks.items():
+        lines.append(f"| {p['backend']} | {p['persons']:,} | {p['peak_mb']:.0f} | {p['copy_s']:.1f} | "
+                     f"{p['copy_peak_mb']:.0f} |")
     return "\n".join(lines)
+
+
+def serve_one(backend: str, url: str, persons: int, with_naive: bool, only: str | None) -> dict:
+    """One store, measured by this process alone (a fresh interpreter per store)."""
+    import logging
+
+    # AppTest's bare-mode warnings would bury the figures.
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    install_listener()
+    CLOCK.install()
+    copy_s, copy_peak_mb = build_copy_apart(url)
+    print(f"  analytic copy built in {copy_s:.1f}s by its own process (peak {copy_peak_mb:.0f} MB)", flush=True)
+    rows = measure_store(backend, url, persons, with_naive, only)
+    return {"rows": [asdict(r) for r in rows], "backend": backend, "persons": persons, "copy_s": copy_s,
+            "copy_peak_mb": copy_peak_mb, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,12 +387,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-naive", action="store_true", help="skip the whole-tables-into-pandas baseline")
     parser.add_argument("--only", help="measure only pages whose label contains this text")
     parser.add_argument("--out", default=str(RESULTS_DIR / "pages.json"))
+    parser.add_argument("--serve-one", nargs=3, metavar=("BACKEND", "URL", "PERSONS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-    install_listener()
+    if args.serve_one:
+        backend, url, persons = args.serve_one
+        result = serve_one(backend, url, int(persons), not args.no_naive, args.only)
+        print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
+        return 0
+
     rows: list[Row] = []
+    peaks: dict[str, dict] = {}
     for persons in [int(s) for s in args.sizes.split(",") if s]:
         stores = [("SQLite", sqlite_url(persons, args.seed))]
         if args.pg:
@@ -328,14 +407,25 @@ def main(argv: list[str] | None = None) -> int:
         for backend, url in stores:
             print(f"{backend}, {persons:,} persons", flush=True)
             ensure_store(url, persons, args.seed)
-            rows += measure_store(backend, url, persons, with_naive=not args.no_naive, only=args.only)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    table = markdown(rows, peak_mb)
+            command = [sys.executable, "-m", "bench", "--serve-one", backend, url, str(persons)]
+            command += (["--no-naive"] if args.no_naive else []) + (["--only", args.only] if args.only else [])
+            result = None
+            with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as child:
+                for line in child.stdout:
+                    if line.startswith("RESULT "):
+                        result = json.loads(line[len("RESULT "):])
+                    else:
+                        print(line, end="", flush=True)
+            if child.returncode or result is None:
+                raise SystemExit(f"measuring {backend} {persons:,} failed (exit {child.returncode})")
+            rows += [Row(**r) for r in result.pop("rows")]
+            peaks[f"{backend}-{persons}"] = result
+    table = markdown(rows, peaks)
     print()
     print(table)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rows": [asdict(r) for r in rows], "peak_mb": peak_mb}, indent=1,
+    out.write_text(json.dumps({"rows": [asdict(r) for r in rows], "stores": peaks}, indent=1,
                               ensure_ascii=False), encoding="utf-8")
     out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     return 0

@@ -40,6 +40,7 @@ from store.schema import (
     stage_event,
     tag,
 )
+from store.sql import SEARCH_SEPARATOR
 from store.url import PROJECT_ROOT
 from store.version import data_version
 
@@ -48,6 +49,23 @@ TABLES: tuple[Table, ...] = (
     import_change,
 )
 CHUNK_ROWS = 200_000
+# Per-person values the copy keeps as columns of its `person` table (see store.sql):
+# each is one pass over participation at build time instead of one per query.
+DERIVED_PERSON_COLUMNS = f"""
+    CREATE TABLE person_derived AS
+    SELECT p.*,
+           last.last_checkin_at,
+           lower(coalesce(p.name, '') || '{SEARCH_SEPARATOR}' || coalesce(p.organization, '')) AS search_text
+    FROM person p
+    LEFT JOIN (SELECT person_id, max(checked_in_at) AS last_checkin_at
+               FROM participation WHERE status = 'checked_in' GROUP BY person_id) last
+           ON last.person_id = p.id
+    ORDER BY p.id;
+    DROP TABLE person;
+    ALTER TABLE person_derived RENAME TO person;
+"""
+# Part of every copy's file name: a copy built by an older layout is never used.
+COPY_LAYOUT = "2"
 # DuckDB's own cap, so the copy never takes the app's memory with it.
 MEMORY_LIMIT = os.environ.get("BRAIN_ANALYTIC_MEMORY", "512MB")
 ANALYTIC_DIR = PROJECT_ROOT / "data" / "analytic"
@@ -91,7 +109,7 @@ def versioned(base: Path, version: str) -> Path:
     opening of it (DuckDB refuses a second, differently configured connection
     to a file the process already has open).
     """
-    digest = hashlib.sha256(version.encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(f"{COPY_LAYOUT}:{version}".encode("utf-8")).hexdigest()[:16]
     return base.with_name(f"{base.stem}-{digest}.duckdb")
 
 
@@ -122,6 +140,7 @@ def build_copy(engine: Engine, base: Path) -> str:
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             for table in TABLES:
                 _copy_table(conn, con, table)
+        con.execute(DERIVED_PERSON_COLUMNS)
         con.execute("CHECKPOINT")
     finally:
         con.close()

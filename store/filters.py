@@ -7,12 +7,13 @@ caller's district Scope is always ANDed in, so no filter can reach outside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Mapping
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
-from store.schema import appointment, participation, person, person_tag, tag
+from store.schema import appointment, person, person_tag, tag
+from store.sql import CheckedInSince, KeywordMatch
 from store.scope import Scope
 
 TAG_MODES = ("any", "all")
@@ -91,23 +92,13 @@ class PersonFilter:
             )
         if self.active_months is not None and self.active is not None:
             since = today - timedelta(days=round(self.active_months * 30.44))
-            checked_in = exists().where(
-                participation.c.person_id == p.id,
-                participation.c.status == "checked_in",
-                participation.c.checked_in_at >= since,
-            )
+            checked_in = CheckedInSince(person, datetime.combine(since, time()))
             conds.append(checked_in if self.active else not_(checked_in))
         if self.updated_since is not None:
             conds.append(p.updated_at >= self.updated_since)
         keyword = self.keyword.strip()
         if keyword:
-            conds.append(
-                or_(
-                    # icontains: LIKE is case-blind on SQLite but not on PostgreSQL; ILIKE/lower() agree.
-                    p.name.icontains(keyword, autoescape=True),
-                    p.organization.icontains(keyword, autoescape=True),
-                )
-            )
+            conds.append(KeywordMatch(person, keyword))
         return conds
 
     def where(self, stmt: Select, scope: Scope, today: date | None = None) -> Select:

@@ -38,3 +38,118 @@ def days_between(later, earlier, dialect: str) -> ColumnElement:
 def has_percentile(dialect: str) -> bool:
     """Whether percentile_cont(…) WITHIN GROUP is available (SQLite has none)."""
     return dialect in ("postgresql", "duckdb")
+
+
+# ---------------------------------------------------------------- per-person values the copy keeps
+#
+# Some per-person answers cost a pass over millions of participations when computed
+# from the base tables. The analytic copy stores them as columns of its `person`
+# table when it is built (store.analytic.DERIVED_PERSON_COLUMNS). The constructs
+# below compile to those columns on DuckDB and to the equivalent subquery on the
+# store, so a query is written once and stays correct on both.
+
+from sqlalchemy import Boolean, DateTime, exists, false, literal, or_, select  # noqa: E402
+from sqlalchemy.ext.compiler import compiles  # noqa: E402
+from sqlalchemy.sql.elements import ColumnClause  # noqa: E402
+from sqlalchemy.sql.visitors import InternalTraversal  # noqa: E402
+
+# Between name and organization in the copy's search text: no keyword can contain it.
+SEARCH_SEPARATOR = "\x1f"
+
+
+def _copy_column(person_from, name: str, type_) -> ColumnClause:
+    return ColumnClause(name, type_, _selectable=person_from)
+
+
+class _PersonValue(ColumnElement):
+    inherit_cache = True
+    _traverse_internals = [("person", InternalTraversal.dp_clauseelement),
+                           ("value", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, person_from, value=None):
+        self.person = person_from
+        self.value = literal(value) if value is not None else literal(None)
+
+    @property
+    def _from_objects(self):
+        return self.person._from_objects
+
+
+class CheckedInSince(_PersonValue):
+    """True when the person has a check-in (status checked_in) at or after `since`."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+class LastCheckIn(_PersonValue):
+    """The person's latest check-in time, or NULL."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+class KeywordMatch(_PersonValue):
+    """Name or organization contains the keyword, case-blind.
+
+    The bound value is the finished LIKE pattern (wildcards escaped), so a cached
+    compilation serves every keyword: the pattern is the statement's own parameter.
+    Case is folded by the database's lower(), on both sides, as before.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, person_from, keyword: str):
+        escaped = keyword.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        super().__init__(person_from, f"%{escaped}%")
+
+
+def _participation():
+    from store.schema import participation  # schema imports nothing from here; kept lazy all the same
+
+    return participation
+
+
+@compiles(CheckedInSince)
+def _checked_in_since(element, compiler, **kw):
+    part = _participation()
+    return compiler.process(exists().where(part.c.person_id == element.person.c.id, part.c.status == "checked_in",
+                                           part.c.checked_in_at >= element.value), **kw)
+
+
+@compiles(CheckedInSince, "duckdb")
+def _checked_in_since_copy(element, compiler, **kw):
+    # NULL (never checked in) must read as false, so NOT(...) holds for those persons too.
+    last = _copy_column(element.person, "last_checkin_at", DateTime())
+    return compiler.process(func.coalesce(last >= element.value, false()), **kw)
+
+
+@compiles(LastCheckIn)
+def _last_check_in(element, compiler, **kw):
+    part = _participation()
+    subquery = (select(func.max(part.c.checked_in_at))
+                .where(part.c.person_id == element.person.c.id, part.c.status == "checked_in")
+                .correlate(element.person).scalar_subquery())
+    return compiler.process(subquery, **kw)
+
+
+@compiles(LastCheckIn, "duckdb")
+def _last_check_in_copy(element, compiler, **kw):
+    return compiler.process(_copy_column(element.person, "last_checkin_at", DateTime()), **kw)
+
+
+@compiles(KeywordMatch)
+def _keyword_match(element, compiler, **kw):
+    p = element.person.c
+    # lower() on both sides: LIKE is case-blind on SQLite but not on PostgreSQL.
+    pattern = func.lower(element.value)
+    # Parenthesised: the caller may AND it with other conditions (or SQLite may append "= 1").
+    return "(%s)" % compiler.process(or_(func.lower(p.name).like(pattern, escape="/"),
+                                         func.lower(p.organization).like(pattern, escape="/")), **kw)
+
+
+@compiles(KeywordMatch, "duckdb")
+def _keyword_match_copy(element, compiler, **kw):
+    text = _copy_column(element.person, "search_text", None)
+    return compiler.process(text.like(func.lower(element.value), escape="/"), **kw)

@@ -36,6 +36,7 @@ from store.schema import (
     tag,
 )
 from store.scope import Scope
+from store.sql import LastCheckIn
 
 LANGS = ("zh", "en")
 
@@ -292,13 +293,8 @@ def age_gender(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh"
 
 
 def _last_activity():
-    """The person's latest check-in: a correlated scalar subquery (index on person_id, status)."""
-    return (
-        select(func.max(participation.c.checked_in_at))
-        .where(participation.c.person_id == person.c.id, participation.c.status == "checked_in")
-        .correlate(person)
-        .scalar_subquery()
-    )
+    """The person's latest check-in: a column of the analytic copy, a correlated subquery on the store."""
+    return LastCheckIn(person)
 
 
 def _order_by(sort: str, descending: bool):
@@ -373,21 +369,22 @@ def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "up
                 today: date | None = None) -> pd.DataFrame:
     """One page of matching persons, personal fields masked, labels in `lang`.
 
-    The page's ids are chosen first (ORDER BY … LIMIT/OFFSET on person alone),
-    then joined to their labels and last check-in, so the per-row subquery runs
-    for one page rather than for every match (unless the sort needs it).
+    On the store, the page's ids are chosen first (ORDER BY … LIMIT/OFFSET on person
+    alone), then joined to their labels and last check-in, so the per-row subquery
+    runs for one page rather than for every match (unless the sort needs it). The
+    analytic copy keeps the last check-in as a column: one statement answers there.
     """
     today = today or date.today()
     page = max(int(page), 1)
     page_size = max(min(int(page_size), 500), 1)
     order = _order_by(sort, descending)
-    ids = (
-        select(person.c.id)
-        .where(*_conds(scope, flt, today))
-        .order_by(*order)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    offset = (page - 1) * page_size
+    if engine.dialect.name == "duckdb":
+        with engine.connect() as conn:
+            rows = conn.execute(_list_select(lang).where(*_conds(scope, flt, today))
+                                .order_by(*order).limit(page_size).offset(offset)).all()
+        return pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in rows], columns=LIST_COLUMNS)
+    ids = select(person.c.id).where(*_conds(scope, flt, today)).order_by(*order).limit(page_size).offset(offset)
     with engine.connect() as conn:
         page_ids = conn.execute(ids).scalars().all()
         if not page_ids:
