@@ -25,7 +25,9 @@ st.caption(t("explorer.intro"))
 
 opts = query(q.filter_options, scope, lang)
 flt = uf.filter_sidebar(opts)
-count = query(q.headcount, scope, flt, today)
+# Headline and four charts in one call: one scan on the analytic copy.
+overview = query(q.overview, scope, flt, lang, today)
+count = overview.headcount
 if count.total == 0:
     st.info(t("empty.no_persons"))
     st.stop()
@@ -48,12 +50,12 @@ else:
     empty = t("explorer.chart.empty")
     left, right = st.columns(2)
     with left:
-        clickable(bar_chart(query(q.count_by_category, scope, flt, lang, today),
+        clickable(bar_chart(overview.by_category,
                             BarOptions(title=t("explorer.chart.category"), horizontal=True, height=360,
                                        selected=flt.categories, empty_text=empty)),
                   "explorer_chart_category", "categories")
     with right:
-        clickable(bar_chart(query(q.count_by_district, scope, flt, lang, today),
+        clickable(bar_chart(overview.by_district,
                             BarOptions(title=t("explorer.chart.district"), height=360,
                                        selected=flt.districts, empty_text=empty)),
                   "explorer_chart_district", "districts")
@@ -64,11 +66,11 @@ else:
                                        selected=flt.tags, empty_text=empty)),
                   "explorer_chart_tags", "tags")
     with right:
-        clickable(age_gender_pyramid(query(q.age_gender, scope, flt, lang, today),
+        clickable(age_gender_pyramid(overview.age_gender,
                                      PyramidOptions(title=t("explorer.chart.pyramid"), height=380,
                                                     empty_text=empty)),
                   "explorer_chart_pyramid", "age_gender")
-    clickable(bar_chart(query(q.count_by_stage, scope, flt, lang, today),
+    clickable(bar_chart(overview.by_stage,
                         BarOptions(title=t("explorer.chart.stage"), height=260, selected=flt.stages,
                                    empty_text=empty)),
               "explorer_chart_stage", "stages")

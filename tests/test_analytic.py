@@ -62,7 +62,8 @@ CALLS = [
     (fn, (flt,))
     for flt in FILTERS
     for fn in (explorer.headcount, explorer.count_by_category, explorer.count_by_district,
-               explorer.count_by_stage, explorer.top_tags, explorer.age_gender, explorer.person_page)
+               explorer.count_by_stage, explorer.top_tags, explorer.age_gender, explorer.person_page,
+               explorer.overview)
 ]
 
 

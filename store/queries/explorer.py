@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Iterator
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, and_, case, func, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
 from store.filters import PersonFilter, _years_before
@@ -206,13 +206,15 @@ def count_by_district(engine: Engine, scope: Scope, flt: PersonFilter, lang: str
         .group_by(person.c.district_code)
     )
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-        names = {
-            c: (zh, en or zh)
-            for c, zh, en in conn.execute(
-                select(region.c.code, region.c.name_zh, region.c.name_en).where(region.c.level == "district")
-            )
-        }
+        return _district_frame(conn.execute(stmt).all(), _district_names(conn), lang)
+
+
+def _district_names(conn) -> dict[str, tuple[str, str]]:
+    return {c: (zh, en or zh) for c, zh, en in conn.execute(
+        select(region.c.code, region.c.name_zh, region.c.name_en).where(region.c.level == "district"))}
+
+
+def _district_frame(rows, names: dict, lang: str) -> pd.DataFrame:
     rows = sorted(rows, key=lambda r: (r[0] is None, -r[1], r[0] or ""))
     # pandas 3 would turn a None code into NaN: "" stands for "not given" (not clickable).
     return pd.DataFrame(
@@ -229,7 +231,10 @@ def count_by_stage(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = 
         .group_by(person.c.stage)
     )
     with engine.connect() as conn:
-        counts = dict(conn.execute(stmt).all())
+        return _stage_frame(dict(conn.execute(stmt).all()), lang)
+
+
+def _stage_frame(counts: dict, lang: str) -> pd.DataFrame:
     return pd.DataFrame(
         [(s, code_label(STAGE_LABELS, s, lang), int(counts.get(s, 0))) for s in STAGES],
         columns=["code", "label", "n"],
@@ -269,12 +274,7 @@ def age_gender(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh"
     a gender are not in the pyramid.
     """
     today = today or date.today()
-    whens = []
-    for i, (lo, hi) in enumerate(AGE_BANDS):
-        if hi is not None:
-            # Aged at most hi  <=>  born after today minus hi+1 years.
-            whens.append((person.c.birth_date > _years_before(today, hi + 1), i))
-    band = case(*whens, else_=len(AGE_BANDS) - 1).label("band")
+    band = _age_band(today).label("band")
     stmt = (
         select(band, person.c.gender, func.count())
         .where(*_conds(scope, flt, today), person.c.birth_date.is_not(None), person.c.gender.in_(GENDERS))
@@ -282,11 +282,92 @@ def age_gender(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh"
     )
     with engine.connect() as conn:
         counts = {(int(b), g): int(n) for b, g, n in conn.execute(stmt)}
+    return _pyramid_frame(counts, lang)
+
+
+def _age_band(today: date):
+    """The AGE_BANDS index of a person's age today, NULL without a birth date."""
+    whens = [(person.c.birth_date.is_(None), None)]
+    for i, (lo, hi) in enumerate(AGE_BANDS):
+        if hi is not None:
+            # Aged at most hi  <=>  born after today minus hi+1 years.
+            whens.append((person.c.birth_date > _years_before(today, hi + 1), i))
+    return case(*whens, else_=len(AGE_BANDS) - 1)
+
+
+def _pyramid_frame(counts: dict, lang: str) -> pd.DataFrame:
     rows = []
     for i, b in enumerate(AGE_BANDS):
         for g in GENDERS:
             rows.append((i, band_label(b, lang), g, code_label(GENDER_LABELS, g, lang), counts.get((i, g), 0)))
     return pd.DataFrame(rows, columns=["band", "label", "gender", "gender_label", "n"])
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The explorer's headline and four charts for one filter."""
+
+    headcount: Headcount
+    by_category: pd.DataFrame
+    by_district: pd.DataFrame
+    by_stage: pd.DataFrame
+    age_gender: pd.DataFrame
+
+
+def overview(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
+             today: date | None = None) -> Overview:
+    """Headcount and the category, district, stage and age × gender counts of the matches.
+
+    On the store these are the plain GROUP BYs of the functions above, one each
+    (each can use its own index). On the analytic copy one scan answers all five:
+    GROUP BY GROUPING SETS, which DuckDB evaluates in a single pass.
+    """
+    today = today or date.today()
+    if engine.dialect.name != "duckdb":
+        return Overview(headcount(engine, scope, flt, today), count_by_category(engine, scope, flt, lang, today),
+                        count_by_district(engine, scope, flt, lang, today),
+                        count_by_stage(engine, scope, flt, lang, today), age_gender(engine, scope, flt, lang, today))
+    p = person.c
+    matches = (select(p.category_code, p.district_code, p.stage, _age_band(today).label("band"), p.gender)
+               .where(*_conds(scope, flt, today)).subquery())
+    m = matches.c
+    keys = (m.category_code, m.district_code, m.stage, m.band, m.gender)
+    stmt = select(func.grouping(*keys), *keys, func.count()).group_by(func.grouping_sets(
+        tuple_(m.category_code), tuple_(m.district_code), tuple_(m.stage), tuple_(m.band, m.gender), tuple_()))
+    # GROUPING(...) sets a bit per key left out, first key highest: 0b01111 = by category only.
+    by_category: dict = {}
+    by_district: list = []
+    by_stage: dict = {}
+    pyramid: dict = {}
+    matched = 0
+    with engine.connect() as conn:
+        for g, cat, district, stage, b, gender, n in conn.execute(stmt):
+            if g == 0b01111:
+                by_category[cat] = n
+            elif g == 0b10111:
+                by_district.append((district, n))
+            elif g == 0b11011:
+                by_stage[stage] = n
+            elif g == 0b11100:
+                if b is not None and gender in GENDERS:
+                    pyramid[(int(b), gender)] = int(n)
+            else:
+                matched = int(n)
+        total = matched
+        if not flt.is_empty():
+            total_stmt = select(func.count()).select_from(person)
+            clause = scope.person_clause(person)
+            total = conn.execute(total_stmt.where(clause) if clause is not None else total_stmt).scalar_one()
+        name = category.c.name_en if lang == "en" else category.c.name_zh
+        categories = conn.execute(select(category.c.code, name).order_by(category.c.sort_order)).all()
+        districts = _district_names(conn)
+    return Overview(
+        Headcount(matched=matched, total=int(total)),
+        _frame([(c, label, int(by_category[c])) for c, label in categories if c in by_category], ["code", "label", "n"]),
+        _district_frame(by_district, districts, lang),
+        _stage_frame(by_stage, lang),
+        _pyramid_frame(pyramid, lang),
+    )
 
 
 # ---------------------------------------------------------------- the list
@@ -369,30 +450,43 @@ def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "up
                 today: date | None = None) -> pd.DataFrame:
     """One page of matching persons, personal fields masked, labels in `lang`.
 
-    On the store, the page's ids are chosen first (ORDER BY … LIMIT/OFFSET on person
-    alone), then joined to their labels and last check-in, so the per-row subquery
-    runs for one page rather than for every match (unless the sort needs it). The
-    analytic copy keeps the last check-in as a column: one statement answers there.
+    The page's ids are chosen first (ORDER BY … LIMIT/OFFSET on person alone),
+    then joined to their labels and last check-in, so the per-row subquery runs
+    for one page rather than for every match (unless the sort needs it).
     """
     today = today or date.today()
     page = max(int(page), 1)
     page_size = max(min(int(page_size), 500), 1)
     order = _order_by(sort, descending)
     offset = (page - 1) * page_size
-    if engine.dialect.name == "duckdb":
-        with engine.connect() as conn:
-            rows = conn.execute(_list_select(lang).where(*_conds(scope, flt, today))
-                                .order_by(*order).limit(page_size).offset(offset)).all()
-        return pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in rows], columns=LIST_COLUMNS)
     ids = select(person.c.id).where(*_conds(scope, flt, today)).order_by(*order).limit(page_size).offset(offset)
+    p = person.c
     with engine.connect() as conn:
         page_ids = conn.execute(ids).scalars().all()
         if not page_ids:
             return pd.DataFrame(columns=LIST_COLUMNS)
-        rows = conn.execute(_list_select(lang).where(person.c.id.in_(page_ids))).all()
+        # The page's rows from person alone, by primary key (a join here would make the
+        # analytic copy scan the table); category and district names from their small tables.
+        rows = conn.execute(
+            select(p.id, p.name, p.gender, p.birth_date, p.category_code, p.party, p.district_code, p.street,
+                   p.organization, p.position, p.education, p.stage, p.id_number, p.phone, p.updated_at,
+                   _last_activity().label("last_activity"))
+            .where(p.id.in_(page_ids))
+        ).all()
+        categories, districts = _label_maps(conn, lang)
     position = {pid: i for i, pid in enumerate(page_ids)}
     rows = sorted(rows, key=lambda r: position[r[0]])
-    return pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in rows], columns=LIST_COLUMNS)
+    labelled = [(*r[:4], categories.get(r[4]), r[5], districts.get(r[6]), *r[7:]) for r in rows]
+    return pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in labelled], columns=LIST_COLUMNS)
+
+
+def _label_maps(conn, lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """code -> name of categories and districts, as _list_select's joins give them."""
+    cname = category.c.name_en if lang == "en" else category.c.name_zh
+    rname = func.coalesce(region.c.name_en, region.c.name_zh) if lang == "en" else region.c.name_zh
+    categories = dict(conn.execute(select(category.c.code, cname)).all())
+    districts = dict(conn.execute(select(region.c.code, rname).where(region.c.level == "district")).all())
+    return categories, districts
 
 
 def iter_matches(engine: Engine, scope: Scope, flt: PersonFilter, *, sort: str = "name",
