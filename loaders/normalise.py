@@ -441,6 +441,25 @@ def mobile_column(column, general) -> list:
             append(general(raw))
     return out
 
+def name_column(column, general) -> list:
+    """Names for a whole column: a name with nothing to clean is kept as it is.
+
+    Names are nearly all distinct, so a memo entry per name costs more than it saves;
+    only names with spaces, full-width or invisible characters, a non-text cell or an
+    over-long name go to `general(raw)`, the memoised normaliser with its messages.
+    """
+    needs_cleaning = _NEEDS_CLEANING.search
+    limit = MAX_LENGTHS["name"]
+    out = []
+    append = out.append
+    for raw in column:
+        if raw.__class__ is str and raw and len(raw) <= limit and not needs_cleaning(raw):
+            append(raw)
+        else:
+            append(general(raw))
+    return out
+
+
 # ---------------------------------------------------------------- ethnicity and plain text
 
 _ETHNIC_GROUPS = frozenset(

@@ -27,6 +27,7 @@ from loaders.normalise import (
     lookup_district,
     lookup_street,
     mobile_column,
+    name_column,
     normalise_activity_date,
     normalise_activity_kind,
     normalise_category,
@@ -354,7 +355,7 @@ _ID_GENDER_WARNING = ("性别与身份证号不一致，已按身份证号填写
 
 # Unique columns (one distinct value per row): a memo would only cost, so the common
 # plain form is checked in a tight loop and the rest goes through the memo.
-_COLUMN_FAST_PATHS = {"id_number": id_column, "phone": mobile_column}
+_COLUMN_FAST_PATHS = {"id_number": id_column, "phone": mobile_column, "name": name_column}
 
 
 class RowBuilder:

@@ -285,3 +285,14 @@ def test_every_synonym_of_the_contract_is_mapped():
         for synonym in synonyms.split("/"):
             assert match_label(synonym, REF) == fld, synonym
         assert match_label(fld, REF) == fld  # English names work too
+
+
+@given(st.lists(st.one_of(st.text(alphabet="王李伟AB \t\u3000\u200bＡ", max_size=6),
+                          st.text(alphabet="王李伟", min_size=60, max_size=70),  # around the 64-character limit
+                          st.integers(0, 99), st.none()), max_size=20))
+def test_name_column_shortcut_agrees_with_the_memo(column):
+    from loaders.normalise import name_column
+    from loaders.plan import CellMemo, _text_field
+
+    memo = CellMemo(_text_field("name"))
+    assert name_column(column, memo.__getitem__) == [CellMemo(_text_field("name"))[v] for v in column]
