@@ -334,16 +334,20 @@ def measure_store(backend: str, url: str, persons: int, with_naive: bool, only: 
     return rows
 
 
-def build_copy_apart(url: str) -> tuple[float, float]:
+def build_copy_apart(url: str, rebuild: bool = False) -> tuple[float, float]:
     """Build the analytic copy in a child process, as the app does; (seconds, its peak MB)."""
     code = ("import json, resource, sys, time\n"
-            "from store.analytic import build_copy, copy_path_for\n"
+            "from store.analytic import build_copy, copy_for, copy_path_for\n"
             "from store.engine import open_store\n"
+            "from store.version import data_version\n"
             "started = time.perf_counter()\n"
-            "build_copy(open_store(sys.argv[1]), copy_path_for(sys.argv[1]))\n"
+            "engine, base = open_store(sys.argv[1]), copy_path_for(sys.argv[1])\n"
+            "if copy_for(base, data_version(engine)) is None or '--rebuild' in sys.argv:\n"
+            "    build_copy(engine, base)\n"
             "print(json.dumps([time.perf_counter() - started, "
             "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))")
-    out = subprocess.run([sys.executable, "-c", code, url], cwd=ROOT, capture_output=True, text=True, check=True)
+    command = [sys.executable, "-c", code, url] + (["--rebuild"] if rebuild else [])
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     seconds, peak = json.loads(out.stdout.strip().splitlines()[-1])
     return seconds, peak
 
@@ -371,7 +375,8 @@ def markdown(rows: list[Row], peaks: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def serve_one(backend: str, url: str, persons: int, with_naive: bool, only: str | None) -> dict:
+def serve_one(backend: str, url: str, persons: int, with_naive: bool, only: str | None,
+              rebuild_copy: bool = False) -> dict:
     """One store, measured by this process alone (a fresh interpreter per store)."""
     import logging
 
@@ -379,8 +384,8 @@ def serve_one(backend: str, url: str, persons: int, with_naive: bool, only: str 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     install_listener()
     CLOCK.install()
-    copy_s, copy_peak_mb = build_copy_apart(url)
-    print(f"  analytic copy built in {copy_s:.1f}s by its own process (peak {copy_peak_mb:.0f} MB)", flush=True)
+    copy_s, copy_peak_mb = build_copy_apart(url, rebuild_copy)
+    print(f"  analytic copy ready in {copy_s:.1f}s (built or found current) by its own process (peak {copy_peak_mb:.0f} MB)", flush=True)
     rows = measure_store(backend, url, persons, with_naive, only)
     return {"rows": [asdict(r) for r in rows], "backend": backend, "persons": persons, "copy_s": copy_s,
             "copy_peak_mb": copy_peak_mb, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -393,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", help="PostgreSQL URL (a schema per size is created inside it)")
     parser.add_argument("--no-naive", action="store_true", help="skip the whole-tables-into-pandas baseline")
     parser.add_argument("--only", help="measure only pages whose label contains this text")
+    parser.add_argument("--rebuild-copy", action="store_true", help="build the analytic copy even when current")
     parser.add_argument("--out", default=str(RESULTS_DIR / "pages.json"))
     parser.add_argument("--serve-one", nargs=3, metavar=("BACKEND", "URL", "PERSONS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -401,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     if args.serve_one:
         backend, url, persons = args.serve_one
-        result = serve_one(backend, url, int(persons), not args.no_naive, args.only)
+        result = serve_one(backend, url, int(persons), not args.no_naive, args.only, args.rebuild_copy)
         print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
         return 0
 
@@ -416,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_store(url, persons, args.seed)
             command = [sys.executable, "-m", "bench", "--serve-one", backend, url, str(persons)]
             command += (["--no-naive"] if args.no_naive else []) + (["--only", args.only] if args.only else [])
+            command += ["--rebuild-copy"] if args.rebuild_copy else []
             result = None
             with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as child:
                 for line in child.stdout:
