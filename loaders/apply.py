@@ -244,31 +244,40 @@ def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> S
         wanted = {by_id[r.values[_ID]] for r in rows if r.tags and r.values[_ID] in by_id}
         if any(r.tags for r in rest):
             wanted.update(named)
-        pairs = _select_in(conn, "SELECT pt.person_id, t.name FROM person_tag pt JOIN tag t ON t.id = pt.tag_id WHERE",
-                           "pt.person_id", sorted(wanted))
-        for pid, name in pairs:
-            view.tags.setdefault(pid, set()).add(name)
+        tags = view.tags
+        for pid, name in _select_many(conn, _TAGS_SELECT, "pt.person_id", 0, list(wanted), "person_tag"):
+            have = tags.get(pid)
+            if have is None:
+                tags[pid] = {name}
+            else:
+                have.add(name)
     return view
 
 
-def _select_by_id_number(conn: Connection, ids: list[str]) -> list[tuple]:
-    """The persons holding one of `ids`.
+_TAGS_SELECT = "SELECT pt.person_id, t.name FROM person_tag pt JOIN tag t ON t.id = pt.tag_id WHERE"
 
-    SQLite: when the file names a good share of the store (a re-import, a district's full
-    list) one sequential pass over the persons, filtered here, beats an index probe per ID.
+
+def _select_by_id_number(conn: Connection, ids: list[str]) -> list[tuple]:
+    """The persons holding one of `ids`."""
+    return _select_many(conn, _PERSON_SELECT, "id_number", 1 + PERSON_COLUMNS.index("id_number"), ids, "person")
+
+
+def _select_many(conn: Connection, sql: str, column: str, at: int, values: list, table: str) -> list[tuple]:
+    """Rows of `sql` whose `column` (position `at` in a row) is one of `values`.
+
+    SQLite: when `values` name a good share of `table` (a re-import, a district's full
+    list) one sequential pass, filtered here, beats an index probe per value.
     """
-    if ids and _is_sqlite(conn):
-        total = conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar() or 0
-        if len(ids) * 3 >= total:
-            wanted = set(ids)
-            at = 1 + PERSON_COLUMNS.index("id_number")
+    if values and _is_sqlite(conn):
+        total = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() or 0
+        if len(values) * 3 >= total:
+            wanted = set(values)
             cursor = conn.connection.cursor()
             try:
-                return [rec for rec in cursor.execute(f"{_PERSON_SELECT} 1")
-                        if rec[at] in wanted]
+                return [rec for rec in cursor.execute(f"{sql} 1") if rec[at] in wanted]
             finally:
                 cursor.close()
-    return _select_in(conn, _PERSON_SELECT, "id_number", ids)
+    return _select_in(conn, sql, column, values)
 
 
 def _select_by_name_and_birth(conn: Connection, pairs: list[tuple[str, dt.date]]) -> list[tuple]:
