@@ -77,7 +77,8 @@ def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
         assert names(engine) == ["李娜", "王伟"] and statuses(engine) == ["done"]
         # The history holds the batch, and it is offered for undo.
         page.get_by_text("共 1 批").wait_for()
-        choice = page.get_by_test_id("stSelectbox").evaluate(
+        # By its label: the mapping form's selectboxes of the run before may still be fading out.
+        choice = page.get_by_test_id("stSelectbox").filter(has_text="撤销一批导入").evaluate(
             "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
         assert "第 1 批 · 名单.xlsx" in choice
 
