@@ -179,3 +179,24 @@ def test_provider_email_without_account_is_audited_once_per_session(gated_app, s
     assert at.user == {"is_logged_in": False}
     assert audit_rows(sqlite_engine, "login_failure") == [(email, {"reason": "sso_no_account"})]
     assert audit_rows(sqlite_engine, "login") == []
+
+
+@pytest.mark.parametrize("idle_minutes, signed_out", [(31, True), (29, False)])
+def test_idle_local_session_signs_in_again(gated_app, sqlite_engine, idle_minutes, signed_out):
+    from store.scope import EVERYTHING
+    from ui.auth import Viewer
+
+    accounts.create_account(sqlite_engine, "staff1", "a-long-password", "staff")
+    at = gated_app()
+    at.session_state["viewer"] = Viewer(name="staff1", role="staff", scope=EVERYTHING)
+    at.session_state["last_seen"] = time.time() - idle_minutes * 60
+    at.run()
+    assert not at.exception
+    if signed_out:
+        assert [w.label for w in at.text_input] == ["用户名", "密码"]
+        assert any("登录" in w.value for w in at.warning)
+        assert "viewer" not in at.session_state
+        assert audit_rows(sqlite_engine, "logout") == [("staff1", {"reason": "idle"})]
+    else:
+        assert "当前用户：staff1" in body_text(at)
+        assert audit_rows(sqlite_engine, "logout") == []

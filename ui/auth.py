@@ -198,6 +198,7 @@ def sign_in_gate() -> Viewer | None:
             record_now(get_engine(), viewer.name, "logout", {"reason": "idle"})
             st.logout()
             return None
+        record_now(get_engine(), viewer.name, "logout", {"reason": "idle"})
         viewer = None
         st.warning(t("auth.idle"))
 
