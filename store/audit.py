@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, Select, func, insert, select
 
 from store.schema import audit_log
+from store.scope import Scope
 
 
 def record(conn: Connection, actor: str | None, action: str, detail: dict | str | None = None,
@@ -23,7 +24,28 @@ def record_now(engine: Engine, actor: str | None, action: str, detail: dict | st
         record(conn, actor, action, detail)
 
 
-def _filtered(stmt: Select, actions: tuple[str, ...], actor: str, since: datetime | None) -> Select:
+def visible_actors(engine: Engine, scope: Scope, viewer: str | None = None) -> list[str] | None:
+    """The actors whose entries a viewer of `scope` may read; None means every actor.
+
+    A scoped viewer reads the accounts whose own scope lies within its scope, and
+    itself. Everything else (unscoped accounts, screen tokens, the CLI, batch jobs)
+    may have acted on any district, so only an unscoped viewer reads it.
+    """
+    if scope.is_everything:
+        return None
+    # Imported here because store.accounts writes its own audit entries through this module.
+    from store.accounts import list_accounts
+
+    actors = {acc.username for acc in list_accounts(engine) if scope.contains(acc.scope)}
+    if viewer:
+        actors.add(viewer)
+    return sorted(actors)
+
+
+def _filtered(stmt: Select, actors: list[str] | None, actions: tuple[str, ...], actor: str,
+              since: datetime | None) -> Select:
+    if actors is not None:
+        stmt = stmt.where(audit_log.c.actor.in_(actors))
     if actions:
         stmt = stmt.where(audit_log.c.action.in_(actions))
     if actor:
@@ -33,11 +55,13 @@ def _filtered(stmt: Select, actions: tuple[str, ...], actor: str, since: datetim
     return stmt
 
 
-def audit_page(engine: Engine, actions: tuple[str, ...] = (), actor: str = "", since: datetime | None = None,
-               limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
-    """(total matching, one page of rows newest first)."""
-    count_stmt = _filtered(select(func.count()).select_from(audit_log), actions, actor, since)
-    rows_stmt = _filtered(select(audit_log), actions, actor, since)
+def audit_page(engine: Engine, scope: Scope, actions: tuple[str, ...] = (), actor: str = "",
+               since: datetime | None = None, limit: int = 100, offset: int = 0, *,
+               viewer: str | None = None) -> tuple[int, list[dict]]:
+    """(total matching, one page of rows newest first) of the entries `scope` may read (see visible_actors)."""
+    actors = visible_actors(engine, scope, viewer)
+    count_stmt = _filtered(select(func.count()).select_from(audit_log), actors, actions, actor, since)
+    rows_stmt = _filtered(select(audit_log), actors, actions, actor, since)
     rows_stmt = rows_stmt.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit).offset(offset)
     with engine.connect() as conn:
         total = conn.execute(count_stmt).scalar_one()
@@ -45,6 +69,8 @@ def audit_page(engine: Engine, actions: tuple[str, ...] = (), actor: str = "", s
     return int(total), rows
 
 
-def audit_actions(engine: Engine) -> list[str]:
+def audit_actions(engine: Engine, scope: Scope, *, viewer: str | None = None) -> list[str]:
+    """The actions `scope` may read entries of: the page's filter offers no action it would show nothing for."""
+    stmt = _filtered(select(audit_log.c.action).distinct(), visible_actors(engine, scope, viewer), (), "", None)
     with engine.connect() as conn:
-        return list(conn.execute(select(audit_log.c.action).distinct().order_by(audit_log.c.action)).scalars())
+        return list(conn.execute(stmt.order_by(audit_log.c.action)).scalars())

@@ -44,5 +44,17 @@ class Scope:
             return True
         return (district_code, street) in self.streets
 
+    def contains(self, other: Scope) -> bool:
+        """Whether every person `other` may see is one this scope may see too.
+
+        An unscoped `other` sees the whole area, so only an unscoped scope contains it.
+        """
+        if self.is_everything:
+            return True
+        if other.is_everything:
+            return False
+        return (all(d in self.districts for d in other.districts)
+                and all(self.allows_street(d, s) for d, s in other.streets))
+
 
 EVERYTHING = Scope()

@@ -30,7 +30,8 @@ from store import accounts
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.privacy import mask_id_number, mask_phone
-from store.schema import STAGES, activity, import_batch, import_change, participation, person, region, stage_event
+from store.audit import record_now
+from store.schema import STAGES, activity, audit_log, import_batch, import_change, participation, person, region, stage_event
 from store.scope import EVERYTHING, Scope
 from ui.auth import ROLE_PAGES, ROLES, Viewer
 from tests.test_cockpit_page import walk
@@ -625,3 +626,97 @@ def test_leader_sees_no_personal_lists(city, username):
         assert not any(name in label for label in labels for name in names), (page, labels)
         options = [o for w in list(at.selectbox) + list(at.multiselect) for o in w.options]
         assert not set(map(str, options)) & names, page
+
+
+# ---------------------------------------------------------------- 3. the audit log (admins only)
+
+# Accounts a DISTRICT admin must not read: another district's admin, and staff spanning both districts.
+OUTSIDE_ACCOUNTS = {"o_admin": ("admin", Scope(districts=(OTHER,))),
+                    "both_staff": ("staff", Scope(districts=(DISTRICT, OTHER)))}
+# Not accounts at all, or unscoped ones: only an unscoped admin reads them.
+UNSCOPED_ACTORS = ("admin", "staff", "bench", "system", "seed", "screen#1")
+SEED_ACTION = "scope_seed"
+
+
+def audit_truth(engine: Engine, actors, action: str | None = None, actor_part: str = "") -> list[tuple]:
+    """(actor, action, detail) of the entries of `actors`, newest first, read straight from audit_log."""
+    stmt = select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
+    if actors is not None:
+        stmt = stmt.where(audit_log.c.actor.in_(actors))
+    if action:
+        stmt = stmt.where(audit_log.c.action == action)
+    if actor_part:
+        stmt = stmt.where(audit_log.c.actor.contains(actor_part))
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(stmt.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()))]
+
+
+def audit_shown(at: AppTest) -> tuple[int, list[tuple]]:
+    """(the count in the caption, the rows of the table) of the audit page."""
+    totals = [c for c in captions(at) if re.fullmatch(r"共 [\d,]+ 条", c)]
+    assert len(totals) == 1, captions(at)
+    cols = [translate(f"audit.col.{c}", "zh") for c in ("actor", "action", "detail")]
+    rows = [tuple(r) for r in frame(at, set(cols))[cols].itertuples(index=False)] if at.dataframe else []
+    return number(totals[0][2:-2]), rows
+
+
+def audit_filter(at: AppTest, label_key: str):
+    label = translate(label_key, "zh")
+    found = [w for w in list(at.multiselect) + list(at.text_input) + list(at.number_input) if w.label == label]
+    assert len(found) == 1, label
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def audit_seeded(city):
+    for username, (role, scope) in OUTSIDE_ACCOUNTS.items():
+        accounts.create_account(city.engine, username, PASSWORD, role, scope=scope)
+    detail = {"rows": 12, "districts": [OTHER]}
+    for actor in (*SCOPED_ACCOUNTS, *OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
+        record_now(city.engine, actor, "export", {**detail, "marker": f"export-by-{actor}"})
+    # More than a page of entries of an account within the district, so paging is exercised.
+    for i in range(130):
+        record_now(city.engine, "d_staff", SEED_ACTION, {"i": i})
+    return city
+
+
+def test_a_district_admin_reads_only_the_audit_entries_of_its_district(audit_seeded):
+    city = audit_seeded
+    at = open_page(sign_in("d_admin"), "audit")
+    # Every scoped account of the city lies within DISTRICT (a district, or one of its streets).
+    within = tuple(SCOPED_ACCOUNTS)
+    total, rows = audit_shown(at)
+    expected = audit_truth(city.engine, within)
+    assert total == len(expected) > 100 and len(expected) < len(audit_truth(city.engine, None))
+    assert rows == expected[:100]
+    text = page_text(at)
+    for outsider in (*OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
+        assert f"export-by-{outsider}" not in text
+    # The action filter offers only actions of entries it may show.
+    assert set(audit_filter(at, "audit.actions").options) == {a for _, a, _ in expected}
+
+    audit_filter(at, "audit.page").set_value(2).run()
+    assert audit_shown(at) == (len(expected), expected[100:200])
+
+    audit_filter(at, "audit.actions").set_value(["export"]).run()
+    exports = audit_truth(city.engine, within, "export")
+    assert {f"export-by-{a}" for a in SCOPED_ACCOUNTS} <= {json.loads(d)["marker"] for _, _, d in exports
+                                                          if "marker" in json.loads(d)}
+    assert audit_shown(at) == (len(exports), exports[:100])
+
+    # Naming another district's admin finds nothing, rather than their export.
+    audit_filter(at, "audit.actor").input("o_admin").run()
+    assert audit_shown(at) == (0, [])
+    assert translate("audit.empty", "zh") in [i.value for i in at.info]
+
+
+def test_an_unscoped_admin_reads_every_audit_entry(audit_seeded):
+    """The control for the test above: the other district's export is there to be hidden."""
+    city = audit_seeded
+    at = open_page(sign_in("admin"), "audit")
+    audit_filter(at, "audit.actions").set_value(["export"]).run()
+    exports = audit_truth(city.engine, None, "export")
+    assert audit_shown(at) == (len(exports), exports[:100])
+    text = page_text(at)
+    for actor in (*SCOPED_ACCOUNTS, *OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
+        assert f"export-by-{actor}" in text

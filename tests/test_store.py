@@ -128,6 +128,67 @@ def test_scope_clause_restricts_persons(engine):
     assert names(Scope(districts=("330102",), streets=(("330106", "西溪街道"),))) == {"甲", "丙"}
 
 
+XIHU, SHANGCHENG = "330106", "330102"
+
+
+@pytest.mark.parametrize("outer, inner, contained", [
+    # Districts: a subset is within, a superset or a neighbour is not.
+    (Scope(districts=(XIHU, SHANGCHENG)), Scope(districts=(XIHU,)), True),
+    (Scope(districts=(XIHU,)), Scope(districts=(XIHU,)), True),
+    (Scope(districts=(XIHU,)), Scope(districts=(XIHU, SHANGCHENG)), False),
+    (Scope(districts=(XIHU,)), Scope(districts=(SHANGCHENG,)), False),
+    # Streets: the same street only; a name is only unique within its district.
+    (Scope(streets=((XIHU, "北山街道"),)), Scope(streets=((XIHU, "北山街道"),)), True),
+    (Scope(streets=((XIHU, "北山街道"),)), Scope(streets=((XIHU, "西溪街道"),)), False),
+    (Scope(streets=((XIHU, "北山街道"),)), Scope(streets=((SHANGCHENG, "北山街道"),)), False),
+    # A street lies within its district, but a district is not within one of its streets.
+    (Scope(districts=(XIHU,)), Scope(streets=((XIHU, "北山街道"), (XIHU, "西溪街道"))), True),
+    (Scope(districts=(SHANGCHENG,)), Scope(streets=((XIHU, "北山街道"),)), False),
+    (Scope(streets=((XIHU, "北山街道"),)), Scope(districts=(XIHU,)), False),
+    # Mixed: every part of the inner scope must be covered.
+    (Scope(districts=(XIHU,), streets=((SHANGCHENG, "湖滨街道"),)),
+     Scope(districts=(XIHU,), streets=((SHANGCHENG, "湖滨街道"),)), True),
+    (Scope(districts=(XIHU,)), Scope(districts=(XIHU,), streets=((SHANGCHENG, "湖滨街道"),)), False),
+    # Unscoped: contains everything, and lies within nothing scoped.
+    (Scope(), Scope(districts=(XIHU,)), True),
+    (Scope(), Scope(), True),
+    (Scope(districts=(XIHU,)), Scope(), False),
+    (Scope(streets=((XIHU, "北山街道"),)), Scope(), False),
+])
+def test_scope_contains(outer, inner, contained):
+    assert outer.contains(inner) is contained
+
+
+def test_audit_page_shows_a_scoped_viewer_only_accounts_within_its_scope(engine):
+    from store import accounts
+    from store.audit import audit_actions, audit_page, record_now
+
+    for username, role, scope in (("d_admin", "admin", Scope(districts=(XIHU,))),
+                                  ("s_staff", "staff", Scope(streets=((XIHU, "北山街道"),))),
+                                  ("o_admin", "admin", Scope(districts=(SHANGCHENG,))),
+                                  ("both", "staff", Scope(districts=(XIHU, SHANGCHENG))),
+                                  ("u_admin", "admin", Scope())):
+        accounts.create_account(engine, username, "a-long-password", role, scope=scope)
+    for actor in ("d_admin", "s_staff", "o_admin", "both", "u_admin", "bench", "screen#1", "nobody"):
+        record_now(engine, actor, "export", {"by": actor})
+
+    xihu = Scope(districts=(XIHU,))
+    total, rows = audit_page(engine, xihu, ("export",), viewer="d_admin")
+    assert total == 2 and [r["actor"] for r in rows] == ["s_staff", "d_admin"]  # newest first
+    assert audit_page(engine, Scope(), ("export",))[0] == 8
+    # Paging and the actor filter stay inside the scope, and the count matches.
+    assert audit_page(engine, xihu, ("export",), limit=1, offset=1, viewer="d_admin") == (2, [rows[1]])
+    assert audit_page(engine, xihu, (), "o_admin", viewer="d_admin") == (0, [])
+    # A street viewer does not read its district's admin; the viewer's own entries always show.
+    street = Scope(streets=((XIHU, "北山街道"),))
+    assert [r["actor"] for r in audit_page(engine, street, ("export",), viewer="s_staff")[1]] == ["s_staff"]
+    assert {r["actor"] for r in audit_page(engine, street, ("export",), viewer="u_admin")[1]} == \
+        {"s_staff", "u_admin"}
+    # Account changes made from the command line are not an account's: only the unscoped see them.
+    assert audit_actions(engine, xihu, viewer="d_admin") == ["export"]
+    assert audit_actions(engine, Scope()) == ["account_create", "export"]
+
+
 def test_sqlite_pragmas(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
