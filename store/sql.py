@@ -6,8 +6,12 @@ unchanged on the store (SQLite or PostgreSQL) and on the analytic copy (DuckDB).
 
 from __future__ import annotations
 
-from sqlalchemy import Date, Integer, cast, func
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Boolean, Date, DateTime, Integer, cast, exists, false, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from store.schema import participation
 
 
 def month_key(column, dialect: str) -> ColumnElement:
@@ -47,11 +51,6 @@ def has_percentile(dialect: str) -> bool:
 # table when it is built (store.analytic.DERIVED_PERSON_COLUMNS). The constructs
 # below compile to those columns on DuckDB and to the equivalent subquery on the
 # store, so a query is written once and stays correct on both.
-
-from sqlalchemy import Boolean, DateTime, exists, false, literal, or_, select  # noqa: E402
-from sqlalchemy.ext.compiler import compiles  # noqa: E402
-from sqlalchemy.sql.elements import ColumnClause  # noqa: E402
-from sqlalchemy.sql.visitors import InternalTraversal  # noqa: E402
 
 # Between name and organization in the copy's search text: no keyword can contain it.
 SEARCH_SEPARATOR = "\x1f"
@@ -105,15 +104,9 @@ class KeywordMatch(_PersonValue):
         super().__init__(person_from, f"%{escaped}%")
 
 
-def _participation():
-    from store.schema import participation  # schema imports nothing from here; kept lazy all the same
-
-    return participation
-
-
 @compiles(CheckedInSince)
 def _checked_in_since(element, compiler, **kw):
-    part = _participation()
+    part = participation
     return compiler.process(exists().where(part.c.person_id == element.person.c.id, part.c.status == "checked_in",
                                            part.c.checked_in_at >= element.value), **kw)
 
@@ -127,7 +120,7 @@ def _checked_in_since_copy(element, compiler, **kw):
 
 @compiles(LastCheckIn)
 def _last_check_in(element, compiler, **kw):
-    part = _participation()
+    part = participation
     subquery = (select(func.max(part.c.checked_in_at))
                 .where(part.c.person_id == element.person.c.id, part.c.status == "checked_in")
                 .correlate(element.person).scalar_subquery())

@@ -7,6 +7,7 @@ PostgreSQL tests run when TEST_DATABASE_URL is set; each test gets its own schem
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 import uuid
 from urllib.parse import quote
@@ -32,32 +33,60 @@ def _postgres_schema_url(schema: str) -> str:
     return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
+def _run_admin(*statements: str) -> None:
+    admin = create_engine(normalise_url(TEST_DATABASE_URL))
+    with admin.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    admin.dispose()
+
+
+def new_store_url(backend: str, sqlite_folder: Path) -> str:
+    """URL of a fresh, empty database: a file in `sqlite_folder`, or a new PostgreSQL schema."""
+    if backend == "sqlite":
+        return _sqlite_url(sqlite_folder)
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _run_admin(f'CREATE SCHEMA "{schema}"')
+    return _postgres_schema_url(schema)
+
+
+def drop_store(url: str) -> None:
+    """Remove a store made by new_store_url (SQLite files go with their temporary folder)."""
+    if url.startswith("sqlite"):
+        return
+    schema = url.rsplit("search_path%3D", 1)[-1]
+    _run_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextmanager
+def module_store(backend: str, tmp_path_factory, name: str = "store"):
+    """A fresh migrated store that outlives one test (for modules whose tests only read); yields its URL."""
+    url = new_store_url(backend, tmp_path_factory.mktemp(name))
+    engine = create_store_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        drop_store(url)
+
+
 @pytest.fixture
 def store_url_factory(tmp_path):
     """Returns a function backend -> URL of a fresh, empty database for that backend."""
     created: list[str] = []
 
     def make(backend: str) -> str:
-        if backend == "sqlite":
-            return _sqlite_url(tmp_path / uuid.uuid4().hex[:8])
-        if not TEST_DATABASE_URL:
-            pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(normalise_url(TEST_DATABASE_URL))
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        created.append(schema)
-        return _postgres_schema_url(schema)
+        url = new_store_url(backend, tmp_path / uuid.uuid4().hex[:8])
+        created.append(url)
+        return url
 
     yield make
 
-    if created:
-        admin = create_engine(normalise_url(TEST_DATABASE_URL))
-        with admin.begin() as conn:
-            for schema in created:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    for url in created:
+        drop_store(url)
 
 
 @pytest.fixture(scope="session", autouse=True)

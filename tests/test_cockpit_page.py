@@ -14,7 +14,8 @@ from store.engine import create_store_engine
 from store.schema import person
 from store.version import bump_data_version
 from tests.conftest import BACKENDS
-from tests.test_cockpit_queries import fill_store, module_store
+from tests.conftest import module_store
+from tests.test_cockpit_queries import fill_store
 
 PAGE = "pages/cockpit.py"
 ECHARTS = "streamlit-echarts.streamlit_echarts"

@@ -10,15 +10,10 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
-import uuid
-from contextlib import contextmanager
-
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import event, insert
 
 from store.engine import create_store_engine
-from store.migrate import upgrade_to_head
-from store.url import normalise_url
-from tests.conftest import BACKENDS, TEST_DATABASE_URL, _postgres_schema_url
+from tests.conftest import BACKENDS, module_store
 
 from store.queries import cockpit as q
 from store.schema import activity, participation, person, person_tag, tag
@@ -85,32 +80,6 @@ def fill_store(engine, persons=PERSONS, activities=ACTIVITIES, participations=PA
                 {"activity_id": a, "person_id": p, "status": s, "registered_at": r, "checked_in_at": c}
                 for a, p, s, r, c in participations
             ])
-
-
-@contextmanager
-def module_store(backend: str, tmp_path_factory):
-    """A fresh migrated store that outlives one test (for modules whose tests only read); yields its URL."""
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('cockpit') / 'store.db'}"
-    else:
-        if not TEST_DATABASE_URL:
-            pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(normalise_url(TEST_DATABASE_URL))
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = _postgres_schema_url(schema)
-    eng = create_store_engine(url)
-    upgrade_to_head(eng)
-    eng.dispose()
-    try:
-        yield url
-    finally:
-        if schema:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

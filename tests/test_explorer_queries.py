@@ -11,15 +11,11 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-import uuid
-
 import pytest
-from conftest import BACKENDS, TEST_DATABASE_URL, _postgres_schema_url
-from sqlalchemy import create_engine, insert, select, text
+from conftest import BACKENDS, module_store
+from sqlalchemy import insert, select
 
 from store.engine import create_store_engine
-from store.migrate import upgrade_to_head
-from store.url import normalise_url
 
 from store.filters import PersonFilter
 from store.queries import explorer as q
@@ -241,36 +237,11 @@ INJECTIONS = ["%' OR 1=1 --", "%", "_", "__", "'", '"', "<script>", "\\", "50%",
 @pytest.fixture(scope="module", params=BACKENDS)
 def store(request, tmp_path_factory):
     """One seeded store per backend for the whole module: the tests here only read."""
-    url = module_store_url(request.param, tmp_path_factory)
-    engine = create_store_engine(url)
-    upgrade_to_head(engine)
-    records = seed_store(engine)
-    yield engine, records
-    engine.dispose()
-    drop_module_store(url)
-
-
-def module_store_url(backend: str, tmp_path_factory) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('explorer') / 'store.db'}"
-    if not TEST_DATABASE_URL:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(TEST_DATABASE_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return _postgres_schema_url(schema)
-
-
-def drop_module_store(url: str) -> None:
-    if url.startswith("sqlite"):
-        return
-    schema = url.rsplit("search_path%3D", 1)[-1]
-    admin = create_engine(normalise_url(TEST_DATABASE_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    with module_store(request.param, tmp_path_factory, "explorer") as url:
+        engine = create_store_engine(url)
+        records = seed_store(engine)
+        yield engine, records
+        engine.dispose()
 
 
 def test_counts_equal_brute_force_for_many_filters(store):

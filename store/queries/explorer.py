@@ -483,9 +483,9 @@ def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "up
 def _label_maps(conn, lang: str) -> tuple[dict[str, str], dict[str, str]]:
     """code -> name of categories and districts, as _list_select's joins give them."""
     cname = category.c.name_en if lang == "en" else category.c.name_zh
-    rname = func.coalesce(region.c.name_en, region.c.name_zh) if lang == "en" else region.c.name_zh
     categories = dict(conn.execute(select(category.c.code, cname)).all())
-    districts = dict(conn.execute(select(region.c.code, rname).where(region.c.level == "district")).all())
+    names = _district_names(conn)
+    districts = {code: code_label(names, code, lang) for code in names}
     return categories, districts
 
 
