@@ -18,6 +18,7 @@ from operator import and_, attrgetter, is_not, itemgetter, ne, not_, truth
 
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
+from store import clock
 from loaders.gcpause import gc_paused
 from loaders.plan import F, PARTICIPATIONS, PERSON_FIELDS, ImportPlan, RowPlan, SheetInfo
 from store.engine import writing
@@ -585,7 +586,7 @@ def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | N
            progress: Progress | None) -> ImportResult:
     result = ImportResult(file=plan.file_name, rows_read=plan.rows_read, dry_run=dry_run,
                           sheets=plan.sheets, notices=list(plan.notices), content=plan.content)
-    now = dt.datetime.now()
+    now = clock.now()
     with writing(engine) as conn:
         _lock(conn)
         earlier = conn.execute(

@@ -22,11 +22,12 @@ from array import array
 from bisect import bisect
 from collections.abc import Sequence
 from functools import lru_cache
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 
+from store import clock
 from store.migrate import DATA_DIR, read_csv_rows
 from store.schema import (
     activity,
@@ -1022,7 +1023,7 @@ def generate_demo(engine: Engine, persons: int = 20_000, seed: int = 42, today: 
     """
     if persons < 0:
         raise ValueError("persons must be >= 0")
-    today = today or date.today()
+    today = today or clock.today()
     rng = random.Random(seed)
     city = _City(data_dir)
     counts = {"persons": 0, "person_tags": 0, "stage_events": 0, "appointments": 0,
@@ -1075,7 +1076,7 @@ def generate_demo(engine: Engine, persons: int = 20_000, seed: int = 42, today: 
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
                 ))
         conn.execute(audit_log.insert().values(
-            at=datetime.now(), actor="demo", action="demo",
+            at=clock.now(), actor="demo", action="demo",
             detail=json.dumps({"seed": seed, "today": today.isoformat(), **counts}, ensure_ascii=False),
         ))
         bump_data_version(conn)

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import re
 
+from store import clock
 from loaders.errors import InvalidDate, InvalidIdNumber, PrecisionLost, UnknownCategory, UnknownStatus, ValueTooLong
 from loaders.reference import Reference, district_key, header_key, street_key, strip_bracketed
 
@@ -95,11 +96,11 @@ _DATE_DIGITS6 = re.compile(r"^(\d{4})(\d{2})$")
 _TIME_SUFFIX = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Birth dates after today are refused; computed once per import rather than once per cell.
-_TODAY = [dt.date.today()]
+_TODAY = [clock.today()]
 
 
 def refresh_today() -> None:
-    _TODAY[0] = dt.date.today()
+    _TODAY[0] = clock.today()
 
 
 def _date_warning(text: str) -> str:

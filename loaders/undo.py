@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
+from store import clock
 from loaders.apply import BOOKKEEPING, PERSON_COLUMNS, _select_in
 from loaders.attendance import ACTIONS as ATTENDANCE_ACTIONS
 from loaders.attendance import undo_participations
@@ -57,7 +58,7 @@ def _names(names: list[str]) -> str:
 
 def undo_batch(engine: Engine, batch_id: int, actor: str | None = None) -> UndoResult:
     """Undo one import batch in one transaction; raises BatchNotFound or UndoRefused."""
-    now = dt.datetime.now()
+    now = clock.now()
     with writing(engine) as conn:
         batch = conn.execute(select(import_batch).where(import_batch.c.id == batch_id)).first()
         if batch is None:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from store import clock
 from charts import activities as charts
 from store.filters import PersonFilter
 from store.queries import activities as q
@@ -177,7 +178,7 @@ def main() -> None:
     scope = current_scope()
     if no_persons_yet(scope):
         return
-    today = date.today()
+    today = clock.today()
     period = pick_period(today)
     if period is None:
         return

@@ -12,6 +12,7 @@ from datetime import date
 import streamlit as st
 from streamlit_echarts import Map, st_echarts
 
+from store import clock
 from charts import cockpit as charts
 from charts.echarts_theme import THEME, Style, options_of
 from store.queries import cockpit as q
@@ -72,13 +73,13 @@ def funnel_panel(height: str = "funnel") -> None:
 
 
 def monthly_panel(height: str = "monthly") -> None:
-    df = query(q.monthly_participation, scope, date.today())
+    df = query(q.monthly_participation, scope, clock.today())
     show(charts.monthly_lines(df, registrations_name=t("cockpit.registrations"),
                               checkins_name=t("cockpit.checkins"), threshold=threshold, style=style), height)
 
 
 def age_panel(height: str = "age") -> None:
-    df = query(q.age_gender, scope, date.today())
+    df = query(q.age_gender, scope, clock.today())
     names = {b: t(f"cockpit.band.{b}") for b in df["band"]}
     show(charts.age_gender_bars(df, names, male_name=t("cockpit.male"), female_name=t("cockpit.female"),
                                 threshold=threshold, style=style), height)
@@ -93,7 +94,7 @@ FEED_TEXT_KEYS = ("upcoming", "past", "online", "registered", "checked_in", "non
 
 
 def activities_panel(height: str = "feed") -> None:
-    df = query(q.activity_feed, scope, date.today())
+    df = query(q.activity_feed, scope, clock.today())
     texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
     texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
     st.html(charts.activity_feed_html(df, texts, lang=lang, threshold=threshold, height_px=layout.px(height)))
@@ -120,7 +121,7 @@ def headline_and_title(today: date):
 
 
 def cockpit() -> None:
-    h = headline_and_title(date.today())
+    h = headline_and_title(clock.today())
     if h.persons == 0:
         st.info(t("cockpit.empty"))
         return

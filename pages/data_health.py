@@ -1,3 +1,4 @@
+from store import clock
 from ui.auth import guard_page
 
 viewer = guard_page("data_health")
@@ -138,7 +139,7 @@ def main() -> None:
     st.title(t("page.data_health"))
     st.caption(t("health.caption"))
     scope = current_scope()
-    today = date.today()
+    today = clock.today()
     if not no_persons_yet(scope):
         lang = current_language()
         liveness_section(scope, today)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import streamlit as st
 
+from store import clock
 from charts.explorer import BarOptions, PyramidOptions, TimelineOptions, age_gender_pyramid, bar_chart, stage_timeline
 from store.privacy import may_see_personal
 from store.queries import explorer as q
@@ -18,7 +18,7 @@ from ui.i18n import current_language, t
 viewer = guard_page("explorer")
 scope = viewer.scope
 lang = current_language()
-today = date.today()
+today = clock.today()
 
 st.title(t("page.explorer"))
 st.caption(t("explorer.intro"))

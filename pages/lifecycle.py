@@ -7,6 +7,7 @@ from datetime import date
 
 import streamlit as st
 
+from store import clock
 from charts import lifecycle as charts
 from store.queries import lifecycle as q
 from store.schema import APPOINTMENT_BODIES, STAGES
@@ -133,7 +134,7 @@ def main() -> None:
     scope = current_scope()
     if no_persons_yet(scope):
         return
-    today = date.today()
+    today = clock.today()
     lang = current_language()
     role = current_viewer().role
     stage_labels = {s: t(f"lifecycle.stage.{s}") for s in STAGES}

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select
 
+from store import clock
 from store.schema import audit_log
 from store.scope import Scope
 
@@ -16,7 +17,7 @@ def record(conn: Connection, actor: str | None, action: str, detail: dict | str 
     """Write one audit row inside the caller's transaction (so it lands with the change or not at all)."""
     if isinstance(detail, dict):
         detail = json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)
-    conn.execute(insert(audit_log).values(at=at or datetime.now(), actor=actor, action=action, detail=detail))
+    conn.execute(insert(audit_log).values(at=at or clock.now(), actor=actor, action=action, detail=detail))
 
 
 def record_now(engine: Engine, actor: str | None, action: str, detail: dict | str | None = None) -> None:

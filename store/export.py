@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
+from store import clock
 from store.filters import PersonFilter
 from store.queries.explorer import LIST_COLUMNS, headcount, iter_matches
 from store.audit import record_now
@@ -89,7 +90,7 @@ def export_persons(engine: Engine, scope: Scope, flt: PersonFilter, *, actor: st
                    sort: str = "name", descending: bool = False, today: date | None = None,
                    max_rows: int = EXPORT_MAX_ROWS, chunk_size: int = 2000) -> ExportResult:
     """The filtered list as an .xlsx workbook; raises ExportTooLarge past `max_rows`."""
-    today = today or date.today()
+    today = today or clock.today()
     matched = headcount(engine, scope, flt, today=today).matched
     if matched > max_rows:
         raise ExportTooLarge(matched, max_rows)

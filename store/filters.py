@@ -12,6 +12,7 @@ from typing import Mapping
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
+from store import clock
 from store.schema import appointment, person, person_tag, tag
 from store.sql import CheckedInSince, KeywordMatch
 from store.scope import Scope
@@ -52,7 +53,7 @@ class PersonFilter:
     # ---- SQL ----
     def conditions(self, scope: Scope, today: date | None = None) -> list[ColumnElement[bool]]:
         """WHERE conditions on `person` for this filter within `scope`."""
-        today = today or date.today()
+        today = today or clock.today()
         p = person.c
         conds: list[ColumnElement[bool]] = []
         scope_clause = scope.person_clause(person)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from store import clock
 from store.schema import column_mapping
 
 _SPACE = re.compile(r"[\s\u00a0\u200b-\u200d\ufeff\u2060]+")
@@ -53,7 +54,7 @@ def save_mapping(engine: Engine, labels: Iterable[str], mapping: Mapping[str, st
     """
     labels = [label for label in labels if label]
     signature = header_signature(labels)
-    now = now or dt.datetime.now()
+    now = now or clock.now()
     with engine.begin() as conn:
         if not mapping:
             conn.execute(delete(column_mapping).where(column_mapping.c.signature == signature))

@@ -7,6 +7,7 @@ PostgreSQL tests run when TEST_DATABASE_URL is set; each test gets its own schem
 from __future__ import annotations
 
 import os
+from datetime import date
 from contextlib import contextmanager
 from pathlib import Path
 import uuid
@@ -20,6 +21,13 @@ from store.migrate import upgrade_to_head
 from store.url import normalise_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+# The suite never reads the calendar: the project's clock is pinned for every test,
+# the Streamlit servers the browser tests start included. A run may pin another day
+# (`BRAIN_TODAY=2028-02-29 make test`); DATES are the days the date-sensitive tests
+# are proven at within one run (a month end, a year's turn, a leap day).
+PINNED_TODAY = os.environ.setdefault("BRAIN_TODAY", "2026-12-05")
+DATES = ["2026-12-05", "2026-12-31", "2027-01-01", "2028-02-29"]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
@@ -126,10 +134,13 @@ def demo_sqlite(tmp_path_factory):
 
     For tests that read a realistic store; a test that writes adds only rows of its own.
     """
-    made: dict[tuple[int, int], str] = {}
+    made: dict[tuple[int, int, date], str] = {}
 
     def make(persons: int = 2000, seed: int = 11) -> str:
-        if (persons, seed) not in made:
+        from store import clock
+
+        key = (persons, seed, clock.today())
+        if key not in made:
             from loaders.demo import generate_demo
 
             url = f"sqlite:///{tmp_path_factory.mktemp(f'demo{persons}_{seed}') / 'demo.db'}"
@@ -137,8 +148,8 @@ def demo_sqlite(tmp_path_factory):
             upgrade_to_head(engine)
             generate_demo(engine, persons=persons, seed=seed)
             engine.dispose()
-            made[(persons, seed)] = url
-        return made[(persons, seed)]
+            made[key] = url
+        return made[key]
 
     return make
 

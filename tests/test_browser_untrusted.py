@@ -3,11 +3,12 @@ holding HTML or template syntax show as text on every page, in tables, labels an
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
 
+from store import clock
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.schema import activity, participation, person, person_tag, tag
@@ -35,7 +36,7 @@ def hostile_server(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('untrusted') / 'store.db'}"
     engine = create_store_engine(url)
     upgrade_to_head(engine)
-    today = date.today()
+    today = clock.today()
     generate_demo(engine, persons=400, seed=9, today=today)
     now = datetime.combine(today, datetime.min.time())
     with engine.begin() as conn:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import re
 import traceback
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine, event, insert
 
+from store import clock
 from store.engine import create_store_engine
 from store.schema import person
 from store.version import bump_data_version
 from tests.conftest import BACKENDS
 from tests.conftest import module_store
 from tests.test_cockpit_queries import fill_store
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 PAGE = "pages/cockpit.py"
 ECHARTS = "streamlit-echarts.streamlit_echarts"
@@ -274,7 +278,7 @@ def test_an_import_shows_at_the_next_refresh(make_app, own_demo_url):
     at = open_cockpit(make_app, own_demo_url, kiosk="1")
     assert "2,000" in html_of(at)
     engine = create_store_engine(own_demo_url)
-    now = datetime.now()
+    now = clock.now()
     with engine.begin() as conn:
         conn.execute(insert(person), [
             {"name": f"新人{i}", "category_code": "other", "stage": "discover", "created_at": now, "updated_at": now,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from store import clock
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from tests.browser_support import browser_page, streamlit_server, wait_for_app
@@ -21,7 +21,7 @@ def demo_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     engine = create_store_engine(url)
     upgrade_to_head(engine)
-    demo.generate_demo(engine, persons=2000, seed=3, today=date.today())
+    demo.generate_demo(engine, persons=2000, seed=3, today=clock.today())
     engine.dispose()
     return url
 

@@ -6,9 +6,13 @@ import json
 
 import pytest
 
+from store import clock
 from store.filters import PersonFilter
 from store.migrate import DATA_DIR, read_csv_rows
 from test_explorer_queries import age_of, brute, store  # noqa: F401  (store is a fixture)
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 PAGE = "pages/explorer.py"
 
@@ -38,10 +42,8 @@ def list_ids(at) -> list[int]:
 
 
 def today_brute(records, f):
-    # The page filters by the real today; brute-force with the same day.
-    from datetime import date
-
-    return brute(records, f, today=date.today())
+    # The page filters by the project's today; brute-force with the same day.
+    return brute(records, f, today=clock.today())
 
 
 def test_url_filters_drive_headcount_and_list(store, make_app):

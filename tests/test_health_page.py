@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import insert
 
+from store import clock
 from store import accounts
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.schema import import_batch, person
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 PAGE = "pages/data_health.py"
 
@@ -34,7 +38,7 @@ def demo_url(tmp_path_factory):
     engine = create_store_engine(url)
     upgrade_to_head(engine)
     generate_demo(engine, persons=2000, seed=7)
-    now = datetime.now()
+    now = clock.now()
     with engine.begin() as conn:
         conn.execute(insert(person), [
             dict(name="重复测试人", birth_date=date(1966, 6, 6), category_code="other", district_code="330106",

@@ -10,9 +10,13 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 import loaders.apply
+from store import clock
 from loaders.api import UndoRefused, BatchNotFound, apply_import, import_file, prepare_import, undo_batch, write_error_report
 from store.schema import audit_log, import_batch, import_change, meta, person, person_tag, stage_event, tag
 from tests.data.staff_files import ID_CHEN, ID_LI, ID_WANG, ID_ZHAO, make_id, simple_workbook, staff_workbook
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 HEADER = ["姓名", "性别", "出生日期", "身份证号", "手机", "统战对象类别", "工作单位", "标签", "工作阶段"]
 
@@ -133,7 +137,7 @@ ID_B = make_id("330106", "19800101", "023")
 ])
 def test_identity_cascade(engine, tmp_path, stored, row, expected):
     if isinstance(stored[0], dict):  # persons another system wrote (the importer would merge these)
-        now = dt.datetime.now()
+        now = clock.now()
         with engine.begin() as conn:
             conn.execute(person.insert(), [{"name": "王伟", "category_code": "non_party", "stage": "discover",
                                             "created_at": now, "updated_at": now, "phone": None, "id_number": None, **p}
@@ -160,7 +164,7 @@ def test_name_and_birth_date_match_exact_pairs_only(engine, tmp_path):
 
 
 def test_birth_date_written_with_a_time_by_another_system_still_matches(sqlite_engine, tmp_path):
-    now = dt.datetime.now()
+    now = clock.now()
     with sqlite_engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO person (name, birth_date, category_code, stage, created_at, updated_at) "
@@ -304,7 +308,7 @@ def test_undo_is_not_blocked_by_a_later_unchanged_import(engine, tmp_path):
 def test_undo_refuses_after_a_staff_edit(engine, tmp_path):
     first = import_file(engine, sheet(tmp_path, "a.xlsx", [["王伟", "", "", ID_A, "", "无党派", "甲", "", ""]]))
     with engine.begin() as conn:
-        conn.execute(update(person).values(organization="丙", updated_via="staff", updated_at=dt.datetime.now()))
+        conn.execute(update(person).values(organization="丙", updated_via="staff", updated_at=clock.now()))
     with pytest.raises(UndoRefused) as exc:
         undo_batch(engine, first.batch_id)
     assert "王伟" in exc.value.message

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 import pytest
 
+from store import clock
 from store import accounts
 from store.engine import create_store_engine
 from store.queries import lifecycle as q
 from store.schema import person
 from store.scope import EVERYTHING
 from store.settings import get_setting
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 PAGE = "pages/lifecycle.py"
 SECTIONS = ["全流程漏斗", "各阶段停留时间（中位数）", "按发现年份的批次", "人员来源与转化", "可推荐使用的人员", "任期提醒"]
@@ -58,7 +62,7 @@ def test_renders_on_demo_store(make_app, demo_url, demo_engine):
     assert decode(spec["data"][0]["x"]) == funnel.table["in_order"].tolist()
     assert decode(spec["data"][1]["x"]) == funnel.table["any_stage"].tolist()
     n = get_setting("promote_min_checkins")
-    total = q.promote_candidates(demo_engine, EVERYTHING, date.today(), n).total
+    total = q.promote_candidates(demo_engine, EVERYTHING, clock.today(), n).total
     assert f"至少 {n} 次" in captions(at) and f"共 {total:,} 人" in captions(at)
     names = set(at.dataframe[-2].value["姓名"]) if total else set()
     assert "身份证号" not in " ".join(df.value.columns.astype(str).str.cat() for df in at.dataframe)
@@ -69,7 +73,7 @@ def test_term_list_switches_kind(make_app, demo_url, demo_engine):
     at = open_page(make_app(demo_url))
     at.button_group(key="lc_term_kind").set_value("soon").run()
     assert not at.exception
-    soon = q.term_watch_page(demo_engine, EVERYTHING, date.today(), "soon", 0, 20)
+    soon = q.term_watch_page(demo_engine, EVERYTHING, clock.today(), "soon", 0, 20)
     assert len(at.dataframe[-1].value) == len(soon.rows)
     assert at.dataframe[-1].value["剩余天数"].tolist() == soon.rows["days_left"].tolist()
 
@@ -111,7 +115,7 @@ def test_persons_without_history(make_app, sqlite_engine):
 
 def test_candidate_pages(make_app, demo_url, demo_engine):
     n = get_setting("promote_min_checkins")
-    second = q.promote_candidates(demo_engine, EVERYTHING, date.today(), n, 20, 20)
+    second = q.promote_candidates(demo_engine, EVERYTHING, clock.today(), n, 20, 20)
     assert second.total > 20, "the demo should give the candidate list a second page"
     at = open_page(make_app(demo_url))
     at.number_input(key="lc_cand_page").set_value(2).run()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
+from store import clock
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.schema import person
@@ -15,6 +15,9 @@ from tcp_proxy import TcpProxy
 import ui.cache
 from ui.cache import data_changed
 from ui.i18n import translate
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def test_sqlite_store_going_away_shows_message_and_recovers(tmp_path, make_app):
     url = f"sqlite:///{db}"
     seed = create_store_engine(url)
     upgrade_to_head(seed)
-    now = datetime.now()
+    now = clock.now()
     with seed.begin() as conn:
         conn.execute(insert(person), [dict(name=f"人{i}", category_code="other", created_at=now, updated_at=now)
                                       for i in range(7)])

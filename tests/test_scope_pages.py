@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, and_, distinct, exists, false, func, insert, not_, select
 from streamlit.testing.v1 import AppTest
 
+from store import clock
 from charts.cockpit import format_count
 from loaders.api import apply_import, prepare_import
 from loaders.demo import generate_demo
@@ -31,11 +32,14 @@ from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.privacy import mask_id_number, mask_phone
 from store.audit import record_now
-from store.schema import STAGES, activity, audit_log, import_batch, import_change, participation, person, region, stage_event
+from store.schema import STAGES, activity, appointment, audit_log, import_batch, import_change, participation, person, region, stage_event
 from store.scope import EVERYTHING, Scope
 from ui.auth import ROLE_PAGES, ROLES, Viewer
 from tests.test_cockpit_page import walk
 from ui.i18n import translate
+
+# Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
+pytestmark = pytest.mark.calendar
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = str(ROOT / "app.py")
@@ -45,6 +49,9 @@ DISTRICT, OTHER = "330106", "330102"  # 西湖区, and a district the scoped acc
 DUP_IN, DUP_OUT = "甲测重", "乙测重"  # a suspected duplicate pair inside DISTRICT, and one in OTHER
 # Activities held in DISTRICT and in OTHER that nobody signed up for: only "held there" can bring them in.
 HELD_IN, HELD_OUT = "西湖区无人报名座谈会", "上城区无人报名座谈会"
+# Held in the last days with one person of the street account's street: every scope has an
+# activity in the activities page's default period, whatever day the demo was made on.
+HELD_STREET = "街道人士座谈会"
 
 
 # ---------------------------------------------------------------- the city and its accounts
@@ -107,14 +114,16 @@ def city(tmp_path_factory):
         plan = prepare_import(_csv(rows), name)
         result = apply_import(engine, plan, imported_by="seed")
         assert (result.inserted, result.rejected) == (3, 0), result.errors
-    now = datetime.now()
+    now = clock.now()
     with engine.begin() as conn:
         conn.execute(insert(person), [
             dict(name=n, birth_date=date(1970, 1, 1), category_code="other", district_code=d, stage="discover",
                  created_at=now, updated_at=now)
             for n, d in ((DUP_IN, DISTRICT), (DUP_IN, DISTRICT), (DUP_OUT, OTHER), (DUP_OUT, OTHER))
         ])
-        held = datetime.combine(date.today() - timedelta(days=2), datetime.min.time()) + timedelta(hours=10)
+        # Two days ago, but never in last year: the cockpit counts this year's activities.
+        today = clock.today()
+        held = datetime.combine(max(today - timedelta(days=2), date(today.year, 1, 1)), datetime.min.time())
         conn.execute(insert(activity), [dict(title=t, kind="survey", district_code=d, starts_at=held)
                                         for t, d in ((HELD_IN, DISTRICT), (HELD_OUT, OTHER))])
         # The street account's street: the busiest one of DISTRICT, so every count is a real one.
@@ -122,6 +131,19 @@ def city(tmp_path_factory):
             select(person.c.street).where(person.c.district_code == DISTRICT, person.c.street.is_not(None))
             .group_by(person.c.street).order_by(func.count().desc(), person.c.street).limit(1)
         ).scalar_one()
+        street_person = conn.execute(
+            select(person.c.id).where(person.c.district_code == DISTRICT, person.c.street == street)
+            .order_by(person.c.id).limit(1)
+        ).scalar_one()
+        street_activity = conn.execute(
+            insert(activity).values(title=HELD_STREET, kind="survey", district_code=DISTRICT, starts_at=held)
+        ).inserted_primary_key[0]
+        conn.execute(insert(participation).values(activity_id=street_activity, person_id=street_person,
+                                                  status="checked_in", registered_at=held, checked_in_at=held))
+        # And a post ending within weeks: the street's lifecycle lists are never empty by chance.
+        conn.execute(insert(appointment).values(person_id=street_person, body="cppcc", title="政协委员",
+                                                level="district", term_start=date(today.year - 4, 1, 1),
+                                                term_end=today + timedelta(days=60)))
         names = dict(conn.execute(select(region.c.code, region.c.name_zh).where(region.c.level == "district")).all())
     for role in ("leader", "staff", "admin"):
         accounts.create_account(engine, role, PASSWORD, role)
@@ -384,9 +406,9 @@ def test_cockpit_counts_only_the_scope(city, username):
     assert kpi(at, "persons") == format_count(expected, 5)
     # The sidebar footer counts the same persons.
     assert translate("footer.persons", "zh", n=f"{expected:,}") in " ".join(captions(at))
-    year = datetime(date.today().year, 1, 1)
-    activities = count_activities(city.engine, who, year, datetime(date.today().year + 1, 1, 1))
-    assert activities != count_activities(city.engine, None, year, datetime(date.today().year + 1, 1, 1))
+    year = datetime(clock.today().year, 1, 1)
+    activities = count_activities(city.engine, who, year, datetime(clock.today().year + 1, 1, 1))
+    assert activities != count_activities(city.engine, None, year, datetime(clock.today().year + 1, 1, 1))
     assert kpi(at, "activities") == format_count(activities, 5)
     # The map colours only the scope's district.
     shown = district_map(at)
@@ -553,7 +575,8 @@ def test_activities_count_only_the_scope(city, username):
     titles = set(frame(at, {"活动名称"})["活动名称"])
     assert HELD_OUT not in titles
     assert (HELD_IN in titles) is (who.street is None)
-    since = datetime.combine(date.today() - timedelta(days=round(12 * 30.44)), datetime.min.time())
+    assert HELD_STREET in titles
+    since = datetime.combine(clock.today() - timedelta(days=round(12 * 30.44)), datetime.min.time())
     dormant = count_dormant(city.engine, who, since)
     assert any(c.startswith(f"近12个月没有任何签到记录的人员共 {dormant:,} 人") for c in captions(at)), captions(at)
     # The reach chart's districts and the explorer links offer the scope's district only.

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import streamlit as st
 
+from store import clock
 from store.filters import PersonFilter
 from store.queries.explorer import AGE_BANDS, FilterOptions
 from ui.i18n import t
@@ -292,7 +293,7 @@ def export_button(flt: PersonFilter, matched: int, *, sort: str, descending: boo
         return
     viewer = current_viewer()
     unmasked = may_see_personal(viewer.role)
-    today = date.today()
+    today = clock.today()
 
     def build() -> bytes:
         return export_persons(get_engine(), viewer.scope, flt, actor=viewer.name, unmasked=unmasked,

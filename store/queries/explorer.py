@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, func, select, tuple_
 from sqlalchemy.sql import ColumnElement
 
+from store import clock
 from store.filters import PersonFilter, _years_before
 from store.migrate import DATA_DIR, read_csv_rows
 from store.privacy import mask_id_number, mask_phone
@@ -162,7 +163,7 @@ class Headcount:
 
 
 def _conds(scope: Scope, flt: PersonFilter, today: date | None) -> list[ColumnElement[bool]]:
-    return flt.conditions(scope, today or date.today())
+    return flt.conditions(scope, today or clock.today())
 
 
 def headcount(engine: Engine, scope: Scope, flt: PersonFilter, today: date | None = None) -> Headcount:
@@ -273,7 +274,7 @@ def age_gender(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh"
     filter's own age conditions on every backend. Persons without a birth date or
     a gender are not in the pyramid.
     """
-    today = today or date.today()
+    today = today or clock.today()
     band = _age_band(today).label("band")
     stmt = (
         select(band, person.c.gender, func.count())
@@ -322,7 +323,7 @@ def overview(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
     (each can use its own index). On the analytic copy one scan answers all five:
     GROUP BY GROUPING SETS, which DuckDB evaluates in a single pass.
     """
-    today = today or date.today()
+    today = today or clock.today()
     if engine.dialect.name != "duckdb":
         return Overview(headcount(engine, scope, flt, today), count_by_category(engine, scope, flt, lang, today),
                         count_by_district(engine, scope, flt, lang, today),
@@ -454,7 +455,7 @@ def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "up
     then joined to their labels and last check-in, so the per-row subquery runs
     for one page rather than for every match (unless the sort needs it).
     """
-    today = today or date.today()
+    today = today or clock.today()
     page = max(int(page), 1)
     page_size = max(min(int(page_size), 500), 1)
     order = _order_by(sort, descending)
@@ -498,7 +499,7 @@ def iter_matches(engine: Engine, scope: Scope, flt: PersonFilter, *, sort: str =
     Rows stream from the database (server-side cursor on PostgreSQL), so an
     export of many thousand rows never holds them all in memory.
     """
-    today = today or date.today()
+    today = today or clock.today()
     stmt = _list_select(lang).where(*_conds(scope, flt, today)).order_by(*_order_by(sort, descending))
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -537,7 +538,7 @@ PROFILE_PARTICIPATIONS = 50
 def person_profile(engine: Engine, scope: Scope, person_id: int, lang: str = "zh",
                    unmasked: bool = False, today: date | None = None) -> PersonProfile | None:
     """Everything about one person in the scope, or None (unknown id or outside the scope)."""
-    today = today or date.today()
+    today = today or clock.today()
     clause = scope.person_clause(person)
     stmt = _list_select(lang).add_columns(
         person.c.ethnicity, person.c.title, person.c.birth_date, person.c.source, person.c.created_at,
