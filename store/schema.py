@@ -269,3 +269,49 @@ column_mapping = Table(
     Column("saved_at", DateTime, nullable=False),
     Column("saved_by", String(64)),
 )
+
+# ---- The write path (store/changes.py): every change is a change set of field-level rows ----
+
+CHANGE_SOURCES = ("import", "staff", "self", "sync", "checkin", "merge")
+
+# One change set: who changed what, why, through which channel; undone as a whole.
+change_set = Table(
+    "change_set",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    # import | staff | self | sync | checkin | merge
+    Column("source", String(16), nullable=False),
+    Column("actor", String(64)),
+    Column("reason", Text),
+    # done | undone; an undo is a change set of its own, named in `undone_by`.
+    Column("status", String(16), nullable=False, server_default="done"),
+    Column("undone_by", Integer),
+    # The set this one undoes (an undo's inverse changes).
+    Column("undoes", Integer),
+    Column("import_batch_id", Integer),
+    Index("ix_change_set_import_batch_id", "import_batch_id"),
+)
+
+# One changed field of one row (op `update`), or one whole row inserted or deleted.
+# Values are JSON; `row_key` names the row (`17`, or `activity_id:person_id` for a participation).
+change = Table(
+    "change",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("change_set_id", Integer, ForeignKey("change_set.id", ondelete="CASCADE"), nullable=False),
+    # person | person_tag | tag | stage_event | appointment | activity | participation
+    Column("entity", String(16), nullable=False),
+    Column("row_key", String(64), nullable=False),
+    # The person the row belongs to: a person's history is the changes carrying its id.
+    Column("person_id", Integer),
+    # insert | update | delete
+    Column("op", String(8), nullable=False),
+    Column("field", String(32)),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Index("ix_change_change_set_id", "change_set_id"),
+    Index("ix_change_person_id", "person_id", "change_set_id"),
+    Index("ix_change_row", "entity", "row_key", "change_set_id"),
+)
+

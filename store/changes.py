@@ -1,0 +1,613 @@
+"""The one write path: every change to people, tags, stages, posts and attendance is a change set.
+
+A change set has a source (import, staff, self, sync, checkin, merge), an actor and a
+reason; it holds field-level change rows (entity, row, field, old value, new value) and
+is written in one transaction with its audit entry and the data-version bump. Any
+change set can be undone as a whole, and one change of it on its own, unless a later
+change touched the same fields (or, for a row the set inserted, the same row).
+
+Writers open one with `change_set(engine, ...)` (its own transaction) or, inside a
+transaction they already hold, `open_change_set(conn, ...)` and `ChangeSet.close()`.
+Nothing else inserts into audit_log for a data change or bumps the data version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Integer, Table, delete, insert, or_, select, tuple_, update
+
+from store import audit, clock
+from store.engine import writing
+from store.schema import (
+    CHANGE_SOURCES,
+    activity,
+    appointment,
+    change,
+    change_set,
+    participation,
+    person,
+    person_tag,
+    stage_event,
+    tag,
+)
+from store.scope import EVERYTHING, Scope
+from store.version import bump_data_version
+
+# entity -> (table, key columns, the column naming the row's person)
+ENTITIES: dict[str, tuple[Table, tuple[str, ...], str | None]] = {
+    "person": (person, ("id",), "id"),
+    "person_tag": (person_tag, ("person_id", "tag_id"), "person_id"),
+    "tag": (tag, ("id",), None),
+    "stage_event": (stage_event, ("id",), "person_id"),
+    "appointment": (appointment, ("id",), "person_id"),
+    "activity": (activity, ("id",), None),
+    "participation": (participation, ("activity_id", "person_id"), "person_id"),
+}
+# Person fields every write moves: recorded so an undo can put them back, but two
+# changes that share only these do not conflict.
+BOOKKEEPING = frozenset({"updated_at", "updated_via", "import_batch_id"})
+CHUNK = 5000
+
+
+class WriteRefused(ValueError):
+    """A write the store refuses; the message says why, in Chinese and English."""
+
+
+class OutOfScope(WriteRefused):
+    """The write touches a person outside the writer's scope."""
+
+
+class EditConflict(WriteRefused):
+    """Someone saved the row after the form was opened; `changed` maps field -> (seen, now)."""
+
+    def __init__(self, message: str, changed: dict[str, tuple[object, object]]):
+        super().__init__(message)
+        self.changed = changed
+
+
+class UndoRefused(WriteRefused):
+    """An undo that would overwrite later work, or that is not allowed."""
+
+
+# ---------------------------------------------------------------- values as JSON
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def encode(value) -> str | None:
+    """A value as stored in change rows: JSON, None for SQL NULL."""
+    return None if value is None else json.dumps(_plain(value), ensure_ascii=False)
+
+
+def encode_row(values: Mapping) -> str:
+    return json.dumps({k: _plain(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True)
+
+
+def decode(table: Table, column: str, text: str | None):
+    """A change row's value back as the column's Python type."""
+    if text is None:
+        return None
+    return _typed(table, column, json.loads(text))
+
+
+def _typed(table: Table, column: str, value):
+    if value is None:
+        return None
+    kind = table.c[column].type
+    if isinstance(kind, DateTime):
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(kind, Date):
+        return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(kind, Boolean):
+        return bool(value)
+    if isinstance(kind, Integer):
+        return int(value)
+    return value
+
+
+def decode_row(table: Table, text: str | None) -> dict | None:
+    if text is None:
+        return None
+    return {k: _typed(table, k, v) for k, v in json.loads(text).items()}
+
+
+def _same(a, b) -> bool:
+    # Timestamps come back from the drivers with differing sub-millisecond precision.
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        return abs(a - b) < dt.timedelta(milliseconds=1)
+    return a == b
+
+
+def row_key(entity: str, values: Mapping) -> str:
+    return ":".join(str(values[k]) for k in ENTITIES[entity][1])
+
+
+def _key_values(entity: str, key: str | int | Sequence) -> dict:
+    columns = ENTITIES[entity][1]
+    if isinstance(key, str):
+        parts = key.split(":")
+    elif isinstance(key, (tuple, list)):
+        parts = list(key)
+    else:
+        parts = [key]
+    return {c: int(p) for c, p in zip(columns, parts)}
+
+
+def _where(entity: str, key) -> list:
+    table = ENTITIES[entity][0]
+    return [table.c[c] == v for c, v in _key_values(entity, key).items()]
+
+
+# ---------------------------------------------------------------- the change set
+
+@dataclass
+class ChangeSet:
+    """An open change set on a connection inside a transaction; write through its methods, then close()."""
+
+    conn: Connection
+    id: int
+    source: str
+    actor: str | None
+    reason: str | None
+    scope: Scope = EVERYTHING
+    now: dt.datetime = field(default_factory=clock.now)
+    # Moving a person out of the writer's own scope is for admins: they pass True.
+    may_leave_scope: bool = False
+    _rows: list[dict] = field(default_factory=list)
+    _persons: set[int] = field(default_factory=set)
+    closed: bool = False
+
+    # ---- recording
+
+    def record(self, entity: str, key: str, person_id: int | None, op: str, field_name: str | None = None,
+               old: str | None = None, new: str | None = None) -> None:
+        """One change row, values already encoded (bulk writers that do their own statements call this)."""
+        self._rows.append(dict(change_set_id=self.id, entity=entity, row_key=key, person_id=person_id, op=op,
+                               field=field_name, old_value=old, new_value=new))
+        if person_id is not None:
+            self._persons.add(person_id)
+
+    def record_many(self, rows: Iterable[tuple]) -> None:
+        """Change rows as (entity, key, person_id, op, field, old, new) tuples, values encoded."""
+        cid = self.id
+        for entity, key, pid, op, fname, old, new in rows:
+            self._rows.append(dict(change_set_id=cid, entity=entity, row_key=key, person_id=pid, op=op,
+                                   field=fname, old_value=old, new_value=new))
+            if pid is not None:
+                self._persons.add(pid)
+        if len(self._rows) >= 50_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self.conn.execute(insert(change), self._rows)
+            self._rows = []
+
+    # ---- scope
+
+    def _check_scope(self, district_code, street, name: str | None = None) -> None:
+        if not self.scope.allows_street(district_code, street):
+            who = f"「{name}」" if name else ""
+            raise OutOfScope(f"人员{who}不在您的管辖范围内，不能修改 · the person {name or ''} is outside your scope")
+
+    def _person_row(self, person_id: int):
+        row = self.conn.execute(select(person).where(person.c.id == person_id)).first()
+        if row is None:
+            raise WriteRefused(f"没有编号为 {person_id} 的人员（已被删除或合并？） · there is no person {person_id}")
+        return row
+
+    def _check_person(self, person_id: int | None) -> None:
+        if person_id is None or self.scope.is_everything:
+            return
+        row = self._person_row(person_id)
+        self._check_scope(row.district_code, row.street, row.name)
+
+    # ---- generic row operations
+
+    def insert(self, entity: str, values: Mapping) -> str:
+        """Insert one row; returns its key (`id`, or `a:b` for two-column keys)."""
+        table, keys, person_column = ENTITIES[entity]
+        values = dict(values)
+        if entity == "person":
+            self._check_scope(values.get("district_code"), values.get("street"), values.get("name"))
+            values.setdefault("created_at", self.now)
+            values.setdefault("updated_at", self.now)
+            values.setdefault("updated_via", _via(self.source))
+        elif person_column:
+            self._check_person(values.get(person_column))
+        if keys == ("id",) and "id" not in values:
+            values["id"] = self.conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+        else:
+            self.conn.execute(insert(table).values(**values))
+        key = row_key(entity, values)
+        stored = {c.name: values.get(c.name) for c in table.c if c.name in values}
+        self.record(entity, key, values.get(person_column) if person_column else None, "insert", None, None,
+                    encode_row(stored))
+        return key
+
+    def update(self, entity: str, key, values: Mapping, *, seen: Mapping | None = None) -> dict[str, tuple]:
+        """Set fields of one row; only fields that really change are written and recorded.
+
+        `seen`: the row's values when the form was opened; when a field differs now, someone
+        saved in between and EditConflict is raised, nothing written.
+        """
+        table, _keys, person_column = ENTITIES[entity]
+        current = self.conn.execute(select(table).where(*_where(entity, key))).first()
+        if current is None:
+            raise WriteRefused(f"要修改的记录不存在（已被删除？） · the {entity} {key} to change does not exist")
+        cur = current._mapping
+        pid = cur[person_column] if person_column else None
+        if entity == "person":
+            self._check_scope(cur["district_code"], cur["street"], cur["name"])
+            if not self.may_leave_scope and ("district_code" in values or "street" in values):
+                self._check_scope(values.get("district_code", cur["district_code"]),
+                                  values.get("street", cur["street"]), cur["name"])
+        elif person_column:
+            self._check_person(pid)
+        if seen is not None:
+            changed = {f: (v, cur[f]) for f, v in seen.items()
+                       if f in cur and not _same(_typed(table, f, v), cur[f])}
+            if changed:
+                raise EditConflict(
+                    "保存前，其他人已修改了此记录：" + "；".join(f"{f}：{a!r} → {b!r}" for f, (a, b) in changed.items())
+                    + " · someone else saved this record after you opened it; nothing was saved", changed)
+        diff = {f: v for f, v in values.items() if not _same(_typed(table, f, v), cur[f])}
+        if not diff:
+            return {}
+        if entity == "person":
+            diff.setdefault("updated_at", self.now)
+            diff.setdefault("updated_via", _via(self.source))
+            if "import_batch_id" not in values and cur["import_batch_id"] is not None:
+                diff["import_batch_id"] = None
+        self.conn.execute(update(table).where(*_where(entity, key)).values(**diff))
+        k = row_key(entity, cur)
+        out = {}
+        for f, v in diff.items():
+            if _same(_typed(table, f, v), cur[f]):
+                continue
+            self.record(entity, k, pid, "update", f, encode(cur[f]), encode(v))
+            out[f] = (cur[f], v)
+        return out
+
+    def delete(self, entity: str, key) -> None:
+        """Delete one row, recording it whole so an undo can put it back."""
+        table, _keys, person_column = ENTITIES[entity]
+        current = self.conn.execute(select(table).where(*_where(entity, key))).first()
+        if current is None:
+            return
+        cur = dict(current._mapping)
+        pid = cur[person_column] if person_column else None
+        if entity == "person":
+            self._check_scope(cur["district_code"], cur["street"], cur["name"])
+        elif person_column:
+            self._check_person(pid)
+        self.conn.execute(delete(table).where(*_where(entity, key)))
+        self.record(entity, row_key(entity, cur), pid, "delete", None, encode_row(cur), None)
+
+    # ---- the office's verbs
+
+    def add_person(self, values: Mapping) -> int:
+        """A new person; a stage event for their first stage comes with it."""
+        values = dict(values)
+        values.setdefault("stage", "discover")
+        pid = int(self.insert("person", values))
+        self.insert("stage_event", dict(person_id=pid, stage=values["stage"], entered_at=self.now,
+                                        note=self.reason))
+        return pid
+
+    def edit_person(self, person_id: int, values: Mapping, *, seen: Mapping | None = None) -> dict[str, tuple]:
+        return self.update("person", person_id, values, seen=seen)
+
+    def tag_ids(self, names: Iterable[str], *, create: bool) -> dict[str, int]:
+        names = sorted({n.strip() for n in names if n and n.strip()})
+        known = dict(self.conn.execute(select(tag.c.name, tag.c.id).where(tag.c.name.in_(names))).all())
+        missing = [n for n in names if n not in known]
+        if missing and not create:
+            raise WriteRefused(f"标签「{'、'.join(missing)}」不存在，新标签只能由管理员创建 · "
+                               f"tag(s) {', '.join(missing)} do not exist; only admins create new tags")
+        for name in missing:
+            known[name] = int(self.insert("tag", dict(name=name)))
+        return known
+
+    def add_tags(self, person_id: int, names: Iterable[str], *, create: bool = False) -> int:
+        ids = self.tag_ids(names, create=create)
+        have = set(self.conn.execute(select(person_tag.c.tag_id).where(person_tag.c.person_id == person_id)).scalars())
+        added = 0
+        for tid in sorted(set(ids.values()) - have):
+            self.insert("person_tag", dict(person_id=person_id, tag_id=tid))
+            added += 1
+        if added:
+            self._touch(person_id)
+        return added
+
+    def remove_tags(self, person_id: int, names: Iterable[str]) -> int:
+        ids = self.tag_ids(names, create=False) if names else {}
+        have = set(self.conn.execute(select(person_tag.c.tag_id).where(person_tag.c.person_id == person_id)).scalars())
+        removed = 0
+        for tid in sorted(set(ids.values()) & have):
+            self.delete("person_tag", (person_id, tid))
+            removed += 1
+        if removed:
+            self._touch(person_id)
+        return removed
+
+    def move_stage(self, person_id: int, stage: str, *, at: dt.datetime | None = None, note: str | None = None) -> None:
+        """A stage event, and the person's stage follows it."""
+        self.insert("stage_event", dict(person_id=person_id, stage=stage, entered_at=at or self.now, note=note))
+        self.update("person", person_id, {"stage": stage})
+
+    def add_appointment(self, person_id: int, values: Mapping) -> int:
+        aid = int(self.insert("appointment", dict(values, person_id=person_id)))
+        self._touch(person_id)
+        return aid
+
+    def _touch(self, person_id: int) -> None:
+        # The person's own row says it was updated, and through which channel.
+        self.update("person", person_id, {"updated_at": self.now, "updated_via": _via(self.source)})
+
+    # ---- closing
+
+    def close(self, *, action: str | None = None, detail: Mapping | None = None) -> None:
+        """Write the change rows, the audit entry and the version bump (inside the caller's transaction)."""
+        if self.closed:
+            return
+        self._flush()
+        entry = {"change_set": self.id, "source": self.source, "persons": len(self._persons), **(detail or {})}
+        if self.reason:
+            entry.setdefault("reason", self.reason)
+        audit.record(self.conn, self.actor, action or f"change.{self.source}", entry, at=self.now)
+        bump_data_version(self.conn)
+        self.closed = True
+
+
+def _via(source: str) -> str:
+    # person.updated_via keeps the contract's four channels.
+    return source if source in ("import", "staff", "self", "sync") else "staff"
+
+
+def open_change_set(conn: Connection, source: str, actor: str | None, reason: str | None = None, *,
+                    scope: Scope = EVERYTHING, may_leave_scope: bool = False, import_batch_id: int | None = None,
+                    undoes: int | None = None, now: dt.datetime | None = None) -> ChangeSet:
+    """A change set inside the caller's transaction; call close() before the transaction ends."""
+    if source not in CHANGE_SOURCES:
+        raise ValueError(f"unknown change source {source!r}; allowed: {', '.join(CHANGE_SOURCES)}")
+    now = now or clock.now()
+    actor = actor[:64] if actor else actor
+    set_id = conn.execute(insert(change_set).values(
+        at=now, source=source, actor=actor, reason=reason, status="done", import_batch_id=import_batch_id,
+        undoes=undoes).returning(change_set.c.id)).scalar_one()
+    return ChangeSet(conn, set_id, source, actor, reason, scope, now, may_leave_scope)
+
+
+@contextmanager
+def change_set_of(engine: Engine, source: str, actor: str | None, reason: str | None = None, *,
+                  scope: Scope = EVERYTHING, may_leave_scope: bool = False, action: str | None = None,
+                  detail: Mapping | None = None) -> Iterator[ChangeSet]:
+    """One change set in its own transaction: everything inside lands together, or nothing does."""
+    with writing(engine) as conn:
+        cs = open_change_set(conn, source, actor, reason, scope=scope, may_leave_scope=may_leave_scope)
+        yield cs
+        cs.close(action=action, detail=detail)
+
+
+# ---------------------------------------------------------------- undo
+
+@dataclass(frozen=True)
+class UndoOutcome:
+    undone: int          # the change set undone (or whose change was reverted)
+    change_set_id: int   # the new change set holding the inverse changes
+    changes: int
+
+
+def undo_change_set(engine: Engine, set_id: int, actor: str | None, *, scope: Scope = EVERYTHING,
+                    reason: str | None = None) -> UndoOutcome:
+    """Undo a whole change set in one transaction; raises UndoRefused with the reason."""
+    with writing(engine) as conn:
+        return undo_in(conn, set_id, actor, scope=scope, reason=reason)
+
+
+def undo_in(conn: Connection, set_id: int, actor: str | None, *, scope: Scope = EVERYTHING,
+            reason: str | None = None, action: str = "undo", detail: Mapping | None = None,
+            before_close=None) -> UndoOutcome:
+    """undo_change_set inside the caller's transaction (the import undo adds its batch bookkeeping)."""
+    head = conn.execute(select(change_set).where(change_set.c.id == set_id)).first()
+    if head is None:
+        raise UndoRefused(f"没有第 {set_id} 号变更 · there is no change set {set_id}")
+    if head.status != "done":
+        raise UndoRefused(f"第 {set_id} 号变更已撤销过 · change set {set_id} was undone already")
+    if head.undoes is not None:
+        raise UndoRefused(f"第 {set_id} 号变更本身是一次撤销，不能再撤销；请重新修改 · "
+                          f"change set {set_id} is itself an undo; make the change again instead")
+    rows = conn.execute(select(change).where(change.c.change_set_id == set_id).order_by(change.c.id)).all()
+    out = _invert(conn, head, rows, actor, scope, reason or f"撤销第 {set_id} 号变更 · undo of change set {set_id}",
+                  action, detail, before_close)
+    conn.execute(update(change_set).where(change_set.c.id == set_id).values(status="undone",
+                                                                             undone_by=out.change_set_id))
+    return out
+
+
+def revert_change(engine: Engine, change_id: int, actor: str | None, *, scope: Scope = EVERYTHING) -> UndoOutcome:
+    """Put back one change of a change set (one field, one tag …), as a staff change set of its own."""
+    with writing(engine) as conn:
+        row = conn.execute(select(change).where(change.c.id == change_id)).first()
+        if row is None:
+            raise UndoRefused(f"没有第 {change_id} 条修改记录 · there is no change {change_id}")
+        head = conn.execute(select(change_set).where(change_set.c.id == row.change_set_id)).one()
+        if head.status != "done":
+            raise UndoRefused(f"这条修改所在的第 {head.id} 号变更已撤销 · its change set {head.id} was undone already")
+        rows = [row]
+        if row.op == "update" and row.entity == "person":
+            # The bookkeeping of the same set goes back with the field when nothing later moved it.
+            rows += conn.execute(select(change).where(
+                change.c.change_set_id == head.id, change.c.entity == "person", change.c.row_key == row.row_key,
+                change.c.field.in_(sorted(BOOKKEEPING)))).all()
+        return _invert(conn, head, rows, actor, scope,
+                       f"撤销第 {head.id} 号变更中的一项 · revert one change of change set {head.id}",
+                       "revert", {"change": change_id}, None)
+
+
+def _later_changes(conn: Connection, head, rows) -> list:
+    """Changes of later, not undone, change sets on the rows (and, for inserted persons, the persons) of `rows`."""
+    by_entity: dict[str, set[str]] = defaultdict(set)
+    inserted_persons: set[int] = set()
+    for r in rows:
+        by_entity[r.entity].add(r.row_key)
+        if r.entity == "person" and r.op == "insert":
+            inserted_persons.add(int(r.row_key))
+    later = []
+    base = (select(change.c.change_set_id, change.c.entity, change.c.row_key, change.c.field, change.c.op,
+                   change.c.person_id)
+            .join(change_set, change_set.c.id == change.c.change_set_id)
+            .where(change.c.change_set_id > head.id, change_set.c.status == "done",
+                   # A later set and its own undo cancel out: the undo does not block.
+                   or_(change_set.c.undoes.is_(None), change_set.c.undoes < head.id)))
+    for entity, keys in by_entity.items():
+        keys = sorted(keys)
+        for i in range(0, len(keys), CHUNK):
+            later += conn.execute(base.where(change.c.entity == entity,
+                                             change.c.row_key.in_(keys[i:i + CHUNK]))).all()
+    pids = sorted(inserted_persons)
+    for i in range(0, len(pids), CHUNK):
+        later += conn.execute(base.where(change.c.person_id.in_(pids[i:i + CHUNK]))).all()
+    return later
+
+
+def _conflicts(rows, later) -> list[int]:
+    """The later change sets that changed what `rows` changed: the same field, or the same row as a whole."""
+    fields = {(r.entity, r.row_key, r.field) for r in rows if r.op == "update" and r.field not in BOOKKEEPING}
+    touched_rows = {(r.entity, r.row_key) for r in rows}
+    whole_rows = {(r.entity, r.row_key) for r in rows if r.op != "update"}
+    inserted_persons = {int(r.row_key) for r in rows if r.entity == "person" and r.op == "insert"}
+    sets = set()
+    for c in later:
+        if c.op == "update" and c.field in BOOKKEEPING:
+            continue
+        here = (c.entity, c.row_key)
+        if ((c.entity, c.row_key, c.field) in fields          # the same field again
+                or here in whole_rows                          # a row this set inserted or deleted
+                or (c.op != "update" and here in touched_rows)  # a row this set edited, since deleted/re-made
+                or c.person_id in inserted_persons):           # anything recorded for a person this set added
+            sets.add(c.change_set_id)
+    return sorted(sets)
+
+
+def _invert(conn: Connection, head, rows, actor, scope: Scope, reason: str, action: str,
+            detail: Mapping | None, before_close) -> UndoOutcome:
+    later = _later_changes(conn, head, rows)
+    blocking = _conflicts(rows, later)
+    if blocking:
+        shown = "、".join(map(str, blocking[:8])) + (" 等" if len(blocking) > 8 else "")
+        raise UndoRefused(f"无法撤销第 {head.id} 号变更：之后的第 {shown} 号变更又修改了相同的内容，请先撤销它们 · "
+                          f"cannot undo change set {head.id}: later change set(s) {', '.join(map(str, blocking))} "
+                          f"changed the same fields; undo those first")
+    moved_later = {(c.entity, c.row_key) for c in later}  # bookkeeping that later work moved stays
+    inverse = open_change_set(conn, head.source, actor, reason, undoes=head.id)
+    _check_rows_in_scope(conn, rows, scope, head.id)
+    _check_current(conn, head, rows)
+    n = 0
+    for r in reversed(rows):
+        table = ENTITIES[r.entity][0]
+        if r.op == "update":
+            if r.field in BOOKKEEPING and (r.entity, r.row_key) in moved_later:
+                continue
+            conn.execute(update(table).where(*_where(r.entity, r.row_key)).values(
+                {r.field: decode(table, r.field, r.old_value)}))
+            inverse.record(r.entity, r.row_key, r.person_id, "update", r.field, r.new_value, r.old_value)
+        elif r.op == "insert":
+            conn.execute(delete(table).where(*_where(r.entity, r.row_key)))
+            inverse.record(r.entity, r.row_key, r.person_id, "delete", None, r.new_value, None)
+        else:
+            conn.execute(insert(table).values(**decode_row(table, r.old_value)))
+            inverse.record(r.entity, r.row_key, r.person_id, "insert", None, None, r.old_value)
+        n += 1
+    if before_close:
+        before_close(inverse)
+    inverse.close(action=action, detail={"undoes": head.id, **(detail or {})})
+    return UndoOutcome(head.id, inverse.id, n)
+
+
+def _check_rows_in_scope(conn: Connection, rows, scope: Scope, set_id: int) -> None:
+    """Every person the set touched lies in `scope`: where they are now, and where the set found them."""
+    if scope.is_everything:
+        return
+    pids = sorted({r.person_id for r in rows if r.person_id is not None})
+    outside = 0
+    for i in range(0, len(pids), CHUNK):
+        found = conn.execute(select(person.c.district_code, person.c.street)
+                             .where(person.c.id.in_(pids[i:i + CHUNK]))).all()
+        outside += sum(not scope.allows_street(p.district_code, p.street) for p in found)
+    for r in rows:
+        if r.entity == "person" and r.op == "delete":
+            old = json.loads(r.old_value)
+            outside += not scope.allows_street(old.get("district_code"), old.get("street"))
+        elif r.entity == "person" and r.op == "update" and r.field == "district_code":
+            outside += not scope.allows_district(decode(person, "district_code", r.old_value))
+    if outside:
+        raise UndoRefused(f"第 {set_id} 号变更涉及您管辖范围以外的人员，不能由您撤销 · "
+                          f"change set {set_id} touches persons outside your scope; you cannot undo it")
+
+
+def _check_current(conn: Connection, head, rows) -> None:
+    """Other systems write directly, leaving no change rows: compare what is there with what the set left."""
+    by_row: dict[tuple[str, str], list] = defaultdict(list)
+    for r in rows:
+        by_row[(r.entity, r.row_key)].append(r)
+    moved = []
+    for entity in {e for e, _ in by_row}:
+        table, keys, _ = ENTITIES[entity]
+        wanted = [k for e, k in by_row if e == entity]
+        for i in range(0, len(wanted), CHUNK):
+            chunk = wanted[i:i + CHUNK]
+            if len(keys) == 1:
+                cond = table.c[keys[0]].in_([int(k) for k in chunk])
+            else:
+                cond = tuple_(*[table.c[k] for k in keys]).in_(
+                    [tuple(int(p) for p in k.split(":")) for k in chunk])
+            present = {row_key(entity, r._mapping): r._mapping for r in conn.execute(select(table).where(cond))}
+            for k in chunk:
+                for r in by_row[(entity, k)]:
+                    now = present.get(k)
+                    if r.op == "insert" and now is None:
+                        moved.append(f"{entity} {k}")
+                    elif r.op == "delete" and now is not None:
+                        moved.append(f"{entity} {k}")
+                    elif r.op == "update" and r.field not in BOOKKEEPING and (
+                            now is None or not _same(now[r.field], decode(table, r.field, r.new_value))):
+                        moved.append(f"{entity} {k} {r.field}")
+    if moved:
+        raise UndoRefused(f"无法撤销第 {head.id} 号变更：其中 {len(moved)} 项之后被其他系统或直接写入改动过 · "
+                          f"cannot undo change set {head.id}: {len(moved)} of its changes were changed since "
+                          f"outside the app ({', '.join(moved[:5])})")
+
+
+# ---------------------------------------------------------------- history
+
+HISTORY_COLUMNS = ["change_id", "change_set_id", "at", "source", "actor", "reason", "status", "entity", "op",
+                   "field", "old_value", "new_value", "undoes"]
+
+
+def person_history(engine: Engine, person_id: int, *, limit: int = 500) -> pd.DataFrame:
+    """Every change row that touched one person, newest first (undone ones too, marked by status)."""
+    stmt = (select(change.c.id.label("change_id"), change.c.change_set_id, change_set.c.at, change_set.c.source,
+                   change_set.c.actor, change_set.c.reason, change_set.c.status, change.c.entity, change.c.op,
+                   change.c.field, change.c.old_value, change.c.new_value, change_set.c.undoes)
+            .join(change_set, change_set.c.id == change.c.change_set_id)
+            .where(change.c.person_id == person_id)
+            .order_by(change.c.change_set_id.desc(), change.c.id.desc()).limit(limit))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([dict(r._mapping) for r in rows], columns=HISTORY_COLUMNS)

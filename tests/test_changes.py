@@ -1,0 +1,330 @@
+"""The one write path: change sets, field-level history, undo and its refusals, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from sqlalchemy import func, insert, select, update
+
+from store import changes as ch
+from store.schema import activity, appointment, audit_log, meta, participation, person, person_tag, stage_event, tag
+from store.scope import EVERYTHING, Scope
+
+WEST, UPTOWN = "330106", "330102"
+SNAPSHOT_TABLES = (person, tag, person_tag, stage_event, appointment, activity, participation)
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    out = {}
+    with engine.connect() as conn:
+        for table in SNAPSHOT_TABLES:
+            keys = list(table.primary_key.columns)
+            rows = conn.execute(select(table).order_by(*keys)).all()
+            out[table.name] = [tuple(_norm(v) for v in r) for r in rows]
+    return out
+
+
+def _norm(value):
+    # Drivers give timestamps back with different sub-second precision.
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
+
+
+def version(engine) -> str:
+    with engine.connect() as conn:
+        return conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar() or "0"
+
+
+def new_person(cs: ch.ChangeSet, name: str = "张三", district: str = WEST, **extra) -> int:
+    return cs.add_person(dict(name=name, gender="M", category_code="non_party", district_code=district,
+                              stage="discover", **extra))
+
+
+def test_a_change_set_lands_whole_with_its_audit_and_version(engine):
+    before = version(engine)
+    with ch.change_set_of(engine, "staff", "wang", "新发现人士") as cs:
+        pid = new_person(cs)
+        cs.add_tags(pid, ["海归"], create=True)
+    assert version(engine) != before
+    with engine.connect() as conn:
+        entry = conn.execute(select(audit_log).order_by(audit_log.c.id.desc())).first()
+        assert (entry.actor, entry.action) == ("wang", "change.staff")
+        assert f'"change_set": {cs.id}' in entry.detail
+        assert conn.execute(select(person.c.updated_via).where(person.c.id == pid)).scalar_one() == "staff"
+    history = ch.person_history(engine, pid)
+    assert set(history["entity"]) == {"person", "stage_event", "person_tag"}
+    assert (history["actor"] == "wang").all() and (history["source"] == "staff").all()
+
+
+def test_a_failing_change_set_leaves_nothing(engine):
+    before = snapshot(engine), version(engine)
+    with pytest.raises(ch.WriteRefused):
+        with ch.change_set_of(engine, "staff", "wang") as cs:
+            pid = new_person(cs)
+            cs.add_tags(pid, ["不存在的标签"], create=False)
+    assert (snapshot(engine), version(engine)) == before
+
+
+def test_edit_records_only_changed_fields_old_and_new(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000", organization="甲公司")
+    with ch.change_set_of(engine, "staff", "li", "电话更正") as cs:
+        changed = cs.edit_person(pid, {"phone": "13911112222", "organization": "甲公司"})
+    assert set(changed) >= {"phone"} and "organization" not in changed
+    history = ch.person_history(engine, pid)
+    latest = history[history["change_set_id"] == cs.id]
+    phone = latest[latest["field"] == "phone"].iloc[0]
+    assert (phone["old_value"], phone["new_value"], phone["actor"], phone["reason"]) == (
+        '"13800000000"', '"13911112222"', "li", "电话更正")
+    assert history["change_set_id"].iloc[0] == cs.id  # newest first
+
+
+def test_a_second_save_from_a_stale_form_is_refused_and_nothing_is_lost(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000", title="教授")
+    seen = {"phone": "13800000000", "title": "教授"}  # both staff opened the form with these
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        cs.edit_person(pid, {"phone": "13911112222"}, seen=seen)
+    with pytest.raises(ch.EditConflict) as refused:
+        with ch.change_set_of(engine, "staff", "li") as cs:
+            cs.edit_person(pid, {"title": "研究员"}, seen=seen)
+    assert refused.value.changed == {"phone": ("13800000000", "13911112222")}
+    assert "其他人已修改" in str(refused.value) and "someone else saved" in str(refused.value)
+    with engine.connect() as conn:
+        row = conn.execute(select(person.c.phone, person.c.title).where(person.c.id == pid)).one()
+    assert tuple(row) == ("13911112222", "教授")
+
+
+def test_undo_restores_every_table_exactly(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000")
+        other = new_person(cs, name="李四")
+        cs.add_tags(other, ["民营企业家"], create=True)
+    before = snapshot(engine)
+    with ch.change_set_of(engine, "staff", "li") as cs:
+        cs.edit_person(pid, {"phone": "13911112222", "district_code": UPTOWN})
+        cs.add_tags(pid, ["海归", "民营企业家"], create=True)
+        cs.remove_tags(other, ["民营企业家"])
+        cs.move_stage(pid, "use", note="推荐单位：区工商联")
+        cs.add_appointment(pid, dict(body="cppcc", title="政协委员", level="district",
+                                     term_start=dt.date(2025, 1, 1), term_end=dt.date(2029, 12, 31)))
+    assert snapshot(engine) != before
+    out = ch.undo_change_set(engine, cs.id, "li")
+    assert snapshot(engine) == before
+    assert out.undone == cs.id and out.changes > 5
+    with engine.connect() as conn:
+        status = conn.execute(select(ch.change_set.c.status, ch.change_set.c.undone_by)
+                              .where(ch.change_set.c.id == cs.id)).one()
+    assert tuple(status) == ("undone", out.change_set_id)
+    with pytest.raises(ch.UndoRefused, match="已撤销过"):
+        ch.undo_change_set(engine, cs.id, "li")
+    with pytest.raises(ch.UndoRefused, match="本身是一次撤销"):
+        ch.undo_change_set(engine, out.change_set_id, "li")
+
+
+def test_undo_is_refused_when_a_later_change_touched_the_same_field(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000", title="教授")
+    with ch.change_set_of(engine, "staff", "wang") as first:
+        first.edit_person(pid, {"phone": "13911112222"})
+    with ch.change_set_of(engine, "staff", "li") as second:
+        second.edit_person(pid, {"phone": "13700000000"})
+    with pytest.raises(ch.UndoRefused, match=f"第 {second.id} 号") as refused:
+        ch.undo_change_set(engine, first.id, "wang")
+    assert "changed the same fields" in str(refused.value)
+    ch.undo_change_set(engine, second.id, "li")
+    ch.undo_change_set(engine, first.id, "wang")  # in reverse order both go back
+    with engine.connect() as conn:
+        assert conn.execute(select(person.c.phone).where(person.c.id == pid)).scalar_one() == "13800000000"
+
+
+def test_a_later_change_to_another_field_does_not_block_the_undo(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000", title="教授")
+    with ch.change_set_of(engine, "staff", "wang") as first:
+        first.edit_person(pid, {"phone": "13911112222"})
+    with ch.change_set_of(engine, "staff", "li") as second:
+        second.edit_person(pid, {"title": "研究员"})
+    ch.undo_change_set(engine, first.id, "wang")
+    with engine.connect() as conn:
+        row = conn.execute(select(person.c.phone, person.c.title).where(person.c.id == pid)).one()
+    assert tuple(row) == ("13800000000", "研究员")
+
+
+def test_undo_is_refused_when_another_system_wrote_the_field_directly(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000")
+    with ch.change_set_of(engine, "staff", "wang") as first:
+        first.edit_person(pid, {"phone": "13911112222"})
+    with engine.begin() as conn:
+        conn.execute(update(person).where(person.c.id == pid).values(phone="13600000000"))
+    with pytest.raises(ch.UndoRefused, match="outside the app"):
+        ch.undo_change_set(engine, first.id, "wang")
+
+
+def test_undo_of_an_added_person_is_refused_once_something_was_recorded_for_them(engine):
+    with ch.change_set_of(engine, "staff", "wang") as added:
+        pid = new_person(added)
+    with ch.change_set_of(engine, "staff", "li") as later:
+        later.add_appointment(pid, dict(body="npc", title="人大代表"))
+    with pytest.raises(ch.UndoRefused, match=str(later.id)):
+        ch.undo_change_set(engine, added.id, "wang")
+
+
+def test_revert_one_change_from_the_history(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        pid = new_person(cs, phone="13800000000", title="教授")
+    with ch.change_set_of(engine, "staff", "wang") as both:
+        both.edit_person(pid, {"phone": "13911112222", "title": "研究员"})
+    history = ch.person_history(engine, pid)
+    phone_change = int(history[(history["change_set_id"] == both.id) & (history["field"] == "phone")]["change_id"].iloc[0])
+    ch.revert_change(engine, phone_change, "li")
+    with engine.connect() as conn:
+        row = conn.execute(select(person.c.phone, person.c.title).where(person.c.id == pid)).one()
+    assert tuple(row) == ("13800000000", "研究员")
+    assert ch.person_history(engine, pid)["undoes"].iloc[0] == both.id
+
+
+def test_scope_holds_for_writes_and_undos(engine):
+    west = Scope(districts=(WEST,))
+    with ch.change_set_of(engine, "staff", "admin") as cs:
+        mine = new_person(cs, name="西湖人")
+        theirs = new_person(cs, name="上城人", district=UPTOWN)
+    with pytest.raises(ch.OutOfScope, match="不在您的管辖范围"):
+        with ch.change_set_of(engine, "staff", "wang", scope=west) as cs:
+            cs.edit_person(theirs, {"phone": "13800000000"})
+    with pytest.raises(ch.OutOfScope):
+        with ch.change_set_of(engine, "staff", "wang", scope=west) as cs:
+            new_person(cs, name="新人", district=UPTOWN)
+    with pytest.raises(ch.OutOfScope):  # moving one's own person out of the scope is for admins
+        with ch.change_set_of(engine, "staff", "wang", scope=west) as cs:
+            cs.edit_person(mine, {"district_code": UPTOWN})
+    with ch.change_set_of(engine, "staff", "admin", scope=west, may_leave_scope=True) as moved:
+        moved.edit_person(mine, {"district_code": UPTOWN})
+    with pytest.raises(ch.UndoRefused, match="管辖范围以外"):
+        ch.undo_change_set(engine, moved.id, "wang", scope=west)
+    ch.undo_change_set(engine, moved.id, "admin")
+
+
+def test_an_unknown_source_is_refused(engine):
+    with engine.begin() as conn, pytest.raises(ValueError, match="unknown change source"):
+        ch.open_change_set(conn, "excel", "wang")
+
+
+# ---------------------------------------------------------------- any sequence, undone in reverse
+
+NAMES = st.sampled_from(["张三", "李四", "王五", "赵六"])
+TAGS = st.lists(st.sampled_from(["海归", "民营企业家", "青年", "专家", "新标签"]), min_size=1, max_size=3)
+PHONES = st.sampled_from(["13800000000", "13911112222", None])
+STAGE = st.sampled_from(["discover", "cultivate", "use", "manage"])
+
+
+def machine_for(engine):
+    class WritePath(RuleBasedStateMachine):
+        @initialize()
+        def start(self):
+            with engine.begin() as conn:
+                for table in (participation, appointment, stage_event, person_tag, tag, person, activity):
+                    conn.execute(table.delete())
+                conn.execute(insert(tag).values(name="海归"))
+                # Persons that were there before any change set: undoing everything must give them back
+                # exactly, bookkeeping included (persons the sets added simply go).
+                stamp = dt.datetime(2025, 3, 1, 9, 30)
+                conn.execute(insert(person), [
+                    dict(name=n, category_code="non_party", district_code=WEST, stage="cultivate", phone=p,
+                         created_at=stamp, updated_at=stamp, updated_via="import", import_batch_id=7)
+                    for n, p in (("钱七", "13500000000"), ("孙八", None), ("周九", "13600000000"))])
+                self.activity_id = conn.execute(insert(activity).values(
+                    title="座谈会", kind="survey", starts_at=dt.datetime(2026, 11, 1, 9))
+                    .returning(activity.c.id)).scalar_one()
+            self.initial = snapshot(engine)
+            self.sets: list[int] = []
+
+        def persons(self) -> list[int]:
+            with engine.connect() as conn:
+                return list(conn.execute(select(person.c.id).order_by(person.c.id)).scalars())
+
+        @rule(name=NAMES, phone=PHONES)
+        def add(self, name, phone):
+            with ch.change_set_of(engine, "staff", "t") as cs:
+                new_person(cs, name=name, phone=phone)
+            self.sets.append(cs.id)
+
+        @precondition(lambda self: self.persons())
+        @rule(data=st.data(), phone=PHONES, district=st.sampled_from([WEST, UPTOWN]))
+        def edit(self, data, phone, district):
+            pid = data.draw(st.sampled_from(self.persons()))
+            with ch.change_set_of(engine, "staff", "t") as cs:
+                cs.edit_person(pid, {"phone": phone, "district_code": district})
+            self.sets.append(cs.id)
+
+        @precondition(lambda self: self.persons())
+        @rule(data=st.data(), names=TAGS, remove=st.booleans())
+        def tags(self, data, names, remove):
+            pid = data.draw(st.sampled_from(self.persons()))
+            with ch.change_set_of(engine, "staff", "t") as cs:
+                if remove:
+                    cs.remove_tags(pid, [n for n in names if n == "海归"])
+                else:
+                    cs.add_tags(pid, names, create=True)
+            self.sets.append(cs.id)
+
+        @precondition(lambda self: self.persons())
+        @rule(data=st.data(), stage=STAGE, post=st.booleans())
+        def promote(self, data, stage, post):
+            pid = data.draw(st.sampled_from(self.persons()))
+            with ch.change_set_of(engine, "staff", "t") as cs:
+                cs.move_stage(pid, stage, note="推荐")
+                if post:
+                    cs.add_appointment(pid, dict(body="cppcc", title="政协委员", term_start=dt.date(2025, 1, 1)))
+            self.sets.append(cs.id)
+
+        @precondition(lambda self: self.persons())
+        @rule(data=st.data(), status=st.sampled_from(["registered", "approved", "checked_in"]))
+        def attend(self, data, status):
+            pid = data.draw(st.sampled_from(self.persons()))
+            with ch.change_set_of(engine, "checkin", "t") as cs:
+                key = (self.activity_id, pid)
+                exists = cs.conn.execute(select(func.count()).select_from(participation).where(
+                    participation.c.activity_id == key[0], participation.c.person_id == key[1])).scalar_one()
+                if exists:
+                    cs.update("participation", key, {"status": status})
+                else:
+                    cs.insert("participation", dict(activity_id=key[0], person_id=pid, status=status,
+                                                    registered_at=dt.datetime(2026, 11, 1, 8)))
+            self.sets.append(cs.id)
+
+        @precondition(lambda self: len(self.persons()) >= 2)
+        @rule(data=st.data())
+        def remove_person(self, data):
+            pid = data.draw(st.sampled_from(self.persons()))
+            with ch.change_set_of(engine, "merge", "t") as cs:
+                for tid in cs.conn.execute(select(person_tag.c.tag_id).where(person_tag.c.person_id == pid)).scalars().all():
+                    cs.delete("person_tag", (pid, tid))
+                for table, entity in ((stage_event, "stage_event"), (appointment, "appointment")):
+                    for rid in cs.conn.execute(select(table.c.id).where(table.c.person_id == pid)).scalars().all():
+                        cs.delete(entity, rid)
+                for aid in cs.conn.execute(select(participation.c.activity_id)
+                                           .where(participation.c.person_id == pid)).scalars().all():
+                    cs.delete("participation", (aid, pid))
+                cs.delete("person", pid)
+            self.sets.append(cs.id)
+
+        def teardown(self):
+            for set_id in reversed(self.sets):
+                ch.undo_change_set(engine, set_id, "t")
+            assert snapshot(engine) == self.initial
+
+    return WritePath
+
+
+@pytest.mark.slow
+def test_any_sequence_of_changes_undone_in_reverse_leaves_every_table_as_before(engine):
+    run_state_machine_as_test(machine_for(engine), settings=settings(
+        max_examples=25, stateful_step_count=12, deadline=None, derandomize=True,
+        suppress_health_check=list(HealthCheck)))
