@@ -26,6 +26,7 @@ def is_kiosk() -> bool:
 PAGES = [
     ("nav.overview", "cockpit", "📊"),
     ("nav.work", "explorer", "🔎"),
+    ("nav.work", "people", "✏️"),
     ("nav.work", "activities", "📅"),
     ("nav.work", "lifecycle", "🔁"),
     ("nav.data", "data_health", "🩺"),

@@ -30,8 +30,9 @@ ROLES = ("screen", "leader", "staff", "admin")
 ROLE_PAGES = {
     "screen": frozenset({"cockpit"}),
     "leader": frozenset({"cockpit", "activities", "lifecycle", "data_health"}),
-    "staff": frozenset({"cockpit", "explorer", "activities", "lifecycle", "data_health"}),
-    "admin": frozenset({"cockpit", "explorer", "activities", "lifecycle", "data_health", "data_import", "audit"}),
+    "staff": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health"}),
+    "admin": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import",
+                        "audit"}),
 }
 
 

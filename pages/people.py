@@ -1,0 +1,320 @@
+"""人员维护 · People: add, correct, tag, move stage, record posts, and undo from the history.
+
+Every save goes through the write path (store.changes): one change set each, audited,
+undoable, shown in the person's history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import streamlit as st
+
+from loaders.person_form import check_person, likely_duplicates
+from store import changes as ch
+from store import clock
+from store.privacy import mask_id_number, mask_phone, may_see_personal
+from store.queries.people import ADMIN_ONLY, person_record, tag_names
+from store.schema import APPOINTMENT_BODIES, STAGES
+from ui.auth import guard_page
+from ui.cache import data_changed, get_engine
+from ui.i18n import t
+
+viewer = guard_page("people")
+engine = get_engine()
+is_admin = viewer.role == "admin"
+FORM_FIELDS = ("name", "gender", "ethnicity", "birth_date", "id_number", "phone", "party", "category", "district",
+               "street", "organization", "position", "education", "title", "stage", "source")
+COLUMN_OF = {"category": "category_code", "district": "district_code"}
+MASKS = {"id_number": mask_id_number, "phone": mask_phone}
+
+
+def field_label(column: str) -> str:
+    from loaders.normalise import FIELD_LABELS
+
+    name = {"category_code": "category", "district_code": "district"}.get(column, column)
+    return FIELD_LABELS.get(name, name)
+
+
+def shown(column: str | None, text: str | None) -> str:
+    """A change row's value as this viewer may see it: masked IDs and phones, birth years only."""
+    if text is None or pd.isna(text):
+        return ""
+    value = json.loads(text)
+    if isinstance(value, dict):  # a whole row
+        value = value.get("name") or value.get("title") or value.get("stage") or ""
+    if not may_see_personal(viewer.role):
+        if column in MASKS:
+            return MASKS[column](value) or ""
+        if column == "birth_date" and value:
+            return str(value)[:4]
+    return "" if value is None else str(value)
+
+
+def problems_box(problems) -> None:
+    st.error(t("people.problems") + "\n\n" + "\n".join(f"- {msg}" for _, msg in problems))
+
+
+def after_write(message: str) -> None:
+    data_changed()
+    st.session_state["people_flash"] = message
+    st.rerun()
+
+
+# ---------------------------------------------------------------- add
+
+def add_section() -> None:
+    st.subheader(t("people.add.title"))
+    with st.form("people_add", clear_on_submit=False):
+        cols = st.columns(3)
+        form = {}
+        for i, name in enumerate(FORM_FIELDS + ("tags",)):
+            form[name] = cols[i % 3].text_input(field_label(name), key=f"add_{name}")
+        reason = st.text_input(t("people.reason"), key="add_reason")
+        anyway = st.checkbox(t("people.add.anyway"), key="add_anyway")
+        submitted = st.form_submit_button(t("people.add.save"), type="primary")
+    if not submitted:
+        return
+    checked = check_person(form)
+    if not checked.ok:
+        problems_box(checked.problems)
+        return
+    dupes = [d for d in likely_duplicates(engine, checked) if person_record(engine, viewer.scope, d)]
+    if dupes and not anyway:
+        st.warning(t("people.add.duplicate", names="、".join(f"#{d}" for d in dupes)))
+        for d in dupes:
+            st.page_link("pages/people.py", label=f"#{d}", query_params={"person": str(d)})
+        return
+    try:
+        with ch.change_set_of(engine, "staff", viewer.name, reason or None, scope=viewer.scope) as cs:
+            pid = cs.add_person(checked.values)
+            if checked.tags:
+                cs.add_tags(pid, checked.tags, create=is_admin)
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    st.query_params["person"] = str(pid)
+    after_write(t("people.add.saved", name=checked.values["name"], id=pid))
+
+
+# ---------------------------------------------------------------- edit
+
+def edit_section(record: dict) -> None:
+    pid, values = record["id"], record["values"]
+    st.subheader(t("people.edit.title"))
+    if not is_admin:
+        st.caption(t("people.edit.admin_only"))
+    # What the form showed when it was opened: a save compares against it (optimistic concurrency).
+    seen_key = f"people_seen_{pid}"
+    if seen_key not in st.session_state:
+        st.session_state[seen_key] = dict(values)
+    with st.form(f"people_edit_{pid}"):
+        cols = st.columns(3)
+        form = {}
+        for i, name in enumerate(FORM_FIELDS):
+            column = COLUMN_OF.get(name, name)
+            current = values.get(column)
+            if column in ADMIN_ONLY and not is_admin:
+                continue
+            if name == "phone" and not may_see_personal(viewer.role):
+                form[name] = cols[i % 3].text_input(field_label(column), placeholder=mask_phone(current) or "",
+                                                    help=t("people.edit.phone_hint"), key=f"edit_{pid}_{name}")
+                continue
+            form[name] = cols[i % 3].text_input(field_label(column), value="" if current is None else str(current),
+                                                key=f"edit_{pid}_{name}")
+        reason = st.text_input(t("people.reason"), key=f"edit_{pid}_reason")
+        submitted = st.form_submit_button(t("people.add.save"), type="primary")
+    if not submitted:
+        return
+    # The whole person goes through the import's checks; fields the viewer may not edit keep their value.
+    merged = {name: values.get(COLUMN_OF.get(name, name)) for name in FORM_FIELDS}
+    merged.update({k: v for k, v in form.items() if not (k == "phone" and v == "" and not may_see_personal(viewer.role))})
+    checked = check_person(merged)
+    if not checked.ok:
+        problems_box(checked.problems)
+        return
+    new = {c: checked.values.get(c) for c in (COLUMN_OF.get(n, n) for n in form) if c not in ADMIN_ONLY or is_admin}
+    # A birth date the ID number fills in is the import's rule, not an edit of the viewer's.
+    seen = {k: v for k, v in st.session_state[seen_key].items() if k != "updated_at"}
+    try:
+        with ch.change_set_of(engine, "staff", viewer.name, reason or None, scope=viewer.scope,
+                              may_leave_scope=is_admin) as cs:
+            changed = cs.edit_person(pid, new, seen=seen)
+    except ch.EditConflict as conflict:
+        del st.session_state[seen_key]
+        st.error(t("people.conflict", fields="、".join(field_label(f) for f in conflict.changed)))
+        return
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    del st.session_state[seen_key]
+    shown_fields = [f for f in changed if f not in ch.BOOKKEEPING]
+    after_write(t("people.edit.saved", n=len(shown_fields)) if shown_fields else t("people.edit.nothing"))
+
+
+def tags_section(record: dict) -> None:
+    pid = record["id"]
+    st.subheader(t("people.tags.title"))
+    with st.form(f"people_tags_{pid}"):
+        picked = st.multiselect(t("people.tags.pick"), options=tag_names(engine), default=record["tags"],
+                                key=f"tags_{pid}", placeholder="")
+        new = st.text_input(t("people.tags.new"), key=f"tags_new_{pid}") if is_admin else ""
+        submitted = st.form_submit_button(t("people.tags.save"))
+    if not submitted:
+        return
+    wanted = set(picked) | {x.strip() for x in new.replace(",", "、").replace("，", "、").split("、") if x.strip()}
+    have = set(record["tags"])
+    try:
+        with ch.change_set_of(engine, "staff", viewer.name, scope=viewer.scope) as cs:
+            added = cs.add_tags(pid, wanted - have, create=is_admin)
+            removed = cs.remove_tags(pid, have - wanted)
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    after_write(t("people.edit.saved", n=added + removed))
+
+
+def stage_section(record: dict) -> None:
+    pid = record["id"]
+    st.subheader(t("people.stage.title"))
+    with st.form(f"people_stage_{pid}"):
+        c1, c2 = st.columns(2)
+        stage = c1.selectbox(t("people.stage.pick"), STAGES, format_func=lambda s: t(f"lifecycle.stage.{s}"),
+                             index=STAGES.index(record["values"]["stage"]), key=f"stage_{pid}")
+        day = c2.date_input(t("people.stage.date"), value=clock.today(), key=f"stage_day_{pid}")
+        unit = c1.text_input(t("people.stage.unit"), key=f"stage_unit_{pid}")
+        note = c2.text_input(t("people.stage.note"), key=f"stage_note_{pid}")
+        submitted = st.form_submit_button(t("people.stage.save"))
+    if not submitted:
+        return
+    text = "；".join(x for x in (f"推荐单位：{unit}" if unit else "", note) if x) or None
+    try:
+        with ch.change_set_of(engine, "staff", viewer.name, text, scope=viewer.scope) as cs:
+            cs.move_stage(pid, stage, at=dt.datetime.combine(day, dt.time(9)), note=text)
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    after_write(t("people.edit.saved", n=1))
+
+
+def posts_section(record: dict) -> None:
+    pid = record["id"]
+    st.subheader(t("people.post.title"))
+    if record["appointments"]:
+        st.dataframe(pd.DataFrame(record["appointments"]).drop(columns=["person_id"]), hide_index=True)
+    with st.form(f"people_post_{pid}"):
+        c1, c2, c3 = st.columns(3)
+        body = c1.selectbox(t("people.post.body"), APPOINTMENT_BODIES, format_func=lambda b: t(f"people.body.{b}"),
+                            key=f"post_body_{pid}")
+        title = c2.text_input(t("people.post.name"), key=f"post_title_{pid}")
+        level = c3.text_input(t("people.post.level"), key=f"post_level_{pid}")
+        start = c1.date_input(t("people.post.start"), value=None, key=f"post_start_{pid}")
+        end = c2.date_input(t("people.post.end"), value=None, key=f"post_end_{pid}")
+        submitted = st.form_submit_button(t("people.post.save"))
+    if submitted:
+        try:
+            with ch.change_set_of(engine, "staff", viewer.name, scope=viewer.scope) as cs:
+                cs.add_appointment(pid, dict(body=body, title=title or None, level=level or None,
+                                             term_start=start, term_end=end))
+        except ch.WriteRefused as refused:
+            st.error(str(refused))
+            return
+        after_write(t("people.edit.saved", n=1))
+    open_posts = [a for a in record["appointments"] if a["term_end"] is None or a["term_end"] > clock.today()]
+    if open_posts:
+        c1, c2 = st.columns([3, 1])
+        which = c1.selectbox(t("people.post.which"), [a["id"] for a in open_posts], key=f"post_pick_{pid}",
+                             format_func=lambda i: next((a["title"] or "") + " · " + t(f"people.body.{a['body']}")
+                                                        for a in open_posts if a["id"] == i))
+        if c2.button(t("people.post.end_now"), key=f"post_end_now_{pid}"):
+            with ch.change_set_of(engine, "staff", viewer.name, scope=viewer.scope) as cs:
+                cs.update("appointment", which, {"term_end": clock.today()})
+            after_write(t("people.edit.saved", n=1))
+
+
+# ---------------------------------------------------------------- history
+
+def history_section(pid: int) -> None:
+    st.subheader(t("people.history.title"))
+    history = ch.person_history(engine, pid)
+    if history.empty:
+        st.info(t("people.history.none"))
+        return
+    rows = []
+    for r in history.itertuples():
+        if r.op == "update":
+            what = field_label(r.field) if r.entity == "person" else t(f"people.entity.{r.entity}") + " · " + field_label(r.field)
+        else:
+            what = t(f"people.entity.{r.entity}") + " " + t(f"people.op.{r.op}")
+        rows.append({
+            t("people.col.at"): pd.Timestamp(r.at).strftime("%Y-%m-%d %H:%M"),
+            t("people.col.via"): t(f"people.source.{r.source}") + (f" · {t('people.op.undo')}" if pd.notna(r.undoes) else ""),
+            t("people.col.actor"): r.actor or "",
+            t("people.col.what"): what,
+            t("people.col.old"): shown(r.field, r.old_value),
+            t("people.col.new"): shown(r.field, r.new_value),
+            t("people.col.reason"): r.reason or "",
+            t("people.col.status"): t(f"people.status.{r.status}"),
+        })
+    visible = history[~history["field"].isin(ch.BOOKKEEPING)]
+    st.dataframe(pd.DataFrame(rows)[[f not in ch.BOOKKEEPING for f in history["field"]]], hide_index=True)
+    undoable = visible[(visible["status"] == "done") & visible["undoes"].isna()]
+    if undoable.empty:
+        return
+    sets = list(dict.fromkeys(int(s) for s in undoable["change_set_id"]))
+    c1, c2 = st.columns([3, 1])
+    # Keyed by the newest set: after a new change the choice starts again from the newest one.
+    chosen = c1.selectbox(t("people.history.pick_set"), sets, key=f"undo_set_{pid}_{sets[0]}",
+                          format_func=lambda s: f"#{s} · " + pd.Timestamp(
+                              undoable[undoable["change_set_id"] == s]["at"].iloc[0]).strftime("%Y-%m-%d %H:%M"))
+    if c2.button(t("people.history.undo_set"), key=f"undo_set_btn_{pid}"):
+        try:
+            ch.undo_change_set(engine, chosen, viewer.name, scope=viewer.scope)
+        except ch.WriteRefused as refused:
+            st.error(str(refused))
+        else:
+            after_write(t("people.history.undone"))
+    items = undoable[undoable["op"] == "update"]
+    if not items.empty:
+        c1, c2 = st.columns([3, 1])
+        one = c1.selectbox(t("people.history.pick_one"), [int(i) for i in items["change_id"]], key=f"undo_one_{pid}_{sets[0]}",
+                           format_func=lambda i: (lambda r: f"#{int(r.change_set_id)} · {field_label(r.field)}: "
+                                                  f"{shown(r.field, r.old_value)} → {shown(r.field, r.new_value)}")(
+                               items[items["change_id"] == i].iloc[0]))
+        if c2.button(t("people.history.undo_one"), key=f"undo_one_btn_{pid}"):
+            try:
+                ch.revert_change(engine, one, viewer.name, scope=viewer.scope)
+            except ch.WriteRefused as refused:
+                st.error(str(refused))
+            else:
+                after_write(t("people.history.undone"))
+
+
+def main() -> None:
+    st.title(t("page.people"))
+    st.caption(t("people.intro"))
+    if flash := st.session_state.pop("people_flash", None):
+        st.success(flash)
+    raw = st.query_params.get("person")
+    chosen = st.number_input(t("people.open"), min_value=0, step=1, value=int(raw) if raw and raw.isdigit() else 0,
+                             key="people_open")
+    if chosen:
+        st.query_params["person"] = str(int(chosen))
+        record = person_record(engine, viewer.scope, int(chosen))
+        if record is None:
+            st.warning(t("people.not_found"))
+        else:
+            values = record["values"]
+            st.markdown(f"### {values['name']} · #{record['id']}")
+            edit_section(record)
+            tags_section(record)
+            stage_section(record)
+            posts_section(record)
+            history_section(record["id"])
+        st.divider()
+    add_section()
+
+
+main()
