@@ -236,6 +236,16 @@ def posts_section(record: dict) -> None:
 
 # ---------------------------------------------------------------- history
 
+def undo(fn, target: int) -> None:
+    """Undo a change set or revert one change; a refusal is shown, not raised."""
+    try:
+        fn(engine, target, viewer.name, scope=viewer.scope)
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+    else:
+        after_write(t("people.history.undone"))
+
+
 def history_section(pid: int) -> None:
     st.subheader(t("people.history.title"))
     history = ch.person_history(engine, pid)
@@ -270,12 +280,7 @@ def history_section(pid: int) -> None:
                           format_func=lambda s: f"#{s} · " + pd.Timestamp(
                               undoable[undoable["change_set_id"] == s]["at"].iloc[0]).strftime("%Y-%m-%d %H:%M"))
     if c2.button(t("people.history.undo_set"), key=f"undo_set_btn_{pid}"):
-        try:
-            ch.undo_change_set(engine, chosen, viewer.name, scope=viewer.scope)
-        except ch.WriteRefused as refused:
-            st.error(str(refused))
-        else:
-            after_write(t("people.history.undone"))
+        undo(ch.undo_change_set, chosen)
     items = undoable[undoable["op"] == "update"]
     if not items.empty:
         c1, c2 = st.columns([3, 1])
@@ -284,12 +289,7 @@ def history_section(pid: int) -> None:
                                                   f"{shown(r.field, r.old_value)} → {shown(r.field, r.new_value)}")(
                                items[items["change_id"] == i].iloc[0]))
         if c2.button(t("people.history.undo_one"), key=f"undo_one_btn_{pid}"):
-            try:
-                ch.revert_change(engine, one, viewer.name, scope=viewer.scope)
-            except ch.WriteRefused as refused:
-                st.error(str(refused))
-            else:
-                after_write(t("people.history.undone"))
+            undo(ch.revert_change, one)
 
 
 def main() -> None:
