@@ -53,6 +53,8 @@ ENTITIES: dict[str, tuple[Table, tuple[str, ...], str | None]] = {
 # Person fields every write moves: recorded so an undo can put them back, but two
 # changes that share only these do not conflict.
 BOOKKEEPING = frozenset({"updated_at", "updated_via", "import_batch_id"})
+# How far an attendance got: a merge keeps the further of two participations in one activity.
+STATUS_RANK = {"registered": 0, "approved": 1, "rejected": 1, "absent": 2, "checked_in": 3}
 CHUNK = 5000
 
 
@@ -355,6 +357,45 @@ class ChangeSet:
         self._touch(person_id)
         return aid
 
+    def merge_persons(self, survivor: int, duplicate: int, chosen: Mapping[str, object] | None = None) -> None:
+        """Merge `duplicate` into `survivor`: the survivor takes the `chosen` field values; tags, stage
+        events, posts and attendance move to it (in an activity both attended, the more advanced
+        status stays); the duplicate goes. Its old row is recorded, so an undo brings it back."""
+        if survivor == duplicate:
+            raise WriteRefused("不能把人员与其本人合并 · a person cannot be merged with itself")
+        chosen = dict(chosen or {})
+        dup = self._person_row(duplicate)._mapping
+        if chosen.get("id_number") and chosen["id_number"] == dup["id_number"]:
+            # id_number is unique: the duplicate lets go of it before the survivor takes it.
+            self.update("person", duplicate, {"id_number": None})
+        if chosen:
+            self.update("person", survivor, chosen)
+        have = set(self.conn.execute(select(person_tag.c.tag_id).where(person_tag.c.person_id == survivor)).scalars())
+        for tid in self.conn.execute(select(person_tag.c.tag_id).where(person_tag.c.person_id == duplicate)
+                                     .order_by(person_tag.c.tag_id)).scalars().all():
+            if tid not in have:
+                self.insert("person_tag", dict(person_id=survivor, tag_id=tid))
+            self.delete("person_tag", (duplicate, tid))
+        for table, entity in ((stage_event, "stage_event"), (appointment, "appointment")):
+            for rid in self.conn.execute(select(table.c.id).where(table.c.person_id == duplicate)
+                                         .order_by(table.c.id)).scalars().all():
+                self.update(entity, rid, {"person_id": survivor})
+        theirs = {r.activity_id: r._mapping for r in self.conn.execute(
+            select(participation).where(participation.c.person_id == duplicate))}
+        mine = {r.activity_id: r._mapping for r in self.conn.execute(
+            select(participation).where(participation.c.person_id == survivor, participation.c.activity_id.in_(
+                sorted(theirs))))}
+        for aid in sorted(theirs):
+            other = theirs[aid]
+            self.delete("participation", (aid, duplicate))
+            if aid not in mine:
+                self.insert("participation", dict(other, person_id=survivor))
+            elif STATUS_RANK.get(other["status"], 0) > STATUS_RANK.get(mine[aid]["status"], 0):
+                self.update("participation", (aid, survivor), {
+                    "status": other["status"], "checked_in_at": other["checked_in_at"] or mine[aid]["checked_in_at"]})
+        self.delete("person", duplicate)
+        self._touch(survivor)
+
     def _touch(self, person_id: int) -> None:
         # The person's own row says it was updated, and through which channel.
         self.update("person", person_id, {"updated_at": self.now, "updated_via": _via(self.source)})
@@ -579,15 +620,19 @@ def _check_current(conn: Connection, head, rows) -> None:
                     [tuple(int(p) for p in k.split(":")) for k in chunk])
             present = {row_key(entity, r._mapping): r._mapping for r in conn.execute(select(table).where(cond))}
             for k in chunk:
-                for r in by_row[(entity, k)]:
-                    now = present.get(k)
-                    if r.op == "insert" and now is None:
-                        moved.append(f"{entity} {k}")
-                    elif r.op == "delete" and now is not None:
-                        moved.append(f"{entity} {k}")
-                    elif r.op == "update" and r.field not in BOOKKEEPING and (
-                            now is None or not _same(now[r.field], decode(table, r.field, r.new_value))):
-                        moved.append(f"{entity} {k} {r.field}")
+                # What the set left: the row's last insert/delete says whether it exists, the last
+                # update of each field its value.
+                ops = by_row[(entity, k)]
+                exists = next((r.op == "insert" for r in reversed(ops) if r.op != "update"), True)
+                now = present.get(k)
+                if exists != (now is not None):
+                    moved.append(f"{entity} {k}")
+                    continue
+                if not exists:
+                    continue
+                last = {r.field: r for r in ops if r.op == "update" and r.field not in BOOKKEEPING}
+                moved += [f"{entity} {k} {f}" for f, r in last.items()
+                          if not _same(now[f], decode(table, f, r.new_value))]
     if moved:
         raise UndoRefused(f"无法撤销第 {head.id} 号变更：其中 {len(moved)} 项之后被其他系统或直接写入改动过 · "
                           f"cannot undo change set {head.id}: {len(moved)} of its changes were changed since "

@@ -315,6 +315,16 @@ def machine_for(engine):
                 cs.delete("person", pid)
             self.sets.append(cs.id)
 
+        @precondition(lambda self: len(self.persons()) >= 2)
+        @rule(data=st.data(), take_phone=st.booleans())
+        def merge(self, data, take_phone):
+            survivor, duplicate = data.draw(st.permutations(self.persons()))[:2]
+            with engine.connect() as conn:
+                dup = conn.execute(select(person).where(person.c.id == duplicate)).one()
+            with ch.change_set_of(engine, "merge", "t") as cs:
+                cs.merge_persons(survivor, duplicate, {"phone": dup.phone} if take_phone else {})
+            self.sets.append(cs.id)
+
         def teardown(self):
             for set_id in reversed(self.sets):
                 ch.undo_change_set(engine, set_id, "t")
@@ -328,3 +338,35 @@ def test_any_sequence_of_changes_undone_in_reverse_leaves_every_table_as_before(
     run_state_machine_as_test(machine_for(engine), settings=settings(
         max_examples=25, stateful_step_count=12, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
+
+
+def test_merge_moves_everything_to_the_survivor_and_undo_splits_them_again(engine):
+    with ch.change_set_of(engine, "staff", "wang") as cs:
+        keep = new_person(cs, name="张三", phone="13800000000")
+        dup = new_person(cs, name="张三", id_number="330106198610053481", title="教授")
+        cs.add_tags(keep, ["海归"], create=True)
+        cs.add_tags(dup, ["海归", "专家"], create=True)
+        cs.add_appointment(dup, dict(body="cppcc", title="政协委员"))
+        a1 = int(cs.insert("activity", dict(title="座谈会", kind="survey", starts_at=dt.datetime(2026, 11, 1, 9))))
+        a2 = int(cs.insert("activity", dict(title="培训班", kind="training", starts_at=dt.datetime(2026, 11, 2, 9))))
+        cs.insert("participation", dict(activity_id=a1, person_id=keep, status="registered"))
+        cs.insert("participation", dict(activity_id=a1, person_id=dup, status="checked_in",
+                                        checked_in_at=dt.datetime(2026, 11, 1, 9, 5)))
+        cs.insert("participation", dict(activity_id=a2, person_id=dup, status="approved"))
+    before = snapshot(engine)
+    with ch.change_set_of(engine, "merge", "admin", "重复人员") as merged:
+        merged.merge_persons(keep, dup, {"id_number": "330106198610053481", "title": "教授"})
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(person).where(person.c.id == dup)).scalar_one() == 0
+        row = conn.execute(select(person.c.id_number, person.c.title, person.c.phone).where(person.c.id == keep)).one()
+        assert tuple(row) == ("330106198610053481", "教授", "13800000000")
+        tags = conn.execute(select(tag.c.name).join(person_tag).where(person_tag.c.person_id == keep)
+                            .order_by(tag.c.name)).scalars().all()
+        assert tags == sorted(["海归", "专家"])
+        assert conn.execute(select(appointment.c.person_id)).scalars().all() == [keep]
+        statuses = dict(conn.execute(select(participation.c.activity_id, participation.c.status)
+                                     .where(participation.c.person_id == keep)).all())
+        assert statuses == {a1: "checked_in", a2: "approved"}  # the further status stays
+    ch.undo_change_set(engine, merged.id, "admin")
+    assert snapshot(engine) == before
+
