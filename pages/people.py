@@ -234,6 +234,50 @@ def posts_section(record: dict) -> None:
             after_write(t("people.edit.saved", n=1))
 
 
+# ---------------------------------------------------------------- merge
+
+def merge_section(record: dict) -> None:
+    pid = record["id"]
+    st.subheader(t("people.merge.title"))
+    raw = st.query_params.get("merge")
+    other_id = st.number_input(t("people.merge.other"), min_value=0, step=1, key=f"merge_other_{pid}",
+                               value=int(raw) if raw and raw.isdigit() else 0)
+    if not other_id:
+        return
+    other = person_record(engine, viewer.scope, int(other_id)) if other_id != pid else None
+    if other is None:
+        st.warning(t("people.not_found"))
+        return
+    mine, theirs = record["values"], other["values"]
+    differing = [c for c in mine if c != "updated_at" and mine[c] != theirs[c] and theirs[c] is not None]
+    st.dataframe(pd.DataFrame({
+        t("people.col.what"): [field_label(c) for c in differing],
+        f"#{pid}": [shown(c, _json(mine[c])) for c in differing],
+        f"#{other_id}": [shown(c, _json(theirs[c])) for c in differing],
+    }), hide_index=True)
+    with st.form(f"people_merge_{pid}_{other_id}"):
+        take = {c: st.radio(field_label(c), (f"#{pid}", f"#{other_id}"), horizontal=True, key=f"merge_{pid}_{c}")
+                for c in differing}
+        st.caption(t("people.merge.caption", other=other_id, keep=pid))
+        submitted = st.form_submit_button(t("people.merge.save"), type="primary")
+    if not submitted:
+        return
+    chosen = {c: theirs[c] for c, side in take.items() if side == f"#{other_id}"}
+    try:
+        with ch.change_set_of(engine, "merge", viewer.name, f"合并 #{other_id} → #{pid} · merge",
+                              scope=viewer.scope) as cs:
+            cs.merge_persons(pid, int(other_id), chosen)
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    st.query_params.pop("merge", None)
+    after_write(t("people.merge.done", other=other_id, keep=pid))
+
+
+def _json(value) -> str | None:
+    return ch.encode(value)
+
+
 # ---------------------------------------------------------------- history
 
 def undo(fn, target: int) -> None:
@@ -312,6 +356,7 @@ def main() -> None:
             tags_section(record)
             stage_section(record)
             posts_section(record)
+            merge_section(record)
             history_section(record["id"])
         st.divider()
     add_section()

@@ -100,6 +100,24 @@ def test_a_second_save_from_a_stale_form_is_refused(make_app, sqlite_engine):
         assert conn.execute(select(person.c.organization).where(person.c.id == pid)).scalar_one() is None
 
 
+def test_merge_two_duplicates_then_undo_from_the_history(make_app, sqlite_engine):
+    keep = seeded(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "import", "clerk") as cs:
+        dup = cs.add_person(dict(name="李四", phone="13900000000", organization="某大学", category_code="non_party",
+                                 district_code="330106"))
+    at = open_page(make_app, sqlite_engine, person=str(keep), merge=str(dup))
+    at.radio(key=f"merge_{keep}_organization").set_value(f"#{dup}")
+    submit(at, "合并")
+    rows = persons(sqlite_engine)
+    assert [r.id for r in rows] == [keep]
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(person.c.organization, person.c.phone).where(person.c.id == keep)).one() == (
+            "某大学", "13800000000")
+    submit(at, "撤销整次变更")
+    assert not at.error, [e.value for e in at.error]
+    assert [r.id for r in persons(sqlite_engine)] == [keep, dup]
+
+
 @pytest.mark.parametrize("role", ["leader", "screen"])
 def test_leaders_and_screens_cannot_open_it(role):
     from ui.auth import Viewer

@@ -82,5 +82,14 @@ TEXTS = {
     "people.entity.appointment": ("任职", "Post"),
     "people.entity.participation": ("活动参与", "Attendance"),
     "people.entity.activity": ("活动", "Activity"),
+    "people.merge.title": ("合并重复人员", "Merge a duplicate"),
+    "people.merge.other": ("重复人员的编号（合并后删除）", "Id of the duplicate (removed by the merge)"),
+    "people.merge.caption": (
+        "#{other} 的标签、阶段记录、任职和活动参与都将移到 #{keep}；同一活动保留更靠后的状态。可在变更记录中撤销。",
+        "#{other}'s tags, stage records, posts and attendance move to #{keep}; in an activity both attended the further "
+        "status stays. It can be undone from the history.",
+    ),
+    "people.merge.save": ("合并", "Merge"),
+    "people.merge.done": ("已将 #{other} 合并到 #{keep}。", "Merged #{other} into #{keep}."),
     "people.readonly": ("领导和大屏账号只能查看。", "Leaders and screens only read."),
 }
