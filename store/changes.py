@@ -357,6 +357,80 @@ class ChangeSet:
         self._touch(person_id)
         return aid
 
+    # ---- bulk verbs: one statement per chunk, change rows recorded in bulk
+
+    def in_scope(self, person_ids: Iterable[int]) -> list[int]:
+        """The given persons that exist and lie in the writer's scope (a bulk action touches only these)."""
+        ids = sorted(set(int(i) for i in person_ids))
+        clause = self.scope.person_clause(person)
+        out: list[int] = []
+        for i in range(0, len(ids), CHUNK):
+            stmt = select(person.c.id).where(person.c.id.in_(ids[i:i + CHUNK]))
+            out += self.conn.execute(stmt if clause is None else stmt.where(clause)).scalars().all()
+        return out
+
+    def tag_many(self, person_ids: Iterable[int], name: str, *, add: bool, create: bool = False) -> int:
+        """Add (or remove) one tag for many persons; returns how many persons changed."""
+        ids = self.in_scope(person_ids)
+        if not add and not self.conn.execute(select(tag.c.id).where(tag.c.name == name.strip())).first():
+            return 0
+        tid = self.tag_ids([name], create=create)[name.strip()]
+        having = set()
+        for i in range(0, len(ids), CHUNK):
+            having.update(self.conn.execute(select(person_tag.c.person_id).where(
+                person_tag.c.tag_id == tid, person_tag.c.person_id.in_(ids[i:i + CHUNK]))).scalars())
+        changed = [p for p in ids if (p not in having) == add]
+        if not changed:
+            return 0
+        rows = [dict(person_id=p, tag_id=tid) for p in changed]
+        if add:
+            self.conn.execute(insert(person_tag), rows)
+        else:
+            for i in range(0, len(changed), CHUNK):
+                self.conn.execute(delete(person_tag).where(person_tag.c.tag_id == tid,
+                                                           person_tag.c.person_id.in_(changed[i:i + CHUNK])))
+        op = "insert" if add else "delete"
+        for p in changed:
+            whole = encode_row({"person_id": p, "tag_id": tid})
+            self.record("person_tag", f"{p}:{tid}", p, op, None, None if add else whole, whole if add else None)
+        self._touch_many(changed)
+        return len(changed)
+
+    def move_stage_many(self, person_ids: Iterable[int], stage: str, *, note: str | None = None) -> int:
+        """Move many persons to `stage` (those already there are left alone); returns how many moved."""
+        ids = self.in_scope(person_ids)
+        current: dict[int, str] = {}
+        for i in range(0, len(ids), CHUNK):
+            current.update(self.conn.execute(select(person.c.id, person.c.stage)
+                                             .where(person.c.id.in_(ids[i:i + CHUNK]))).all())
+        moving = [p for p in ids if current[p] != stage]
+        for p in moving:
+            self.insert("stage_event", dict(person_id=p, stage=stage, entered_at=self.now, note=note))
+        for i in range(0, len(moving), CHUNK):
+            self.conn.execute(update(person).where(person.c.id.in_(moving[i:i + CHUNK])).values(stage=stage))
+        self.record_many(("person", str(p), p, "update", "stage", encode(current[p]), encode(stage)) for p in moving)
+        self._touch_many(moving)
+        return len(moving)
+
+    def _touch_many(self, person_ids: list[int]) -> None:
+        via = _via(self.source)
+        for i in range(0, len(person_ids), CHUNK):
+            chunk = person_ids[i:i + CHUNK]
+            before = self.conn.execute(select(person.c.id, person.c.updated_at, person.c.updated_via,
+                                              person.c.import_batch_id).where(person.c.id.in_(chunk))).all()
+            self.conn.execute(update(person).where(person.c.id.in_(chunk)).values(
+                updated_at=self.now, updated_via=via, import_batch_id=None))
+            rows = []
+            for r in before:
+                key = str(r.id)
+                if not _same(r.updated_at, self.now):
+                    rows.append(("person", key, r.id, "update", "updated_at", encode(r.updated_at), encode(self.now)))
+                if r.updated_via != via:
+                    rows.append(("person", key, r.id, "update", "updated_via", encode(r.updated_via), encode(via)))
+                if r.import_batch_id is not None:
+                    rows.append(("person", key, r.id, "update", "import_batch_id", encode(r.import_batch_id), None))
+            self.record_many(rows)
+
     def merge_persons(self, survivor: int, duplicate: int, chosen: Mapping[str, object] | None = None) -> None:
         """Merge `duplicate` into `survivor`: the survivor takes the `chosen` field values; tags, stage
         events, posts and attendance move to it (in an activity both attended, the more advanced

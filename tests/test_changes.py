@@ -315,6 +315,15 @@ def machine_for(engine):
                 cs.delete("person", pid)
             self.sets.append(cs.id)
 
+        @precondition(lambda self: self.persons())
+        @rule(data=st.data(), name=st.sampled_from(["海归", "青年"]), add=st.booleans(), stage=STAGE)
+        def bulk(self, data, name, add, stage):
+            chosen = data.draw(st.lists(st.sampled_from(self.persons()), min_size=1, unique=True))
+            with ch.change_set_of(engine, "staff", "t") as cs:
+                cs.tag_many(chosen, name, add=add, create=True)
+                cs.move_stage_many(chosen, stage, note="批量")
+            self.sets.append(cs.id)
+
         @precondition(lambda self: len(self.persons()) >= 2)
         @rule(data=st.data(), take_phone=st.booleans())
         def merge(self, data, take_phone):
@@ -368,5 +377,24 @@ def test_merge_moves_everything_to_the_survivor_and_undo_splits_them_again(engin
                                      .where(participation.c.person_id == keep)).all())
         assert statuses == {a1: "checked_in", a2: "approved"}  # the further status stays
     ch.undo_change_set(engine, merged.id, "admin")
+    assert snapshot(engine) == before
+
+
+def test_bulk_tag_and_stage_change_only_the_persons_in_scope_in_one_undoable_set(engine):
+    with ch.change_set_of(engine, "staff", "admin") as cs:
+        west = [new_person(cs, name=f"西{i}") for i in range(10)]
+        other = new_person(cs, name="上城人", district=UPTOWN)
+        cs.add_tags(west[0], ["海归"], create=True)
+    before = snapshot(engine)
+    with ch.change_set_of(engine, "staff", "wang", scope=Scope(districts=(WEST,))) as bulk:
+        assert bulk.tag_many(west + [other], "海归", add=True) == 9  # one had it, one is outside the scope
+        assert bulk.move_stage_many(west + [other], "use", note="批量推荐") == 10
+    with engine.connect() as conn:
+        tagged = set(conn.execute(select(person_tag.c.person_id)).scalars())
+        stages = dict(conn.execute(select(person.c.id, person.c.stage)).all())
+    assert tagged == set(west) and stages[other] == "discover" and {stages[p] for p in west} == {"use"}
+    history = ch.person_history(engine, west[3])
+    assert set(history[history["change_set_id"] == bulk.id]["entity"]) == {"person", "person_tag", "stage_event"}
+    ch.undo_change_set(engine, bulk.id, "wang", scope=Scope(districts=(WEST,)))
     assert snapshot(engine) == before
 
