@@ -12,6 +12,7 @@ from store.privacy import may_see_personal
 from store.queries import explorer as q
 from ui import filters as uf
 from ui.auth import audit_once, guard_page
+from ui.bulk import bulk_actions
 from ui.cache import query
 from ui.i18n import current_language, t
 
@@ -105,6 +106,7 @@ st.dataframe(
     },
 )
 uf.export_button(flt, count.matched, sort=sort, descending=descending)
+bulk_actions(flt, count.matched)
 
 # ---- one person
 person_id = uf.opened_person()

@@ -20,6 +20,7 @@ from store.queries.people import ADMIN_ONLY, person_record, tag_names
 from store.schema import APPOINTMENT_BODIES, STAGES
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
+from ui.filters import escape_markdown
 from ui.i18n import t
 
 viewer = guard_page("people")
@@ -351,7 +352,7 @@ def main() -> None:
             st.warning(t("people.not_found"))
         else:
             values = record["values"]
-            st.markdown(f"### {values['name']} · #{record['id']}")
+            st.markdown(f"### {escape_markdown(values['name'])} · #{record['id']}")
             edit_section(record)
             tags_section(record)
             stage_section(record)

@@ -124,3 +124,28 @@ def test_leaders_and_screens_cannot_open_it(role):
 
     assert not Viewer("x", role, ch.EVERYTHING).may_open("people")
     assert Viewer("x", "staff", ch.EVERYTHING).may_open("people")
+
+
+def test_bulk_tag_from_the_explorer_is_one_undoable_change_set(make_app, sqlite_engine):
+    with ch.change_set_of(sqlite_engine, "import", "clerk") as cs:
+        west = [cs.add_person(dict(name=f"西{i}", category_code="non_party", district_code="330106"))
+                for i in range(10)]
+        cs.add_person(dict(name="上城人", category_code="non_party", district_code="330102"))
+    at = make_app(url_of(sqlite_engine), districts="330106")
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="bulk_action").set_value("tag_add")
+    at.text_input(key="bulk_tag").input("青年")
+    submit(at, "执行")
+    assert any("请先勾选确认" in w.value for w in at.warning)  # nothing happens without the confirmation
+    at.checkbox(key="bulk_sure").check()
+    submit(at, "执行")
+    with sqlite_engine.connect() as conn:
+        tagged = set(conn.execute(select(person_tag.c.person_id).join(tag).where(tag.c.name == "青年")).scalars())
+    assert tagged == set(west)
+    history = ch.person_history(sqlite_engine, west[4])
+    bulk_set = int(history["change_set_id"].iloc[0])
+    ch.undo_change_set(sqlite_engine, bulk_set, "admin")
+    with sqlite_engine.connect() as conn:
+        assert not conn.execute(select(person_tag.c.person_id)).first()

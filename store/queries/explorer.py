@@ -608,3 +608,11 @@ def _term_state(start: date | None, end: date | None, today: date) -> str:
     if end is not None and end < today:
         return "ended"
     return "current"
+
+
+def matching_ids(engine: Engine, scope: Scope, flt: PersonFilter, today: date | None = None) -> list[int]:
+    """The ids of every person the filter matches in the scope (a bulk action's targets)."""
+    stmt = select(person.c.id).where(*_conds(scope, flt, today)).order_by(person.c.id)
+    with engine.connect() as conn:
+        return list(conn.execute(stmt).scalars())
+
