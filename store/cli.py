@@ -23,6 +23,12 @@ def _scope(args) -> Scope:
     return Scope(districts=districts, streets=tuple(streets))
 
 
+def _scope_text(scope: Scope) -> str:
+    """The scope as `--districts`/`--streets` take it: `330106,330106:西溪街道`, or all."""
+    parts = [*scope.districts, *(f"{district}:{street}" for district, street in scope.streets)]
+    return ",".join(parts) or "全部 all"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m store", description="账号与大屏令牌 · accounts and screen tokens")
     parser.add_argument("--db", help="database URL")
@@ -78,7 +84,7 @@ def run(args) -> int:
                 print(f"  密码 password: {password}")
         elif args.action == "set-scope":
             acc = accounts.set_scope(engine, args.username, _scope(args))
-            print(f"{acc.username}: {acc.scope}")
+            print(f"{acc.username}: {_scope_text(acc.scope)}")
         elif args.action == "set-role":
             print(f"{accounts.set_role(engine, args.username, args.role).username}: {args.role}")
         elif args.action in ("disable", "enable"):
@@ -90,8 +96,7 @@ def run(args) -> int:
             print(f"{args.username}: 密码已重置 password reset" + ("" if args.password else f" → {password}"))
         elif args.action == "list":
             for a in accounts.list_accounts(engine):
-                scope = ",".join(a.scope.districts) or "全部 all"
-                print(f"{a.username}\t{a.role}\t{scope}\t{'停用 disabled' if a.disabled else ''}")
+                print(f"{a.username}\t{a.role}\t{_scope_text(a.scope)}\t{'停用 disabled' if a.disabled else ''}")
         return 0
     if args.command == "screen-token":
         if args.action == "create":
