@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from store import accounts
-from store.engine import open_store
+from store.engine import open_store, outage_message
 from store.schema import ROLES
 from store.scope import Scope
 
@@ -66,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    engine = open_store(args.db)
+    # Only bootstrap creates a store; every other command needs one that is there.
+    engine = open_store(args.db, create=args.command == "bootstrap")
     if args.command == "bootstrap":
         password = accounts.bootstrap_admin(engine)
         if password:
@@ -120,4 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except accounts.AccountError as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(outage_message(exc), file=sys.stderr)
         return 1
