@@ -10,6 +10,7 @@ from pathlib import PurePath
 import streamlit as st
 
 from loaders.api import (
+    DRY_RUN_SCOPE_NOTICE,
     BatchNotFound,
     ImportProblem,
     UndoRefused,
@@ -225,6 +226,8 @@ def summary_section(state: dict, result) -> None:
         column.metric(t(f"import.metric.{key}"), f"{getattr(result, key):,}")
     if result.rows_read == 0:
         st.warning(t("import.no_rows"))
+    if DRY_RUN_SCOPE_NOTICE in result.notices:  # a scoped importer: what this dry run cannot say
+        st.info(DRY_RUN_SCOPE_NOTICE)
     if result.errors:
         st.markdown("**" + t("import.rejected.title") + "**")
         st.caption(t("import.rejected.caption", n=f"{len(result.errors):,}"))

@@ -381,6 +381,7 @@ def test_page_scoped_admin_imports_and_undoes_within_its_scope(sqlite_engine, mo
     at.file_uploader[0].set_value(("赵敏.csv", data, "text/csv")).run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["将新增"] == "1"
+    assert DRY_RUN_SCOPE_NOTICE in " ".join(i.value for i in at.info)
     at.button(key="imp_commit").click().run()
     assert not at.exception
     assert stored(city) == before
