@@ -165,7 +165,7 @@ def _fresh_store(backend: str, pg_url: str | None, tmp: Path) -> tuple[str, call
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     engine.dispose()
     return url, cleanup

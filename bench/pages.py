@@ -141,7 +141,7 @@ def ensure_store(url: str, persons: int, seed: int) -> None:
     from store.engine import open_store
     from store.schema import person
 
-    engine = open_store(url)
+    engine = open_store(url, create=True)
     with engine.connect() as conn:
         have = conn.execute(select(func.count()).select_from(person)).scalar_one()
     if have != persons:

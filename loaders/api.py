@@ -6,7 +6,7 @@
     undo_batch(engine, batch_id, actor="...")
 """
 
-from loaders.apply import ImportResult, apply_import, match_person
+from loaders.apply import DRY_RUN_SCOPE_NOTICE, ImportResult, apply_import, match_person
 from loaders.errors import (
     BatchNotFound,
     CorruptFile,
@@ -52,7 +52,7 @@ def import_file(engine, source, file_name=None, *, dry_run=False, imported_by=No
 
 
 __all__ = [
-    "BatchNotFound", "ColumnInfo", "CorruptFile", "EmptyFile", "ImportPlan", "ImportProblem", "ImportResult",
+    "BatchNotFound", "ColumnInfo", "DRY_RUN_SCOPE_NOTICE", "CorruptFile", "EmptyFile", "ImportPlan", "ImportProblem", "ImportResult",
     "InvalidDate", "InvalidIdNumber", "KINDS", "PARTICIPATIONS", "PERSONS", "UnknownStatus", "next_status", "NoHeaderFound", "PasswordProtected", "PrecisionLost", "RowPlan", "SheetInfo",
     "SkippedSheet", "SuspiciousArchive", "UndoRefused", "UndoResult", "UnknownCategory", "UnknownEncoding",
     "UnreadableFile", "WrongFileType", "apply_import", "find_header", "import_file", "map_columns",

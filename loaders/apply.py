@@ -23,6 +23,7 @@ from loaders.gcpause import gc_paused
 from loaders.plan import F, PARTICIPATIONS, PERSON_FIELDS, ImportPlan, RowPlan, SheetInfo
 from store.engine import writing
 from store.schema import audit_log, import_batch, person
+from store.scope import EVERYTHING, Scope, write_refusal
 from store.version import bump_data_version
 
 # person.<column> for each PERSON_FIELDS slot
@@ -30,6 +31,7 @@ PERSON_COLUMNS = tuple({"category": "category_code", "district": "district_code"
                        for f in PERSON_FIELDS)
 _STAGE = F["stage"]
 _NAME, _BIRTH, _ID, _PHONE, _CATEGORY = F["name"], F["birth_date"], F["id_number"], F["phone"], F["category"]
+_DISTRICT, _STREET = F["district"], F["street"]
 CHUNK = 5000
 # Bookkeeping restored by undo along with the person fields.
 BOOKKEEPING = ("updated_at", "updated_via", "import_batch_id")
@@ -162,6 +164,9 @@ class StoreView:
         self.by_name_phone: dict[tuple, list[int]] = {}
         self.by_name_birth: dict[tuple, list[int]] = {}
         self.tags: dict[int, set[str]] = {}
+        # ID numbers of the file held by persons outside the importer's scope: those persons
+        # are not candidates (see load_candidates); a commit rejects rows that carry them.
+        self.hidden_ids: set[str] = set()
 
     def add(self, pid: int, values: list) -> None:
         self.persons[pid] = values
@@ -194,9 +199,15 @@ class StoreView:
         self._index(pid, new)
 
 
-def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> StoreView:
-    """The persons any row could match, in a few IN-queries (never one per row)."""
+def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool, scope: Scope = EVERYTHING) -> StoreView:
+    """The persons any row could match, in a few IN-queries (never one per row).
+
+    Only persons inside `scope` are candidates: for a scoped importer a person outside
+    it does not exist, so no row can match (and so reveal) them; their ID numbers are
+    kept in `hidden_ids`.
+    """
     view = StoreView()
+    hidden = None if scope.is_everything else view.hidden_ids
     if conn.exec_driver_sql("SELECT 1 FROM person LIMIT 1").first() is None:
         return view  # an empty store: a first import asks nothing more
     sqlite = _is_sqlite(conn)
@@ -215,6 +226,10 @@ def load_candidates(conn: Connection, rows: list[RowPlan], with_tags: bool) -> S
                     view.index_names(pid, persons[pid])
                 continue
             values = list(rec[1:])
+            if hidden is not None and not scope.allows_street(values[_DISTRICT], values[_STREET]):
+                if values[_ID]:
+                    hidden.add(values[_ID])
+                continue
             if sqlite:
                 text = values[_BIRTH]
                 born = births.get(text, False)
@@ -356,6 +371,13 @@ AMBIGUOUS = ("匹配到多个已有人员，无法确定是谁：请补充身份
              "matches more than one existing person: add the ID number to tell them apart")
 NO_CATEGORY = ("新增人员缺少统战对象类别：请填写类别 · "
                "a new person needs a category: fill in 统战对象类别")
+# Only a commit says this: a dry run must not tell whether an ID number exists outside the scope.
+ID_OUTSIDE_SCOPE = ("此身份证号已登记在您的管辖范围之外，不能由您导入：请联系管辖全部区域的管理员 · "
+                    "this ID number is registered outside your scope, so you cannot import it: "
+                    "ask an administrator for the whole area")
+DRY_RUN_SCOPE_NOTICE = ("演练不检查身份证号是否已在您的管辖范围之外登记（以免透露范围外的人员）；"
+                        "提交时这样的行会被拒绝 · the dry run does not check whether an ID number is registered "
+                        "outside your scope (that would reveal persons outside it); such rows are rejected at commit")
 
 
 def _merge(current: list, values: list) -> bool:
@@ -367,8 +389,12 @@ def _merge(current: list, values: list) -> bool:
     return changed
 
 
-def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: Progress | None) -> Outcome:
+def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: Progress | None,
+             scope: Scope = EVERYTHING, conflicts: set[str] | frozenset = frozenset()) -> Outcome:
+    """Match and merge every row in memory. A scoped importer's rows must keep their persons
+    inside `scope`; rows carrying an ID number of `conflicts` are rejected."""
     outcome = Outcome()
+    scoped = not scope.is_everything
     next_temp = -1
     persons = view.persons
     by_id = view.by_id
@@ -390,10 +416,16 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
             _reject(result, row, [(None, AMBIGUOUS)])
             continue
         values = row.values
+        if scoped and _refused(plan, row, result, scope, None if pid is None else persons[pid]):
+            continue
+        if pid is None and values[_CATEGORY] is None:
+            _reject(result, row, [(_label(plan, row, "category"), NO_CATEGORY)])
+            continue
+        # Last of all: a commit reveals an ID number outside the scope only for a row it would take.
+        if conflicts and values[_ID] in conflicts:
+            _reject(result, row, [(_label(plan, row, "id_number"), ID_OUTSIDE_SCOPE)])
+            continue
         if pid is None:
-            if values[_CATEGORY] is None:
-                _reject(result, row, [(_label(plan, row, "category"), NO_CATEGORY)])
-                continue
             new = list(values) + [None] * len(BOOKKEEPING)
             if new[_STAGE] is None:
                 new[_STAGE] = "discover"
@@ -440,6 +472,25 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
         if row.warnings:
             record_warnings(result, row)
     return outcome
+
+
+def _refused(plan: ImportPlan, row: RowPlan, result: ImportResult, scope: Scope, current: list | None) -> bool:
+    """Reject (and say True for) a row that would not keep its person inside `scope`.
+
+    `current` is the matched person (None: the row inserts one); empty cells never
+    overwrite, so the person ends where the row's non-empty place cells put them.
+    """
+    placed = (row.values[_DISTRICT], row.values[_STREET])
+    if current is None:
+        before, after = None, placed
+    else:
+        before = (current[_DISTRICT], current[_STREET])
+        after = tuple(new if new is not None else old for new, old in zip(placed, before))
+    refusal = write_refusal(scope, before, after)
+    if refusal is None:
+        return False
+    _reject(result, row, [(_label(plan, row, "district") or _label(plan, row, "street"), refusal.message)])
+    return True
 
 
 def record_warnings(result: ImportResult, row: RowPlan) -> None:
@@ -572,20 +623,25 @@ def _write_tags(conn: Connection, added: dict[int, list[str]]) -> None:
 # ---------------------------------------------------------------- entry point
 
 def apply_import(engine: Engine, plan: ImportPlan, *, dry_run: bool = False, imported_by: str | None = None,
-                 progress: Progress | None = None) -> ImportResult:
+                 progress: Progress | None = None, scope: Scope = EVERYTHING) -> ImportResult:
     """Apply a plan in one transaction (all accepted rows land, or none); dry_run writes nothing.
 
     A person list merges persons; an attendance plan (`plan.content == "participations"`)
     records participations (loaders.attendance). Both share the batch, audit and version.
+    `scope` is the importer's: persons outside it are neither matched nor written, and a
+    row that would put a person outside it is rejected (see store.scope.write_refusal).
     """
     with gc_paused():
-        return _apply(engine, plan, dry_run, imported_by, progress)
+        return _apply(engine, plan, dry_run, imported_by, progress, scope)
 
 
 def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | None,
-           progress: Progress | None) -> ImportResult:
+           progress: Progress | None, scope: Scope) -> ImportResult:
     result = ImportResult(file=plan.file_name, rows_read=plan.rows_read, dry_run=dry_run,
                           sheets=plan.sheets, notices=list(plan.notices), content=plan.content)
+    if dry_run and not scope.is_everything and plan.content != PARTICIPATIONS \
+            and any(r.values[_ID] for r in plan.rows):
+        result.notices.append(DRY_RUN_SCOPE_NOTICE)
     now = clock.now()
     with writing(engine) as conn:
         _lock(conn)
@@ -600,19 +656,26 @@ def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | N
         if plan.content == PARTICIPATIONS:
             from loaders.attendance import apply_participations
 
-            pending_persons = apply_participations(conn, plan, result, batch_id, now, progress)
+            pending_persons = apply_participations(conn, plan, result, batch_id, now, progress, scope)
         else:
-            pending_persons = _apply_persons(conn, plan, result, batch_id, now, progress)
+            pending_persons = _apply_persons(conn, plan, result, batch_id, now, progress, scope)
         if not dry_run:
             conn.execute(update(import_batch).where(import_batch.c.id == batch_id).values(
                 inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
                 rejected=result.rejected, status="done"))
-            conn.execute(insert(audit_log).values(at=now, actor=imported_by, action="import", detail=json.dumps(
-                {"batch_id": batch_id, "file": plan.file_name, "sha256": plan.sha256, "kind": plan.content,
-                 **{k: getattr(result, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}},
-                ensure_ascii=False)))
+            detail = {"batch_id": batch_id, "file": plan.file_name, "sha256": plan.sha256, "kind": plan.content,
+                      **{k: getattr(result, k) for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")}}
+            # Each such row told the importer an ID number exists outside its scope: on the record.
+            outside = sum(e["message"] == ID_OUTSIDE_SCOPE for e in result.errors)
+            if outside:
+                detail["id_outside_scope"] = outside
+            conn.execute(insert(audit_log).values(at=now, actor=imported_by, action="import",
+                                                  detail=json.dumps(detail, ensure_ascii=False)))
             bump_data_version(conn)
-        total = conn.execute(select(func.count()).select_from(person)).scalar_one()
+        # A scoped importer learns nothing of the store beyond its scope, not even its size.
+        clause = scope.person_clause(person)
+        total = conn.execute(select(func.count()).select_from(person)
+                             .where(*([] if clause is None else [clause]))).scalar_one()
         result.persons_total = total + (pending_persons if dry_run else 0)
         result.batch_id = batch_id
     if earlier:
@@ -627,13 +690,17 @@ def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | N
 
 
 def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, batch_id: int | None,
-                   now: dt.datetime, progress: Progress | None) -> int:
-    """Merge a person list; writes nothing when `batch_id` is None (dry run). Returns persons to insert."""
+                   now: dt.datetime, progress: Progress | None, scope: Scope) -> int:
+    """Merge a person list; writes nothing when `batch_id` is None (dry run). Returns persons to insert.
+
+    A dry run treats an ID number held outside the importer's scope as unknown, exactly
+    as if nobody held it; the commit must refuse it (the number is unique in the store).
+    """
     has_tags = any(c.field == "tags" for s in plan.sheets for c in s.columns)
     if progress:
         progress(0.1, "读取已有人员 · loading candidates")
-    view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags)
-    outcome = run_rows(plan, view, result, progress)
+    view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags, scope)
+    outcome = run_rows(plan, view, result, progress, scope, frozenset() if batch_id is None else view.hidden_ids)
     if batch_id is not None:
         if progress:
             progress(0.75, "写入 · writing")

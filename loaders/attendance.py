@@ -23,6 +23,7 @@ from loaders.apply import AMBIGUOUS, ImportResult, Progress, _reject, load_candi
 from loaders.normalise import STATUS_RANK
 from loaders.plan import ImportPlan, RowPlan
 from store.schema import activity, import_change, participation
+from store.scope import EVERYTHING, Scope
 
 UNKNOWN_PERSON = ("库中没有此人：签到表只登记已有人员，请先导入人员名单，或核对姓名、身份证号、手机 · "
                   "unknown person: attendance sheets only record persons already in the store; "
@@ -91,12 +92,16 @@ def _stored(conn: Connection, aids: list[int], pids: list[int]) -> dict[tuple[in
 
 
 def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResult, batch_id: int | None,
-                         now: dt.datetime, progress: Progress | None) -> int:
-    """Record an attendance plan; writes nothing when `batch_id` is None (dry run). Returns 0 (no new persons)."""
+                         now: dt.datetime, progress: Progress | None, scope: Scope = EVERYTHING) -> int:
+    """Record an attendance plan; writes nothing when `batch_id` is None (dry run). Returns 0 (no new persons).
+
+    A person outside the importer's `scope` is no candidate: their row is an unknown
+    person, word for word as for someone not in the store at all.
+    """
     if progress:
         progress(0.1, "读取已有人员和活动 · loading persons and activities")
     accepted = [r for r in plan.rows if not r.problems]
-    view = load_candidates(conn, accepted, with_tags=False)
+    view = load_candidates(conn, accepted, with_tags=False, scope=scope)
     activities = Activities(conn, sorted({r.activity[0] for r in accepted}))
 
     resolved: list[tuple[RowPlan, int, int]] = []

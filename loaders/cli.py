@@ -1,7 +1,7 @@
 """Command-line parsing; each sub-command is a thin call into a library function.
 
 Exit status: 0 when the work was done (an import with rejected rows included),
-1 when an input could not be read at all, 2 for a usage error.
+1 when an input could not be read at all or the store is unavailable, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -51,8 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module_name, func_name = args.handler.split(":")
     module = __import__(module_name, fromlist=[func_name])
+    from sqlalchemy.exc import OperationalError
+
+    from store.engine import outage_message
+
     try:
         return int(getattr(module, func_name)(args) or 0)
+    except OperationalError as exc:
+        print(outage_message(exc), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("已中断 · interrupted", file=sys.stderr)
         return 130

@@ -1092,7 +1092,8 @@ def run_demo_command(args) -> int:
     """`python -m loaders demo`: fill the store and print what was made and how long it took."""
     from store.engine import open_store
 
-    engine = open_store(args.db)
+    # The demo generator is a bootstrap: `make run` creates the store with it on a first start.
+    engine = open_store(args.db, create=True)
     try:
         if getattr(args, "if_empty", False):
             existing = count_persons(engine)

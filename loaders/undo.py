@@ -19,6 +19,7 @@ from loaders.attendance import ACTIONS as ATTENDANCE_ACTIONS
 from loaders.attendance import undo_participations
 from loaders.errors import BatchNotFound, UndoRefused
 from store.engine import writing
+from store.scope import EVERYTHING, Scope, write_refusal
 from store.schema import (
     appointment,
     audit_log,
@@ -56,8 +57,12 @@ def _names(names: list[str]) -> str:
     return shown + (f" 等 {len(names)} 人" if len(names) > 5 else "")
 
 
-def undo_batch(engine: Engine, batch_id: int, actor: str | None = None) -> UndoResult:
-    """Undo one import batch in one transaction; raises BatchNotFound or UndoRefused."""
+def undo_batch(engine: Engine, batch_id: int, actor: str | None = None, scope: Scope = EVERYTHING) -> UndoResult:
+    """Undo one import batch in one transaction; raises BatchNotFound or UndoRefused.
+
+    An account of `scope` may undo only a batch all of whose persons lie inside it, before
+    and after the undo (see store.scope.write_refusal); the refusal names none of them.
+    """
     now = clock.now()
     with writing(engine) as conn:
         batch = conn.execute(select(import_batch).where(import_batch.c.id == batch_id)).first()
@@ -71,10 +76,13 @@ def undo_batch(engine: Engine, batch_id: int, actor: str | None = None) -> UndoR
         changes = conn.execute(select(import_change.c.person_id, import_change.c.action, import_change.c.previous,
                                       import_change.c.added_tags)
                                .where(import_change.c.batch_id == batch_id)).all()
-        if any(c.action in ATTENDANCE_ACTIONS for c in changes):
-            return _undo_attendance(conn, batch, changes, actor, now)
-        pids = [c.person_id for c in changes]
+        attendance = any(c.action in ATTENDANCE_ACTIONS for c in changes)
+        pids = [c.person_id for c in changes if c.action != "activity_insert"]
         current = {r.id: r for r in _select_rows(conn, pids)}
+        # First of all: the later checks name persons, and these may not be named to this account.
+        _check_scope(scope, batch_id, changes, current)
+        if attendance:
+            return _undo_attendance(conn, batch, changes, actor, now)
 
         later: set[int] = set()
         for i in range(0, len(pids), 5000):
@@ -163,10 +171,38 @@ def _undo_attendance(conn, batch, changes, actor, now) -> UndoResult:
     return UndoResult(batch.id, removed, restored, "participations")
 
 
+def _check_scope(scope: Scope, batch_id: int, changes, current: dict) -> None:
+    """Refuse when undoing would touch a person outside `scope` (or one no longer there to place)."""
+    if scope.is_everything:
+        return
+    outside = set()
+    for c in changes:
+        if c.action == "activity_insert":
+            continue
+        row = current.get(c.person_id)
+        if row is None:
+            outside.add(c.person_id)
+            continue
+        here = (row.district_code, row.street)
+        if c.action == "update":
+            previous = json.loads(c.previous)
+            after = (previous.get("district_code"), previous.get("street"))
+        else:
+            after = None if c.action == "insert" else here
+        if write_refusal(scope, here, after) is not None:
+            outside.add(c.person_id)
+    if outside:
+        raise UndoRefused(
+            f"无法撤销第 {batch_id} 批：其中 {len(outside)} 人不在您的管辖范围内，请由管辖全部区域的管理员撤销 · "
+            f"cannot undo batch {batch_id}: {len(outside)} of its persons are outside your scope; "
+            f"an administrator for the whole area can undo it")
+
+
 def _select_rows(conn, pids):
     out = []
     for start in range(0, len(pids), 5000):
-        out.extend(conn.execute(select(person.c.id, person.c.name, person.c.updated_at, person.c.import_batch_id)
+        out.extend(conn.execute(select(person.c.id, person.c.name, person.c.updated_at, person.c.import_batch_id,
+                                       person.c.district_code, person.c.street)
                                 .where(person.c.id.in_(pids[start:start + 5000]))).all())
     return out
 

@@ -10,6 +10,7 @@ from pathlib import PurePath
 import streamlit as st
 
 from loaders.api import (
+    DRY_RUN_SCOPE_NOTICE,
     BatchNotFound,
     ImportProblem,
     UndoRefused,
@@ -123,7 +124,7 @@ def state_for(upload) -> dict | None:
 # ---------------------------------------------------------------- sections
 
 def same_file_warning(state: dict) -> None:
-    earlier = query(same_file_batches, current_scope(), state["sha"])
+    earlier = query(same_file_batches, current_scope(), state["sha"], viewer=viewer.name)
     if earlier.empty:
         return
     last = earlier.iloc[0]
@@ -211,7 +212,8 @@ def dry_run(state: dict):
     version = current_data_version()
     if state["dry"] is None or state["dry_version"] != version:
         bar, progress = progress_bar(t("import.dry.running"))
-        state["dry"] = apply_import(get_engine(), state["plan"], dry_run=True, imported_by=viewer.name, progress=progress)
+        state["dry"] = apply_import(get_engine(), state["plan"], dry_run=True, imported_by=viewer.name, progress=progress,
+                                    scope=current_scope())
         state["dry_version"] = version
         bar.empty()
     return state["dry"]
@@ -224,6 +226,8 @@ def summary_section(state: dict, result) -> None:
         column.metric(t(f"import.metric.{key}"), f"{getattr(result, key):,}")
     if result.rows_read == 0:
         st.warning(t("import.no_rows"))
+    if DRY_RUN_SCOPE_NOTICE in result.notices:  # a scoped importer: what this dry run cannot say
+        st.info(DRY_RUN_SCOPE_NOTICE)
     if result.errors:
         st.markdown("**" + t("import.rejected.title") + "**")
         st.caption(t("import.rejected.caption", n=f"{len(result.errors):,}"))
@@ -254,7 +258,8 @@ def commit_section(state: dict, result) -> None:
         return
     bar, progress = progress_bar(t("import.commit.running"))
     try:
-        done = apply_import(get_engine(), state["plan"], imported_by=viewer.name, progress=progress)
+        done = apply_import(get_engine(), state["plan"], imported_by=viewer.name, progress=progress,
+                            scope=current_scope())
     except ImportProblem as exc:
         bar.empty()
         st.error(t("import.commit.failed", reason=exc.message))
@@ -272,14 +277,15 @@ def commit_section(state: dict, result) -> None:
 def history_section() -> None:
     st.subheader(t("import.history.title"))
     scope = current_scope()
-    first = query(recent_batches, scope, 0, HISTORY_PAGE_SIZE)
+    first = query(recent_batches, scope, 0, HISTORY_PAGE_SIZE, viewer=viewer.name)
     if first.total == 0:
         st.info(t("import.history.none"))
         return
     st.caption(t("import.history.caption", n=f"{first.total:,}"))
     pages = math.ceil(first.total / HISTORY_PAGE_SIZE)
     number = st.number_input(t("import.history.page"), 1, pages, 1, key="imp_history_page") if pages > 1 else 1
-    batches = query(recent_batches, scope, (number - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE) if number > 1 else first
+    batches = query(recent_batches, scope, (number - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE,
+                    viewer=viewer.name) if number > 1 else first
     rows = batches.rows.to_dict("records")
     st.dataframe(
         [{"batch": r["id"], "file": r["file_name"], "at": r["imported_at"], "by": r["imported_by"],
@@ -317,7 +323,7 @@ def undo_section(undoable: list[dict]) -> None:
     if yes.button(t("import.undo.yes"), type="primary", key="imp_undo_yes"):
         st.session_state.pop(PENDING_UNDO, None)
         try:
-            done = undo_batch(get_engine(), pending, actor=viewer.name)
+            done = undo_batch(get_engine(), pending, actor=viewer.name, scope=current_scope())
         except (UndoRefused, BatchNotFound) as exc:
             st.session_state[FLASH] = ("error", t("import.undo.refused", reason=exc.message))
         else:

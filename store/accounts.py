@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, func, insert, select, update
 
 from store.audit import record
+from store.engine import writing
 from store.schema import ROLES, account, screen_token
 from store.scope import Scope
 
@@ -109,7 +110,7 @@ def create_account(engine: Engine, username: str, password: str | None, role: st
     if password is not None:
         _check_password(password)
     now = now or datetime.now()
-    with engine.begin() as conn:
+    with writing(engine) as conn:  # reads, then writes: waits for a writer instead of failing at once
         if conn.execute(select(account.c.id).where(account.c.username == username)).first():
             raise AccountError(f"用户 {username} 已存在 · account {username} exists already")
         conn.execute(
@@ -164,18 +165,33 @@ def set_disabled(engine: Engine, username: str, disabled: bool, actor: str = "cl
                    actor, action, {})
 
 
+def _password_matches(stored_hash: str | None, password: str) -> bool:
+    """The Argon2 check; against a dummy hash when there is none, so that every path costs the same."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password if stored_hash else password + "x") \
+            and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def sign_in(engine: Engine, username: str, password: str, *, max_failures: int = 5,
             now: datetime | None = None) -> LoginResult:
-    """Check a password; repeated failures lock the account for LOCKOUT. Every outcome is audited."""
+    """Check a password; repeated failures lock the account for LOCKOUT. Every outcome is audited.
+
+    The slow password check runs before any lock is taken. The outcome (failure count,
+    lock, audit row) is then written in one short transaction that waits its turn behind
+    any writer, an import included (SQLite: BEGIN IMMEDIATE, within the busy timeout;
+    PostgreSQL: the account row locked FOR UPDATE), and decides on the account as it is by
+    then: simultaneous attempts neither fail at once nor lose a count.
+    """
     now = now or datetime.now()
     username = username.strip()
-    with engine.begin() as conn:
-        row = conn.execute(select(account).where(account.c.username == username)).first()
+    with engine.connect() as conn:
+        checked_hash = conn.execute(select(account.c.password_hash).where(account.c.username == username)).scalar()
+    matches = _password_matches(checked_hash, password)
+    with writing(engine) as conn:
+        row = conn.execute(select(account).where(account.c.username == username).with_for_update()).first()
         if row is None or row.password_hash is None:
-            try:
-                _hasher.verify(_DUMMY_HASH, password + "x")
-            except VerificationError:
-                pass
             record(conn, username, "login_failure", {"reason": "unknown"}, at=now)
             return LoginResult(None, "unknown")
         if row.disabled:
@@ -184,9 +200,9 @@ def sign_in(engine: Engine, username: str, password: str, *, max_failures: int =
         if row.locked_until and row.locked_until > now:
             record(conn, username, "login_failure", {"reason": "locked"}, at=now)
             return LoginResult(None, "locked", row.locked_until)
-        try:
-            _hasher.verify(row.password_hash, password)
-        except (VerificationError, InvalidHashError):
+        if row.password_hash != checked_hash:  # reset or rehashed since the check: check again
+            matches = _password_matches(row.password_hash, password)
+        if not matches:
             failures = (row.failed_logins or 0) + 1
             locked_until = now + LOCKOUT if failures >= max_failures else None
             conn.execute(update(account).where(account.c.id == row.id).values(
@@ -255,7 +271,7 @@ def check_screen_token(engine: Engine, token: str) -> int | None:
     """The token's id when it is valid and not revoked, else None."""
     if not token or len(token) > 200:
         return None
-    with engine.begin() as conn:
+    with writing(engine) as conn:  # reads, then writes: waits for a writer instead of failing at once
         row = conn.execute(select(screen_token.c.id).where(
             screen_token.c.token_sha256 == _token_hash(token), screen_token.c.revoked_at.is_(None))).first()
         if row is None:

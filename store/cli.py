@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from store import accounts
-from store.engine import open_store
+from store.engine import open_store, outage_message
 from store.schema import ROLES
 from store.scope import Scope
 
@@ -21,6 +23,12 @@ def _scope(args) -> Scope:
                 f"街道格式应为 区县代码:街道名 · a street is DISTRICT_CODE:STREET_NAME, got {item!r}")
         streets.append((district.strip(), street.strip()))
     return Scope(districts=districts, streets=tuple(streets))
+
+
+def _scope_text(scope: Scope) -> str:
+    """The scope as `--districts`/`--streets` take it: `330106,330106:西溪街道`, or all."""
+    parts = [*scope.districts, *(f"{district}:{street}" for district, street in scope.streets)]
+    return ",".join(parts) or "全部 all"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    engine = open_store(args.db)
+    # Only bootstrap creates a store; every other command needs one that is there.
+    engine = open_store(args.db, create=args.command == "bootstrap")
     if args.command == "bootstrap":
         password = accounts.bootstrap_admin(engine)
         if password:
@@ -78,7 +87,7 @@ def run(args) -> int:
                 print(f"  密码 password: {password}")
         elif args.action == "set-scope":
             acc = accounts.set_scope(engine, args.username, _scope(args))
-            print(f"{acc.username}: {acc.scope}")
+            print(f"{acc.username}: {_scope_text(acc.scope)}")
         elif args.action == "set-role":
             print(f"{accounts.set_role(engine, args.username, args.role).username}: {args.role}")
         elif args.action in ("disable", "enable"):
@@ -90,8 +99,7 @@ def run(args) -> int:
             print(f"{args.username}: 密码已重置 password reset" + ("" if args.password else f" → {password}"))
         elif args.action == "list":
             for a in accounts.list_accounts(engine):
-                scope = ",".join(a.scope.districts) or "全部 all"
-                print(f"{a.username}\t{a.role}\t{scope}\t{'停用 disabled' if a.disabled else ''}")
+                print(f"{a.username}\t{a.role}\t{_scope_text(a.scope)}\t{'停用 disabled' if a.disabled else ''}")
         return 0
     if args.command == "screen-token":
         if args.action == "create":
@@ -115,4 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except accounts.AccountError as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(outage_message(exc), file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ as stored on person.street, each qualified by its district code).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlalchemy import ColumnElement, Table, and_, false, or_
 
@@ -58,3 +59,37 @@ class Scope:
 
 
 EVERYTHING = Scope()
+
+# Where a person is, as far as scope goes: (district_code, street).
+Place = tuple[str | None, str | None]
+
+
+class ScopeRefusal(Enum):
+    """Why a scoped account may not make a change to a person; the value is the bilingual message."""
+
+    OUTSIDE = ("此人不在您的管辖范围内 · this person is outside your scope")
+    MOVES_OUT = ("此修改会把人员移出您的管辖范围：请核对所属区县和街道 · "
+                 "this change would move the person outside your scope: check the district and street")
+    NEW_OUTSIDE = ("新增人员不在您的管辖范围内：请填写您管辖的区县（和街道） · "
+                   "a new person outside your scope: fill in a district (and street) you look after")
+
+    @property
+    def message(self) -> str:
+        return self.value
+
+
+def write_refusal(scope: Scope, before: Place | None, after: Place | None) -> ScopeRefusal | None:
+    """Why an account of `scope` may not change a person from `before` to `after`, or None when it may.
+
+    The one check every writer applies to every person it touches (imports, undo,
+    attendance, and later staff edits and merges): reads are scoped by
+    `person_clause`, writes by this. `before` None is a new person, `after` None a
+    deletion; a write must start and end inside the scope.
+    """
+    if scope.is_everything:
+        return None
+    if before is not None and not scope.allows_street(*before):
+        return ScopeRefusal.OUTSIDE
+    if after is not None and not scope.allows_street(*after):
+        return ScopeRefusal.NEW_OUTSIDE if before is None else ScopeRefusal.MOVES_OUT
+    return None

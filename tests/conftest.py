@@ -72,7 +72,7 @@ def drop_store(url: str) -> None:
 def module_store(backend: str, tmp_path_factory, name: str = "store"):
     """A fresh migrated store that outlives one test (for modules whose tests only read); yields its URL."""
     url = new_store_url(backend, tmp_path_factory.mktemp(name))
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     engine.dispose()
     try:
@@ -104,6 +104,7 @@ def quiet_version_watches():
 
     yield
     logging.getLogger("brain.cache").disabled = True
+    logging.getLogger("brain.store").disabled = True
 
 
 @pytest.fixture(params=BACKENDS)
@@ -115,7 +116,7 @@ def backend(request) -> str:
 def store_url(store_url_factory, backend) -> str:
     """URL of a fresh, migrated store on each backend (SQLite always, PostgreSQL when set)."""
     url = store_url_factory(backend)
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     engine.dispose()
     return url
@@ -144,7 +145,7 @@ def demo_sqlite(tmp_path_factory):
             from loaders.demo import generate_demo
 
             url = f"sqlite:///{tmp_path_factory.mktemp(f'demo{persons}_{seed}') / 'demo.db'}"
-            engine = create_store_engine(url)
+            engine = create_store_engine(url, create=True)
             upgrade_to_head(engine)
             generate_demo(engine, persons=persons, seed=seed)
             engine.dispose()
@@ -157,7 +158,7 @@ def demo_sqlite(tmp_path_factory):
 @pytest.fixture
 def sqlite_engine(tmp_path):
     """A fresh migrated SQLite store only: for tests where the backend does not matter."""
-    eng = create_store_engine(_sqlite_url(tmp_path))
+    eng = create_store_engine(_sqlite_url(tmp_path), create=True)
     upgrade_to_head(eng)
     yield eng
     eng.dispose()

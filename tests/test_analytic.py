@@ -97,7 +97,7 @@ def demo_store(tmp_path_factory):
     from store.migrate import upgrade_to_head
 
     folder = tmp_path_factory.mktemp("analytic")
-    engine = create_store_engine(f"sqlite:///{folder / 'store.db'}")
+    engine = create_store_engine(f"sqlite:///{folder / 'store.db'}", create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=800, seed=5, today=TODAY)
     base = folder / "copy.duckdb"
@@ -181,7 +181,7 @@ def test_copy_agrees_after_import_undo_and_direct_write(store_url_factory, backe
     from store.migrate import upgrade_to_head
     from tests.data.staff_files import make_id, simple_workbook
 
-    engine = create_store_engine(store_url_factory(backend))
+    engine = create_store_engine(store_url_factory(backend), create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=300, seed=7, today=TODAY)
     base = tmp_path / "copy.duckdb"

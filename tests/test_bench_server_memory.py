@@ -85,7 +85,7 @@ def test_build_copy_reports_the_child_peak(tmp_path):
     from store.engine import open_store
 
     url = f"sqlite:///{tmp_path / 'small.db'}"
-    generate_demo(open_store(url), persons=200, seed=1)
+    generate_demo(open_store(url, create=True), persons=200, seed=1)
     seconds, peak = sm.build_copy(url)
     assert seconds > 0
     assert 20 < peak < 2048  # a Python with DuckDB loaded, in MiB (not KiB, not bytes)

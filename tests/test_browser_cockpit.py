@@ -36,7 +36,7 @@ def demo_server(tmp_path_factory):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=2000, seed=42)
     engine.dispose()

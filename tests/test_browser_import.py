@@ -50,7 +50,7 @@ def metric(page, label: str) -> str:
 
 def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     base = streamlit_app(url)
     with browser_page(chromium, width=1440, height=1000) as (page, requests):

@@ -57,7 +57,7 @@ def sso_app(tmp_path, oidc_provider, streamlit_app):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=300, seed=5)
     accounts.create_account(engine, STAFF_EMAIL, None, "staff", scope=Scope(districts=(DISTRICT,)))

@@ -34,7 +34,7 @@ def hostile_server(tmp_path_factory):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('untrusted') / 'store.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     today = clock.today()
     generate_demo(engine, persons=400, seed=9, today=today)

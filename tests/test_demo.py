@@ -256,7 +256,7 @@ def _digest(engine) -> str:
 
 
 def _fresh(store_url_factory, backend):
-    engine = create_store_engine(store_url_factory(backend))
+    engine = create_store_engine(store_url_factory(backend), create=True)
     upgrade_to_head(engine)
     return engine
 

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def demo_url(tmp_path):
     demo = pytest.importorskip("loaders.demo")
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     demo.generate_demo(engine, persons=2000, seed=3, today=clock.today())
     engine.dispose()

@@ -35,7 +35,7 @@ def demo_url(tmp_path_factory):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('health') / 'demo.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=2000, seed=7)
     now = clock.now()

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from loaders.cli import main
+from store.engine import open_store
 from tests.data.staff_files import csv_file, simple_workbook, staff_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,7 @@ def test_undo_command(capsys, sqlite_engine, tmp_path):
 def test_python_dash_m_loaders(tmp_path):
     path = simple_workbook(tmp_path / "ok.xlsx", ["姓名", "手机", "类别"], [["王伟", "13812345678", "无党派"]])
     db = f"sqlite:///{tmp_path / 'cli.db'}"
+    open_store(db, create=True).dispose()  # an import never creates a store (tests/test_store_missing.py)
     proc = subprocess.run([sys.executable, "-m", "loaders", "import", str(path), "--db", db, "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -59,7 +59,7 @@ def _footer(at) -> str:
 def test_sqlite_store_going_away_shows_message_and_recovers(tmp_path, make_app):
     db = tmp_path / "store" / "brain.db"
     url = f"sqlite:///{db}"
-    seed = create_store_engine(url)
+    seed = create_store_engine(url, create=True)
     upgrade_to_head(seed)
     now = clock.now()
     with seed.begin() as conn:

@@ -105,7 +105,7 @@ def _csv(rows: list[tuple[str, ...]]) -> bytes:
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('scope_city') / 'city.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=500, seed=23)
     # Two import batches: data health must list a batch only to the scopes whose persons it touched.

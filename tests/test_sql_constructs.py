@@ -42,7 +42,7 @@ PARTICIPATIONS = [
 @pytest.fixture(params=BACKENDS)
 def engines(request, store_url_factory, tmp_path):
     """(store engine, copy engine) holding the same few persons and participations."""
-    engine = create_store_engine(store_url_factory(request.param))
+    engine = create_store_engine(store_url_factory(request.param), create=True)
     upgrade_to_head(engine)
     with engine.begin() as conn:
         conn.execute(insert(person), [{"id": pid, "name": name, "organization": org, "category_code": "other",

@@ -231,7 +231,7 @@ def test_default_url_is_the_embedded_file():
 
 def test_fresh_sqlite_file_is_created_and_migrated(tmp_path):
     url = f"sqlite:///{tmp_path / 'nested' / 'brain.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     with engine.connect() as conn:
         assert conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar() == "1"

@@ -21,7 +21,8 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, distinct, exists, func, literal, null, or_, select
 
-from store.schema import UPDATED_VIA, category, import_batch, import_change, participation, person, person_tag, region
+from store.schema import UPDATED_VIA, category, import_batch, participation, person, person_tag, region
+from store.queries.imports import visible_batches
 from store.scope import Scope
 
 FRESH_MONTHS = (3, 6, 12)
@@ -322,21 +323,14 @@ BATCH_COLUMNS = ("id", "file_name", "imported_at", "imported_by", "rows_read", "
                  "unchanged", "rejected", "status", "reject_rate")
 
 
-def recent_batches(engine: Engine, scope: Scope, offset: int = 0, limit: int = 20) -> BatchPage:
-    """Import batches, newest first. A batch's numbers are the whole file's.
+def recent_batches(engine: Engine, scope: Scope, offset: int = 0, limit: int = 20, *,
+                   viewer: str | None = None) -> BatchPage:
+    """Import batches, newest first, those `store.queries.imports.visible_batches` shows.
 
-    A scoped viewer sees only the batches that inserted or updated someone in their scope
-    (a file's other rows are none of their business; its totals are not personal data).
+    A batch's numbers are the whole file's.
     """
-    where = []
-    clause = scope.person_clause(person)
-    if clause is not None:
-        where.append(
-            exists()
-            .where(import_change.c.batch_id == import_batch.c.id)
-            .where(person.c.id == import_change.c.person_id)
-            .where(clause)
-        )
+    visible = visible_batches(scope, viewer)
+    where = [] if visible is None else [visible]
     b = import_batch.c
     stmt = (
         select(b.id, b.file_name, b.imported_at, b.imported_by, b.rows_read, b.inserted, b.updated, b.unchanged,
