@@ -37,7 +37,7 @@ from store.schema import (
     stage_event,
     tag,
 )
-from store.scope import EVERYTHING, Scope
+from store.scope import EVERYTHING, Place, Scope, write_refusal
 from store.version import bump_data_version
 
 # entity -> (table, key columns, the column naming the row's person)
@@ -201,10 +201,10 @@ class ChangeSet:
 
     # ---- scope
 
-    def _check_scope(self, district_code, street, name: str | None = None) -> None:
-        if not self.scope.allows_street(district_code, street):
-            who = f"「{name}」" if name else ""
-            raise OutOfScope(f"人员{who}不在您的管辖范围内，不能修改 · the person {name or ''} is outside your scope")
+    def _check_scope(self, before: Place | None, after: Place | None, name: str | None = None) -> None:
+        refusal = write_refusal(self.scope, before, after)
+        if refusal is not None:
+            raise OutOfScope(f"{name}：{refusal.message}" if name else refusal.message)
 
     def _person_row(self, person_id: int):
         row = self.conn.execute(select(person).where(person.c.id == person_id)).first()
@@ -216,7 +216,8 @@ class ChangeSet:
         if person_id is None or self.scope.is_everything:
             return
         row = self._person_row(person_id)
-        self._check_scope(row.district_code, row.street, row.name)
+        place = (row.district_code, row.street)
+        self._check_scope(place, place, row.name)
 
     # ---- generic row operations
 
@@ -225,7 +226,7 @@ class ChangeSet:
         table, keys, person_column = ENTITIES[entity]
         values = dict(values)
         if entity == "person":
-            self._check_scope(values.get("district_code"), values.get("street"), values.get("name"))
+            self._check_scope(None, (values.get("district_code"), values.get("street")), values.get("name"))
             values.setdefault("created_at", self.now)
             values.setdefault("updated_at", self.now)
             values.setdefault("updated_via", _via(self.source))
@@ -254,10 +255,10 @@ class ChangeSet:
         cur = current._mapping
         pid = cur[person_column] if person_column else None
         if entity == "person":
-            self._check_scope(cur["district_code"], cur["street"], cur["name"])
-            if not self.may_leave_scope and ("district_code" in values or "street" in values):
-                self._check_scope(values.get("district_code", cur["district_code"]),
-                                  values.get("street", cur["street"]), cur["name"])
+            after = (values.get("district_code", cur["district_code"]), values.get("street", cur["street"]))
+            # Moving a person out of one's scope is for admins (may_leave_scope).
+            self._check_scope((cur["district_code"], cur["street"]), None if self.may_leave_scope else after,
+                              cur["name"])
         elif person_column:
             self._check_person(pid)
         if seen is not None:
@@ -294,7 +295,7 @@ class ChangeSet:
         cur = dict(current._mapping)
         pid = cur[person_column] if person_column else None
         if entity == "person":
-            self._check_scope(cur["district_code"], cur["street"], cur["name"])
+            self._check_scope((cur["district_code"], cur["street"]), None, cur["name"])
         elif person_column:
             self._check_person(pid)
         self.conn.execute(delete(table).where(*_where(entity, key)))
