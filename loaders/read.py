@@ -2,8 +2,9 @@
 
 `read_sheets` checks what the file really is before any parser sees it: the extension
 against the content, empty files, password-protected workbooks, zip bombs (declared
-uncompressed sizes and ratios), CSV encodings. Each refusal is an `UnreadableFile`
-with a bilingual message.
+uncompressed sizes and ratios), used ranges too large to hold (see `loaders.workbook`,
+which parses workbooks in a child process under a memory limit), CSV encodings. Each
+refusal is an `UnreadableFile` with a bilingual message.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import python_calamine
-
+from loaders import workbook
 from loaders.errors import (
     CorruptFile,
     EmptyFile,
@@ -24,6 +24,7 @@ from loaders.errors import (
     UnknownEncoding,
     WrongFileType,
 )
+from loaders.workbook import PASSWORD_MESSAGE, damaged, too_large, trim_trailing_empty
 
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
 SUPPORTED = (".xlsx", ".xlsm", ".xls", ".csv")
@@ -85,23 +86,19 @@ def read_sheets(data: bytes, file_name: str) -> tuple[str, list[RawSheet]]:
         raise EmptyFile("文件是空的：请确认选择了正确的文件 · the file is empty: check you picked the right file")
     sniffed = _sniff(data)
     if sniffed == "ole" and _is_encrypted_ooxml(data):
-        raise PasswordProtected(_PASSWORD_MESSAGE)
+        raise PasswordProtected(PASSWORD_MESSAGE)
     if ext in EXCEL_EXTENSIONS:
         if sniffed != "zip":
             raise _wrong_type(ext, sniffed)
         check_zip(data)
-        return "xlsx", _read_workbook(data)
+        return "xlsx", _read_workbook(data, "xlsx")
     if ext == ".xls":
         if sniffed != "ole":
             raise _wrong_type(ext, sniffed)
-        return "xls", _read_workbook(data)
+        return "xls", _read_workbook(data, "xls")
     if sniffed in ("zip", "ole", "pdf"):
         raise _wrong_type(ext, sniffed)
     return "csv", [RawSheet(name="", rows=read_csv_rows(data), merged=None)]
-
-
-_PASSWORD_MESSAGE = ("工作簿设置了打开密码，无法读取：请在 Excel 中取消密码（文件 → 信息 → 保护工作簿）后另存再导入 · "
-                     "the workbook is password-protected: remove the password in Excel, save, and import again")
 
 
 def _is_encrypted_ooxml(data: bytes) -> bool:
@@ -117,15 +114,14 @@ def check_zip(data: bytes) -> None:
             infos = zf.infolist()
             names = {i.filename for i in infos}
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CorruptFile(f"文件已损坏，无法打开：请在 Excel 中打开并另存后再导入 · "
-                          f"the file is damaged and cannot be opened ({exc}): open it in Excel, save it again") from None
+        raise damaged(str(exc)) from None
     if len(infos) > MAX_ZIP_MEMBERS:
         raise SuspiciousArchive(_bomb_message(f"{len(infos)} parts"))
     total = 0
     for info in infos:
         total += info.file_size
         if info.flag_bits & 0x1:
-            raise PasswordProtected(_PASSWORD_MESSAGE)
+            raise PasswordProtected(PASSWORD_MESSAGE)
         if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_PART_RATIO * max(info.compress_size, 1):
             raise SuspiciousArchive(_bomb_message(
                 f"{info.filename}: {info.compress_size} bytes expand to {info.file_size}"))
@@ -144,43 +140,8 @@ def _bomb_message(detail: str) -> str:
             f"the workbook would expand far beyond a sane size ({detail}) and was refused: re-save it in Excel")
 
 
-def _read_workbook(data: bytes) -> list[RawSheet]:
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except python_calamine.PasswordError:
-        raise PasswordProtected(_PASSWORD_MESSAGE) from None
-    except Exception as exc:  # calamine reports damage through several exception types
-        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
-            raise PasswordProtected(_PASSWORD_MESSAGE) from None
-        raise CorruptFile(f"文件已损坏，无法打开：请在 Excel 中打开并另存后再导入 · "
-                          f"the file is damaged and cannot be opened ({type(exc).__name__}: {exc})") from None
-    sheets: list[RawSheet] = []
-    with workbook:
-        for meta in workbook.sheets_metadata:
-            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
-                continue
-            try:
-                sheet = workbook.get_sheet_by_name(meta.name)
-                rows = sheet.to_python(skip_empty_area=False)
-                merged = sheet.merged_cell_ranges
-            except python_calamine.PasswordError:
-                raise PasswordProtected(_PASSWORD_MESSAGE) from None
-            except Exception as exc:
-                raise CorruptFile(f"工作表「{meta.name}」已损坏，无法读取：请在 Excel 中另存后再导入 · "
-                                  f"sheet {meta.name!r} is damaged ({type(exc).__name__}: {exc})") from None
-            sheets.append(RawSheet(meta.name, _trim_trailing_empty(rows), merged,
-                                   meta.visible == python_calamine.SheetVisibleEnum.Visible))
-    return sheets
-
-
-def _trim_trailing_empty(rows: list[list]) -> list[list]:
-    # Formatted-but-empty rows at the bottom (a million of them, sometimes) carry nothing.
-    end = len(rows)
-    while end and not any(v != "" and v is not None for v in rows[end - 1]):
-        end -= 1
-    if end < len(rows):
-        del rows[end:]
-    return rows
+def _read_workbook(data: bytes, kind: str) -> list[RawSheet]:
+    return [RawSheet(name, rows, merged, visible) for name, rows, merged, visible in workbook.read_workbook(data, kind)]
 
 
 def decode_csv(data: bytes) -> str:
@@ -217,4 +178,18 @@ def read_csv_rows(data: bytes) -> list[list]:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise CorruptFile(f"CSV 文件格式有误：{exc} · the CSV file is malformed: {exc}") from None
-    return _trim_trailing_empty(rows)
+    return _check_csv_width(trim_trailing_empty(rows))
+
+
+def _check_csv_width(rows: list[list]) -> list[list]:
+    """Refuse a CSV whose rows x widest row exceeds the workbook limit: its columns are made dense later."""
+    limit = workbook.MAX_CELLS
+    if rows and len(rows) * max(map(len, rows)) > limit:
+        # Lines padded with separators (as Excel writes a wide used range) carry nothing past their last value.
+        for row in rows:
+            while row and row[-1] == "":
+                row.pop()
+        width = max(map(len, rows))
+        if len(rows) * width > limit:
+            raise too_large(None, len(rows), width, limit)
+    return rows
