@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,24 +145,95 @@ def _read_workbook(data: bytes, kind: str) -> list[RawSheet]:
     return [RawSheet(name, rows, merged, visible) for name, rows, merged, visible in workbook.read_workbook(data, kind)]
 
 
+# What a CSV may be decoded as, by charset-normalizer's name for the decoding: the codec,
+# and the encoding's name for staff (Chinese, English). Earlier entries win a tie between
+# equally plausible decodings: a short GB18030 file often decodes cleanly as Korean too.
+_DECODABLE = {
+    "gb18030": ("gb18030", "GB18030", "GB18030"),
+    "gbk": ("gb18030", "GBK", "GBK"),
+    "gb2312": ("gb18030", "GB2312", "GB2312"),
+    "big5hkscs": ("big5hkscs", "Big5-HKSCS（香港繁体）", "Big5-HKSCS (Hong Kong)"),
+    "big5": ("big5", "Big5（繁体）", "Big5 (Traditional Chinese)"),
+    "cp950": ("cp950", "Big5（繁体）", "Big5 (Traditional Chinese)"),
+    "cp932": ("cp932", "Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "shift_jis": ("shift_jis", "Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "shift_jis_2004": ("shift_jis_2004", "Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "shift_jisx0213": ("shift_jisx0213", "Shift-JIS（日文）", "Shift-JIS (Japanese)"),
+    "euc_jp": ("euc_jp", "EUC-JP（日文）", "EUC-JP (Japanese)"),
+    "euc_jis_2004": ("euc_jis_2004", "EUC-JP（日文）", "EUC-JP (Japanese)"),
+    "euc_jisx0213": ("euc_jisx0213", "EUC-JP（日文）", "EUC-JP (Japanese)"),
+    "utf_16_le": ("utf-16-le", "UTF-16（无 BOM）", "UTF-16 without BOM"),
+    "utf_16_be": ("utf-16-be", "UTF-16（无 BOM）", "UTF-16 without BOM"),
+    "utf_32_le": ("utf-32-le", "UTF-32", "UTF-32"),
+    "utf_32_be": ("utf-32-be", "UTF-32", "UTF-32"),
+}
+_NAMED = {"cp949": ("EUC-KR（韩文）", "EUC-KR (Korean)"), "euc_kr": ("EUC-KR（韩文）", "EUC-KR (Korean)"),
+          "johab": ("Johab（韩文）", "Johab (Korean)")}
+_SAVE_AS_UTF8 = ("请在 Excel 中另存为「CSV UTF-8（逗号分隔）」或 .xlsx 后再导入",
+                 "save it as 'CSV UTF-8' or .xlsx and import that")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
 def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030; anything else is refused."""
+    """The CSV's text: UTF-8 (with or without BOM) and UTF-16 with BOM as they are; any other
+    encoding as charset-normalizer recognises it (GB18030, Big5, UTF-16 without BOM …).
+
+    An encoding we do not decode is refused by name, and so is a decoding that yields
+    private-use characters (U+E000–U+F8FF): the mark of bytes read in the wrong encoding
+    (Big5 read as GB18030 decodes without an error), never to be stored.
+    """
+    label = ("UTF-8", "UTF-8")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        label = ("UTF-16", "UTF-16")
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
-            pass
+            raise _unknown_encoding() from None
     else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            if "\x00" not in text:
-                return text
-    raise UnknownEncoding(
-        "CSV 文件的编码无法识别：请在 Excel 中另存为「CSV UTF-8（逗号分隔）」或 .xlsx 后再导入 · "
-        "the CSV file's encoding is not UTF-8 or GB18030: save it as 'CSV UTF-8' or .xlsx and import that")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or "\x00" in text:  # NULs in "UTF-8": UTF-16 without its BOM
+            text, label = _detect_and_decode(data)
+    if "\x00" in text:
+        raise _unknown_encoding()
+    odd = _PRIVATE_USE.search(text)
+    if odd:
+        line = text.count("\n", 0, odd.start()) + 1
+        code = f"U+{ord(odd.group()):04X}"
+        raise UnknownEncoding(
+            f"CSV 文件按 {label[0]} 解码后，第 {line} 行出现私用区字符 {code}：编码多半识别错了（或用了造字），"
+            f"为免存入乱码已拒绝导入。{_SAVE_AS_UTF8[0]} · decoded as {label[1]}, line {line} holds the private-use "
+            f"character {code}: the encoding was most likely misread (or the file uses custom characters), so it "
+            f"was refused rather than store garbled text; {_SAVE_AS_UTF8[1]}")
+    return text
+
+
+def _detect_and_decode(data: bytes) -> tuple[str, tuple[str, str]]:
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data, preemptive_behaviour=False))
+    if not matches:
+        raise _unknown_encoding()
+    least = min(m.chaos for m in matches)
+    tied = {m.encoding for m in matches if m.chaos <= least + 1e-6}
+    chosen = next((name for name in _DECODABLE if name in tied), None)
+    if chosen is None:
+        best = matches[0].encoding
+        zh, en = _NAMED.get(best) or (best.upper().replace("_", "-"),) * 2
+        raise UnknownEncoding(f"CSV 文件的编码像是 {zh}，无法可靠读取：{_SAVE_AS_UTF8[0]} · "
+                              f"the CSV file's encoding looks like {en}, which cannot be read reliably: {_SAVE_AS_UTF8[1]}")
+    codec, zh, en = _DECODABLE[chosen]
+    try:
+        return data.decode(codec), (zh, en)
+    except UnicodeDecodeError:
+        raise _unknown_encoding() from None
+
+
+def _unknown_encoding() -> UnknownEncoding:
+    return UnknownEncoding(f"CSV 文件的编码无法识别：{_SAVE_AS_UTF8[0]} · "
+                           f"the CSV file's encoding could not be recognised: {_SAVE_AS_UTF8[1]}")
 
 
 def read_csv_rows(data: bytes) -> list[list]:
