@@ -21,6 +21,7 @@ from loaders.errors import (
     CorruptFile,
     EmptyFile,
     PasswordProtected,
+    SheetTooLarge,
     SuspiciousArchive,
     UnknownEncoding,
     WrongFileType,
@@ -246,6 +247,13 @@ def read_csv_rows(data: bytes) -> list[list]:
         delimiter = "\t"
     elif counts[";"] > counts[","]:
         delimiter = ";"
+    # Every field becomes a list slot: bound them before parsing (quoted separators over-count, harmlessly).
+    fields = text.count(delimiter) + text.count("\n") + 1
+    if fields > workbook.MAX_CELLS:
+        raise SheetTooLarge(
+            f"文件约有 {fields:,} 个字段，超过上限 {workbook.MAX_CELLS:,}，已拒绝读取：请删除多余的列或拆分文件后再导入 · "
+            f"the file holds about {fields:,} fields, over the limit of {workbook.MAX_CELLS:,}, and was refused: "
+            "delete extra columns or split the file, and import again")
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:

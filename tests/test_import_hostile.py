@@ -13,6 +13,7 @@ import pickle
 import pytest
 from openpyxl import Workbook
 
+import loaders.read
 import loaders.workbook
 from loaders.api import SheetTooLarge, prepare_import, read_sheets
 from loaders.cli import main
@@ -93,11 +94,23 @@ def test_a_csv_with_one_endless_line_is_refused():
     assert "文件的已用区域" in exc.value.message and "200,000" in exc.value.message
 
 
+def test_a_csv_of_too_many_fields_is_refused_before_it_is_parsed(monkeypatch):
+    def must_not_parse(*_a, **_k):
+        raise AssertionError("the CSV was parsed")
+
+    monkeypatch.setattr(loaders.read.csv, "reader", must_not_parse)
+    data = ("姓名,手机,统战对象类别\n" + "王伟,13812345678,非公经济人士" + "," * (loaders.workbook.MAX_CELLS + 1)).encode()
+    with pytest.raises(SheetTooLarge) as exc:
+        read_sheets(data, "名单.csv")
+    fields = data.count(b",") + data.count(b"\n") + 1
+    assert f"{fields:,} 个字段" in exc.value.message and f"about {fields:,} fields" in exc.value.message
+
+
 def test_csv_lines_padded_with_separators_are_not_counted_as_wide(monkeypatch):
-    # As Excel saves a sheet whose used range runs far to the right: every line ends in commas.
-    monkeypatch.setattr(loaders.workbook, "MAX_CELLS", 50)
+    # A line padded with separators far to the right, as some exports write their title or header line.
+    monkeypatch.setattr(loaders.workbook, "MAX_CELLS", 120)
     rows = [["姓名", "手机", "统战对象类别"], ["王伟", "13812345678", "非公经济人士"], ["李娜", "13912345678", "党外知识分子"]]
-    data = "".join(",".join(row) + "," * 100 + "\r\n" for row in rows).encode()
+    data = ("\r\n".join(",".join(row) for row in rows).replace("类别", "类别" + "," * 100, 1) + "\r\n").encode()
     assert [r.values[F["name"]] for r in prepare_import(data, "名单.csv").rows] == ["王伟", "李娜"]
 
 
