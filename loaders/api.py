@@ -17,6 +17,7 @@ from loaders.errors import (
     NoHeaderFound,
     PasswordProtected,
     PrecisionLost,
+    SheetTooLarge,
     SuspiciousArchive,
     UndoRefused,
     UnknownCategory,
@@ -54,7 +55,7 @@ def import_file(engine, source, file_name=None, *, dry_run=False, imported_by=No
 __all__ = [
     "BatchNotFound", "ColumnInfo", "DRY_RUN_SCOPE_NOTICE", "CorruptFile", "EmptyFile", "ImportPlan", "ImportProblem", "ImportResult",
     "InvalidDate", "InvalidIdNumber", "KINDS", "PARTICIPATIONS", "PERSONS", "UnknownStatus", "next_status", "NoHeaderFound", "PasswordProtected", "PrecisionLost", "RowPlan", "SheetInfo",
-    "SkippedSheet", "SuspiciousArchive", "UndoRefused", "UndoResult", "UnknownCategory", "UnknownEncoding",
+    "SheetTooLarge", "SkippedSheet", "SuspiciousArchive", "UndoRefused", "UndoResult", "UnknownCategory", "UnknownEncoding",
     "UnreadableFile", "WrongFileType", "apply_import", "find_header", "import_file", "map_columns",
     "match_person", "prepare_import", "read_sheets", "undo_batch", "write_error_report",
 ]

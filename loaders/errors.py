@@ -45,6 +45,10 @@ class CorruptFile(UnreadableFile):
     pass
 
 
+class SheetTooLarge(UnreadableFile):
+    """A sheet's used range (rows x columns), or the memory needed to read it, is over the limit."""
+
+
 class NoHeaderFound(UnreadableFile):
     """No sheet has a header row naming 姓名 and another known column."""
 
