@@ -19,7 +19,13 @@ from loaders.reference import Reference, district_key, header_key, street_key, s
 
 # ---------------------------------------------------------------- text
 
-_DROP = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+# No-break and zero-width characters, and the bidi controls (U+202A–202E, U+2066–2069, the
+# marks U+200E/200F/061C): invisible in a cell, they make a name display reversed or hide
+# its characters, and two spellings of one name fail to match.
+_INVISIBLE = ("\u00a0\u202f\u2007\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u061c"
+              "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064"
+              "\u2066\u2067\u2068\u2069\ufeff")
+_DROP = dict.fromkeys(map(ord, _INVISIBLE), None)
 _TRANSLATE = {**{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}, 0x3000: 0x20, **_DROP}
 _CJK = "\u2e80-\u9fff\uf900-\ufaff"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")

@@ -51,6 +51,14 @@ def reference_check(first17: str) -> str:
     (330106750312001.0, "330106750312001"),
     (13812345678.0, "13812345678"),
     (dt.date(1975, 3, 12), "1975-03-12"),
+    # Bidi controls and invisible characters: a name must not display reversed or hide a character.
+    ("\u202e伟王\u202c", "伟王"),
+    ("王\u200f伟\u200e", "王伟"),
+    ("\u2066李娜\u2069", "李娜"),
+    ("\u2067\u2068张敏\u202a\u202b\u202d", "张敏"),
+    ("Zhang\u202eSan", "ZhangSan"),
+    ("\u061c王\u00ad伟\u2061\u2062\u2063\u2064", "王伟"),
+    ("\ufeff\u200b\u200c\u200d", ""),
 ])
 def test_clean_text(raw, expected):
     assert clean_text(raw) == expected
@@ -62,7 +70,8 @@ def _clean_text_the_long_way(value: str) -> str:
     return " ".join(_CJK_GAP.sub("", value.translate(_TRANSLATE)).split())
 
 
-@given(st.text(alphabet="王李伟芳AB1 \t\u3000\u00a0\u200b\u2028\x1c\x85ＡＢ１（）·、-", max_size=8))
+@given(st.text(alphabet="王李伟芳AB1 \t\u3000\u00a0\u200b\u2028\x1c\x85ＡＢ１（）·、-\u202e\u2066\u200f\u061c\u00ad",
+               max_size=8))
 def test_clean_text_shortcut_changes_nothing(value):
     if not value.isascii():
         assert clean_text(value) == _clean_text_the_long_way(value)
