@@ -309,3 +309,51 @@ def test_demo_store_smoke(sqlite_engine, make_app):
                                  .where(person.c.id_number.in_([k[1] for k in known]))).all())
         assert conn.execute(select(func.count()).select_from(person)).scalar_one() == total
     assert orgs == {i: o for _n, i, o in known}
+
+
+# ---- user text shown through markdown stays literal
+
+HOSTILE_HEADER = "![x](http://127.0.0.1:9/header.png)"
+HOSTILE_SHEET = "# _斜_ `码` $x$ www.evil.example"  # a sheet name cannot hold * [ ] : / \
+HOSTILE_SKIPPED = "说明 ~~删~~ $y$ www.evil2.cn"
+HOSTILE_FILE = "[链接](http://evil.example/)名单.xlsx"
+
+
+def hostile_workbook() -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = HOSTILE_SHEET
+    ws.append(["姓名", "手机", "统战对象类别", HOSTILE_HEADER])
+    ws.append(["王伟", "13812345678", "非公经济人士", "x"])
+    notes = wb.create_sheet(HOSTILE_SKIPPED)
+    notes.append(["填表说明"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def markdown_texts(at) -> list[str]:
+    """Every text AppTest sees that Streamlit renders as markdown (bodies and widget labels)."""
+    bodies = [e.value for kind in (at.markdown, at.caption, at.info, at.warning, at.error, at.success, at.title,
+                                   at.subheader) for e in kind]
+    return bodies + [w.label for w in at.selectbox] + [b.label for b in at.button]
+
+
+def assert_literal(at, *raw: str) -> None:
+    from ui.markdown import escape_markdown
+
+    shown = markdown_texts(at)
+    for text in raw:
+        assert not [s for s in shown if text in s], text  # never as markup
+        assert any(escape_markdown(text) in s for s in shown), text  # always escaped
+
+
+def test_user_text_on_the_page_is_escaped_markdown(engine, make_app):
+    at = upload(open_page(make_app, engine), HOSTILE_FILE, hostile_workbook())
+    assert metrics(at)["将新增"] == "1"
+    assert_literal(at, HOSTILE_HEADER, HOSTILE_SHEET, HOSTILE_SKIPPED)
+    at.button(key="imp_commit").click().run()
+    assert not at.exception
+    assert_literal(at, HOSTILE_FILE)  # the flash naming the imported file
+    at.button(key="imp_undo").click().run()
+    assert_literal(at, HOSTILE_FILE)  # the undo question naming it

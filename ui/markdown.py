@@ -1,0 +1,26 @@
+"""User-supplied text shown through Streamlit's markdown, literally.
+
+Streamlit renders markdown in st.markdown, st.caption, st.info/warning/error/success,
+titles and headers, metric and widget labels. A file name, a sheet name, a header
+label, a person's name or an account name must show as typed there: `![x](http://…)`
+must not become an image the browser fetches, `[链接](…)` not a live link, `www.x.cn`
+not an autolink, `$x$` not a formula, `:red[x]` not coloured text. Every such string
+goes through `escape_markdown` where it is put into a markdown text (the surrounding
+texts from ui/texts are ours and may use markdown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# CommonMark lets a backslash escape any ASCII punctuation; these are the ones that start
+# markup in Streamlit's markdown (links, images, emphasis, code, headings, tables, lists,
+# autolinks through `.` and `:`, LaTeX `$`, directives `:color[…]`, setext `===`).
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|<>~$:=")
+
+
+def escape_markdown(value: Any) -> str:
+    """`value` as literal markdown text (a name like `*王*` or `[x](y)` stays as typed); empty: —."""
+    if value is None or value == "":
+        return "—"
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(value))
