@@ -392,7 +392,9 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
         values = row.values
         if pid is None:
             if values[_CATEGORY] is None:
-                _reject(result, row, [(_label(plan, row, "category"), NO_CATEGORY)])
+                column = _label(plan, row, "category")
+                _reject(result, row, [(column, NO_CATEGORY if column else
+                                       plan.sheets[row.sheet_index].missing_column("category"))])
                 continue
             new = list(values) + [None] * len(BOOKKEEPING)
             if new[_STAGE] is None:

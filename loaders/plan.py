@@ -115,6 +115,24 @@ class SheetInfo:
     def unmapped(self) -> list[str]:
         return [c.label for c in self.columns if c.label and not c.field]
 
+    def missing_column(self, *fields: str) -> str:
+        """Why a required value is missing when no column of this sheet maps to any of `fields`.
+
+        A column that was not recognised is the likely cause (统战类别 before it was a
+        synonym): the message names the unrecognised columns, not the empty cell.
+        """
+        what_zh = "、".join(FIELD_LABELS[f] for f in fields)
+        what_en = " / ".join(f.replace("_", " ") for f in fields)
+        unknown = [c.label for c in self.columns if c.label and not c.field and not c.note]
+        if unknown:
+            labels = "、".join(f"「{label}」" for label in unknown)
+            return (f"没有识别出「{what_zh}」列（未识别的列：{labels}）：请在导入页「调整列映射」中指定该列，"
+                    f"或把表头改为「{FIELD_LABELS[fields[0]]}」 · column not recognised: no column was read as "
+                    f"{what_en} (columns not recognised: {', '.join(unknown)}); map it on the import page or "
+                    f"rename the header")
+        return (f"表中没有「{what_zh}」列：请添加该列后重新导入 · the sheet has no {what_en} column: add it and "
+                f"import again")
+
 
 @dataclass
 class SkippedSheet:
@@ -483,9 +501,11 @@ class RowBuilder:
                 placed = self.place_memo[key] = self._place(list(values))
             values[8], values[9] = placed
         if not problems and not id_number and not mobile and values[3] is None:
-            (problems := problems or []).append((label("id_number") or label("phone") or label("birth_date"), (
+            column = label("id_number") or label("phone") or label("birth_date")
+            (problems := problems or []).append((column, (
                 "无法确认身份：身份证号、手机号、出生日期至少填一项 · "
-                "nothing identifies the person: give an ID number, a mobile or a birth date")))
+                "nothing identifies the person: give an ID number, a mobile or a birth date") if column else
+                self.sheet.missing_column("id_number", "phone", "birth_date")))
         return RowPlan(self.sheet.name, row_number, values, tags, mobile, warnings, problems, raw,
                        self.sheet_index)
 
@@ -531,7 +551,8 @@ class AttendanceRowBuilder(RowBuilder):
             column = label(fld)
             if value is None and (column is None or column not in flagged):
                 # Identity problems come first in the message: they are what staff fix first.
-                plan.problems = (plan.problems or []) + [(column, message)]
+                plan.problems = (plan.problems or []) + [
+                    (column, message if column else self.sheet.missing_column(fld))]
         plan.activity = activity
         return plan
 

@@ -312,3 +312,32 @@ def test_name_column_shortcut_agrees_with_the_memo(column):
 
     memo = CellMemo(_text_field("name"))
     assert name_column(column, memo.__getitem__) == [CellMemo(_text_field("name"))[v] for v in column]
+
+
+@pytest.mark.parametrize("label, fld", [
+    # Headers of real rosters (a clerk's 统战类别 left 29 of 30 rows rejected).
+    ("统战类别", "category"), ("统战对象类别", "category"), ("人士类别", "category"), ("类别", "category"),
+    ("统战对象类型", "category"), ("代表人士类别", "category"), ("人员类型", "category"),
+    ("人员姓名", "name"), ("居民身份证号码", "id_number"), ("身份证件号码", "id_number"), ("移动电话", "phone"),
+    ("联系手机", "phone"), ("所属党派", "party"), ("所在区县", "district"), ("县（市、区）", "district"),
+    ("所属街道", "street"), ("街道/乡镇", "street"), ("镇（街道）", "street"), ("单位名称", "organization"),
+    ("企业名称", "organization"), ("行政职务", "position"), ("最高学历", "education"), ("专业技术职称", "title"),
+    ("所处阶段", "stage"), ("推荐单位", "source"), ("民族成分", "ethnicity"), ("出生时间", "birth_date"),
+    ("会议名称", "activity_title"), ("参会情况", "status"), ("举办单位", "organizer"),
+    ("错误原因", "ignore"),  # the error report's own column: read as nothing, listed as nothing
+])
+def test_roster_headers_are_recognised(label, fld):
+    from loaders.plan import match_label
+
+    assert match_label(label, REF) == fld
+
+
+def test_no_synonym_names_two_fields():
+    from collections import defaultdict
+
+    from loaders.reference import DATA_DIR, _read_csv
+
+    fields = defaultdict(set)
+    for row in _read_csv(DATA_DIR / "column_synonyms.csv"):
+        fields[header_key(row["synonym"])].add(row["field"])
+    assert {key: f for key, f in fields.items() if len(f) > 1} == {}
