@@ -19,8 +19,8 @@ from pathlib import Path
 from loaders.apply import ImportResult
 from loaders.plan import ImportPlan, RowPlan, SheetInfo
 from store.cells import ILLEGAL_CHARACTERS, neutralise
+from store.mappings import REASON_COLUMN
 
-REASON_COLUMN = "错误原因"
 _TEXT_FIELDS = {"id_number", "phone", "birth_date"}
 
 

@@ -187,6 +187,39 @@ def test_mapping_override_is_saved_and_reused(engine, make_app):
         assert conn.execute(select(person.c.phone).where(person.c.name == "孙悦")).scalar_one() == "13700001111"
 
 
+def test_corrected_error_report_maps_as_the_original_did(engine, make_app):
+    """The report adds 错误原因 to the header: the mapping saved for the original still applies."""
+    from openpyxl import load_workbook
+
+    from loaders.api import apply_import, prepare_import, write_error_report
+
+    rows = [["王伟", "13812345678", "非公经济人士"], ["吴刚", "13600001111", "外星人"]]
+    original = workbook_bytes(UNUSUAL, rows)
+    at = upload(open_page(make_app, engine), "unit1.xlsx", original)
+    at.selectbox(key="imp_map_0_0_1").set_value("phone")
+    at.button(key="FormSubmitter:imp_mapping_0-应用并保存映射").click().run()
+    assert metrics(at)["将新增"] == "1" and metrics(at)["将拒绝"] == "1"
+    at.button(key="imp_commit").click().run()
+
+    # The clerk downloads the report (the page's download is this call), fixes the category, uploads it.
+    report = io.BytesIO()
+    write_error_report(apply_import(engine, prepare_import(original, "unit1.xlsx", {"移动电话号": "phone"}),
+                                    dry_run=True), report)
+    wb = load_workbook(io.BytesIO(report.getvalue()))
+    ws = wb.active
+    assert [c.value for c in ws[1]] == [*UNUSUAL, "错误原因"]
+    ws["C2"] = "无党派人士"
+    fixed = io.BytesIO()
+    wb.save(fixed)
+    at = upload(open_page(make_app, engine), "unit1-错误报告.xlsx", fixed.getvalue())
+    assert "已自动套用保存的列映射" in texts(at.success)
+    mapped = frame(at, "field")
+    assert dict(zip(mapped["label"], mapped["field"])) == {
+        "姓名": "姓名", "移动电话号": "手机", "统战对象类别": "统战对象类别", "错误原因": "（不导入）"}
+    assert metrics(at)["将新增"] == "1" and metrics(at)["将拒绝"] == "0"
+    assert "错误原因" not in texts(at.caption)  # not listed as an unrecognised column either
+
+
 def test_mapping_back_to_automatic_forgets_it(engine, make_app):
     at = upload(open_page(make_app, engine), "u.xlsx", workbook_bytes(UNUSUAL, [["王伟", "13812345678", "非公经济人士"]]))
     at.selectbox(key="imp_map_0_0_1").set_value("phone")
