@@ -128,17 +128,24 @@ def state_for(upload) -> dict | None:
 
 # ---------------------------------------------------------------- sections
 
-def same_file_warning(state: dict) -> None:
+def same_file_warning(place, state: dict, result) -> None:
+    """The earlier batches of this very file, in `place` (above the sections).
+
+    Whether importing again changes anything is the dry run's answer, not the file's: after
+    an undo, or when the store moved on since, the same file writes again.
+    """
     earlier = query(same_file_batches, current_scope(), state["sha"])
     if earlier.empty:
         return
     last = earlier.iloc[0]
-    text = t("import.same_file", at=f"{last['imported_at']:%Y-%m-%d %H:%M}",
-             by=escape_markdown(last["imported_by"] or t("import.nobody")),
-             batch=int(last["id"]), status=status_label(last["status"]))
+    unchanged = result.inserted == 0 and result.updated == 0
+    text = t("import.same_file" if unchanged else "import.same_file.changes",
+             at=f"{last['imported_at']:%Y-%m-%d %H:%M}", by=escape_markdown(last["imported_by"] or t("import.nobody")),
+             batch=int(last["id"]), status=status_label(last["status"]), inserted=f"{result.inserted:,}",
+             updated=f"{result.updated:,}")
     if len(earlier) > 1:
         text += " " + t("import.same_file.more", n=len(earlier))
-    st.warning(text)
+    place.warning(text)
 
 
 def detected_section(state: dict, upload) -> None:
@@ -352,9 +359,10 @@ if upload is None:
 else:
     reviewed = state_for(upload)
     if reviewed is not None:
-        same_file_warning(reviewed)
+        earlier_notice = st.empty()
         detected_section(reviewed, upload)
         outcome = dry_run(reviewed)
+        same_file_warning(earlier_notice, reviewed, outcome)
         summary_section(reviewed, outcome)
         commit_section(reviewed, outcome)
 history_section()

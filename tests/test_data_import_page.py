@@ -142,6 +142,20 @@ def test_same_file_warns_with_when_and_who(engine, make_app):
     assert not at.warning
 
 
+def test_same_file_after_an_undo_says_it_writes_again(engine, make_app):
+    data = workbook_bytes(HEADER, ROWS[:2])
+    at = upload(open_page(make_app, engine), "a.xlsx", data)
+    at.button(key="imp_commit").click().run()
+    at.button(key="imp_undo").click().run()
+    at.button(key="imp_undo_yes").click().run()
+    assert batches(engine)[0][1] == "undone"
+    upload(at, "a.xlsx", data)
+    warning = texts(at.warning)
+    assert "第 1 批" in warning and "已撤销" in warning
+    assert "不会改变数据" not in warning and "仍会改变数据：新增 2" in warning
+    assert metrics(at)["将新增"] == "2"  # what the notice says is what the dry run says
+
+
 def test_undo_refused_shows_the_reason(engine, make_app):
     at = upload(open_page(make_app, engine), "a.xlsx", workbook_bytes(HEADER, ROWS[:1]))
     at.button(key="imp_commit").click().run()

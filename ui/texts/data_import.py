@@ -20,6 +20,12 @@ TEXTS = {
         "这个文件（内容完全相同）已于 {at} 由 {by} 导入过（第 {batch} 批，{status}）。再次导入不会改变数据。",
         "This exact file was imported before: {at} by {by} (batch {batch}, {status}). Importing it again changes nothing.",
     ),
+    "import.same_file.changes": (
+        "这个文件（内容完全相同）已于 {at} 由 {by} 导入过（第 {batch} 批，{status}），但再次导入仍会改变数据："
+        "新增 {inserted}，更新 {updated}（见下方试运行）。",
+        "This exact file was imported before: {at} by {by} (batch {batch}, {status}), but importing it again still "
+        "changes data: {inserted} inserted, {updated} updated (see the dry run below).",
+    ),
     "import.same_file.more": ("此前共导入过 {n} 次。", "It was imported {n} times before."),
     "import.nobody": ("未知", "unknown"),
     "import.detected": ("识别结果", "How the file was read"),
