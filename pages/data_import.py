@@ -19,7 +19,8 @@ from loaders.api import (
     undo_batch,
     write_error_report,
 )
-from loaders.reference import FIELDS, IGNORE
+from loaders.plan import READ_FIELDS
+from loaders.reference import ALL_FIELDS, IGNORE
 from store import mappings
 from store.queries.health import recent_batches
 from store.queries.imports import same_file_batches
@@ -177,7 +178,9 @@ def mapping_form(state: dict, upload) -> None:
     unmapped = any(s.unmapped for s in plan.sheets)
     with st.expander(t("import.mapping.title"), expanded=unmapped):
         st.caption(t("import.mapping.help"))
-        options = ["", *FIELDS]  # "" is "not imported" (a None option cannot be chosen back in tests)
+        # "" is "not imported" (a None option cannot be chosen back in tests); an attendance
+        # sheet offers its own fields (活动名称 …), a person list the person fields.
+        options = ["", *(f for f in ALL_FIELDS if f in READ_FIELDS[plan.content])]
         with st.form(f"imp_mapping_{state['generation']}"):
             chosen: list[tuple[int, str, str | None]] = []
             for s, sheet in enumerate(plan.sheets):

@@ -358,6 +358,37 @@ def test_demo_store_smoke(sqlite_engine, make_app):
     assert orgs == {i: o for _n, i, o in known}
 
 
+# ---- attendance sheets
+
+def test_every_field_has_a_text_in_both_languages():
+    from loaders.reference import ALL_FIELDS
+    from ui.i18n import all_texts
+
+    texts = all_texts()
+    for fld in (*ALL_FIELDS, "none"):
+        zh, en = texts[f"import.field.{fld}"]
+        assert zh.strip() and en.strip() and fld not in zh, fld
+
+
+def test_attendance_sheet_shows_and_keeps_its_fields(engine, make_app):
+    seed_li(engine)
+    header = ["姓名", "身份证号", "活动名称", "活动日期", "状态", "签到时间"]
+    at = upload(open_page(make_app, engine), "签到.xlsx",
+                workbook_bytes(header, [["李娜", ID_LI, "新年座谈会", "2025-01-10", "签到", "2025-01-10 14:05"]]))
+    mapped = frame(at, "field")
+    assert list(mapped["field"]) == ["姓名", "身份证号", "活动名称", "活动日期", "状态（报名/签到）", "签到时间"]
+    assert not [v for v in mapped["field"] if "import.field" in v]
+    assert metrics(at)["将新增"] == "1"
+    # The mapping form offers the attendance fields and keeps them when applied unchanged.
+    assert at.selectbox(key="imp_map_0_0_2").value == "activity_title"
+    assert at.selectbox(key="imp_map_0_0_5").options == [
+        "（不导入）", "姓名", "出生日期", "身份证号", "手机", "活动名称", "活动日期", "状态（报名/签到）", "活动类型",
+        "主办单位", "报名时间", "签到时间"]
+    at.button(key="FormSubmitter:imp_mapping_0-应用并保存映射").click().run()
+    assert not at.exception and not at.error
+    assert metrics(at)["将新增"] == "1"
+
+
 # ---- user text shown through markdown stays literal
 
 HOSTILE_HEADER = "![x](http://127.0.0.1:9/header.png)"
