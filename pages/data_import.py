@@ -23,7 +23,7 @@ from loaders.plan import READ_FIELDS
 from loaders.reference import ALL_FIELDS, IGNORE
 from store import mappings
 from store.queries.health import recent_batches
-from store.queries.imports import same_file_batches
+from store.queries.imports import batch_effect, same_file_batches
 from store.settings import get_setting
 from ui.auth import current_scope
 from ui.cache import current_data_version, data_changed, get_engine, query
@@ -329,8 +329,10 @@ def undo_section(undoable: list[dict]) -> None:
     if pending is None or pending not in by_id:
         return
     row = by_id[pending]
-    st.warning(t("import.undo.confirm", batch=pending, file=escape_markdown(row["file_name"]), inserted=row["inserted"],
-                 updated=row["updated"]))
+    effect = query(batch_effect, pending)  # what this kind of batch changed: persons, or sign-ups and activities
+    confirm = "import.undo.confirm" if effect.kind == "persons" else "import.undo.confirm.participations"
+    st.warning(t(confirm, batch=pending, file=escape_markdown(row["file_name"]), inserted=effect.inserted,
+                 updated=effect.updated, activities=effect.activities))
     yes, no, _ = st.columns([1, 1, 4])
     if yes.button(t("import.undo.yes"), type="primary", key="imp_undo_yes"):
         st.session_state.pop(PENDING_UNDO, None)
@@ -340,7 +342,8 @@ def undo_section(undoable: list[dict]) -> None:
             st.session_state[FLASH] = ("error", t("import.undo.refused", reason=escape_markdown(exc.message)))
         else:
             data_changed()
-            st.session_state[FLASH] = ("success", t("import.undo.done", batch=done.batch_id, removed=done.removed,
+            done_key = "import.undo.done" if done.kind == "persons" else "import.undo.done.participations"
+            st.session_state[FLASH] = ("success", t(done_key, batch=done.batch_id, removed=done.removed,
                                                     restored=done.restored))
         st.rerun()
     if no.button(t("import.undo.no"), key="imp_undo_no"):

@@ -389,6 +389,27 @@ def test_attendance_sheet_shows_and_keeps_its_fields(engine, make_app):
     assert metrics(at)["将新增"] == "1"
 
 
+def test_undoing_an_attendance_batch_describes_sign_ups_not_persons(engine, make_app):
+    seed_li(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(person).values(name="王伟", id_number=ID_WANG, category_code="other", created_at=NOW,
+                                           updated_at=NOW))
+    header = ["姓名", "身份证号", "活动名称", "活动日期", "状态"]
+    rows = [[name, id_number, title, "2025-01-10", "签到"] for title in ("新年座谈会", "读书会")
+            for name, id_number in (("李娜", ID_LI), ("王伟", ID_WANG))]
+    at = upload(open_page(make_app, engine), "签到.xlsx", workbook_bytes(header, rows))
+    at.button(key="imp_commit").click().run()
+    assert batches(engine) == [(1, "done", "admin", 4, 0, 0)]
+    at.button(key="imp_undo").click().run()
+    question = texts(at.warning)
+    assert "4 条报名/签到记录将被删除" in question and "新建的 2 个活动" in question
+    assert "人将被删除" not in question and "人员信息不受影响" in question
+    at.button(key="imp_undo_yes").click().run()
+    assert not at.exception
+    assert "删除报名/签到记录 4 条" in texts(at.success)
+    assert persons(engine) == {"李娜": "330106", "王伟": None}  # no person deleted
+
+
 # ---- user text shown through markdown stays literal
 
 HOSTILE_HEADER = "![x](http://127.0.0.1:9/header.png)"

@@ -144,11 +144,22 @@ TEXTS = {
         "Undo batch {batch} ({file})? The {inserted} persons it added are deleted and the {updated} it updated get their "
         "previous values back.",
     ),
+    "import.undo.confirm.participations": (
+        "确定撤销第 {batch} 批（{file}）吗？它登记的 {inserted} 条报名/签到记录将被删除，改动的 {updated} 条恢复原来的状态，"
+        "它新建的 {activities} 个活动（没有其他记录时）一并删除。人员信息不受影响。",
+        "Undo batch {batch} ({file})? The {inserted} sign-ups/check-ins it recorded are deleted, the {updated} it changed "
+        "get their previous status back, and the {activities} activities it created are removed (unless something else "
+        "refers to them). No person is changed.",
+    ),
     "import.undo.yes": ("确认撤销", "Yes, undo it"),
     "import.undo.no": ("取消", "Cancel"),
     "import.undo.done": (
         "已撤销第 {batch} 批：删除新增 {removed} 人，恢复 {restored} 人。",
         "Batch {batch} undone: {removed} added persons removed, {restored} restored.",
+    ),
+    "import.undo.done.participations": (
+        "已撤销第 {batch} 批：删除报名/签到记录 {removed} 条，恢复 {restored} 条。",
+        "Batch {batch} undone: {removed} sign-ups/check-ins removed, {restored} restored.",
     ),
     "import.undo.refused": ("无法撤销：{reason}", "Cannot undo: {reason}"),
 }
