@@ -58,12 +58,17 @@ class ImportResult:
     content: str = "persons"  # persons | participations: what inserted/updated/unchanged count
 
     def to_json(self) -> dict:
-        """Exactly the fields of the CLI contract (IMPORT.md)."""
+        """The fields of the CLI contract (IMPORT.md), then `warning_list`: what the warnings say.
+
+        `warning_list` holds one {sheet, row, column, message} per warning, like `errors`: a
+        value corrected or ignored, or a decision the importer took (an old district name, a
+        new tag, the same person twice) that the clerk should see.
+        """
         return {
             "file": self.file, "rows_read": self.rows_read, "inserted": self.inserted,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "warnings": self.warnings, "persons_total": self.persons_total,
-            "batch_id": self.batch_id, "errors": self.errors,
+            "batch_id": self.batch_id, "errors": self.errors, "warning_list": self.warning_list,
         }
 
 
@@ -356,6 +361,21 @@ AMBIGUOUS = ("匹配到多个已有人员，无法确定是谁：请补充身份
              "matches more than one existing person: add the ID number to tell them apart")
 NO_CATEGORY = ("新增人员缺少统战对象类别：请填写类别 · "
                "a new person needs a category: fill in 统战对象类别")
+NEW_TAG = ("标签「{tag}」库中原来没有，导入时新建（请确认不是已有标签的另一种写法） · "
+           "tag {tag!r} is new: this import creates it (check it is not another spelling of an existing tag)")
+
+
+def where_in_file(earlier: RowPlan, row: RowPlan) -> tuple[str, str]:
+    """`(第 8 行, row 8)`, naming the sheet too when `earlier` lies on another sheet than `row`."""
+    if earlier.sheet and earlier.sheet != row.sheet:
+        return f"工作表「{earlier.sheet}」第 {earlier.row} 行", f"row {earlier.row} of sheet {earlier.sheet}"
+    return f"第 {earlier.row} 行", f"row {earlier.row}"
+
+
+def same_person_warning(earlier: RowPlan, row: RowPlan) -> str:
+    zh, en = where_in_file(earlier, row)
+    return (f"与本文件{zh}是同一人：两行已合并，本行的非空值覆盖前面的值 · the same person as {en} of this file: "
+            f"merged in file order, this row's non-empty cells win")
 
 
 def _merge(current: list, values: list) -> bool:
@@ -367,8 +387,13 @@ def _merge(current: list, values: list) -> bool:
     return changed
 
 
-def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: Progress | None) -> Outcome:
+def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: Progress | None,
+             known_tags: set[str] | None = None) -> Outcome:
+    """Match and merge the rows in file order. `known_tags`: the file's tags the store has already
+    (a tag not among them is reported once, on the first accepted row that brings it)."""
     outcome = Outcome()
+    first_row: dict[int, RowPlan] = {}  # person id (temporary for new persons) -> the first row that named them
+    known_tags = set() if known_tags is None else known_tags
     next_temp = -1
     persons = view.persons
     by_id = view.by_id
@@ -441,15 +466,28 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
                 result.unchanged += 1
         if row.warnings:
             record_warnings(result, row)
+        earlier = first_row.setdefault(pid, row)
+        if earlier is not row:
+            add_warning(result, row, None, same_person_warning(earlier, row))
+        if row.tags and not known_tags.issuperset(row.tags):
+            for name in row.tags:
+                if name not in known_tags:
+                    known_tags.add(name)
+                    add_warning(result, row, _label(plan, row, "tags"), NEW_TAG.format(tag=name))
     return outcome
 
 
 def record_warnings(result: ImportResult, row: RowPlan) -> None:
     """Warnings count on accepted rows only (a rejected row reports its rejection)."""
     if row.warnings:
-        result.warnings += len(row.warnings)
         for column, message in row.warnings:
-            result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
+            add_warning(result, row, column, message)
+
+
+def add_warning(result: ImportResult, row: RowPlan, column: str | None, message: str) -> None:
+    """A warning on an accepted row: a value was ignored or corrected, or the importer decided something."""
+    result.warnings += 1
+    result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
 
 
 def _label(plan: ImportPlan, row: RowPlan, fld: str) -> str | None:
@@ -557,6 +595,12 @@ def write_outcome(conn: Connection, outcome: Outcome, batch_id: int, now: dt.dat
                        "VALUES (?, ?, ?, ?, ?)", changes)
 
 
+def _known_tags(conn: Connection, plan: ImportPlan) -> set[str]:
+    """The file's tag names that the store has already (one IN-query per few thousand names)."""
+    names = sorted({name for r in plan.rows if r.tags and not r.problems for name in r.tags})
+    return {name for _tid, name in _select_in(conn, "SELECT id, name FROM tag WHERE", "name", names)}
+
+
 def _write_tags(conn: Connection, added: dict[int, list[str]]) -> None:
     if not added:
         return
@@ -635,7 +679,8 @@ def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, bat
     if progress:
         progress(0.1, "读取已有人员 · loading candidates")
     view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags)
-    outcome = run_rows(plan, view, result, progress)
+    known_tags = _known_tags(conn, plan) if has_tags else set()
+    outcome = run_rows(plan, view, result, progress, known_tags)
     if batch_id is not None:
         if progress:
             progress(0.75, "写入 · writing")
