@@ -90,3 +90,50 @@ def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
         assert names(engine) == [] and statuses(engine) == ["undone"]
         assert all(is_local(u) for u in requests)
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_hostile_names_render_as_text(tmp_path, streamlit_app, chromium):
+    """A header, sheet name and file name full of markdown show as typed: nothing fetched, no link, no formula."""
+    from tests.test_data_import_page import HOSTILE_FILE, HOSTILE_HEADER, HOSTILE_SHEET, hostile_workbook
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url)
+    upgrade_to_head(engine)
+    base = streamlit_app(url)
+    with browser_page(chromium, width=1440, height=1000) as (page, requests):
+        page.goto(f"{base}/data_import")
+        wait_for_app(page)
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": HOSTILE_FILE, "mimeType": XLSX, "buffer": hostile_workbook()}])
+        page.get_by_text("试运行结果").wait_for(timeout=60_000)
+        wait_for_app(page)
+        unmapped = shown(page.get_by_test_id("stCaptionContainer").filter(has_text="未识别的列"))
+        assert HOSTILE_HEADER in unmapped and "\\" not in unmapped
+        summary = shown(page.get_by_test_id("stMarkdown").filter(has_text="表头在第").first)
+        assert f"工作表「{HOSTILE_SHEET}」" in summary and "\\" not in summary
+        assert_no_markup(page)
+
+        page.get_by_role("button", name=re.compile("确认导入")).click()
+        page.get_by_text("已导入「").wait_for(timeout=60_000)
+        wait_for_app(page)
+        flash = shown(page.get_by_test_id("stAlert").filter(has_text="已导入「"))
+        assert f"已导入「{HOSTILE_FILE}」" in flash  # :smile: too stays as typed
+        assert_no_markup(page)
+        assert not [u for u in requests if "header.png" in u or "evil" in u]
+        assert all(is_local(u) for u in requests)
+    engine.dispose()
+
+
+def shown(locator) -> str:
+    """What a person reads (the word joiners that keep text from autolinking are invisible)."""
+    return locator.inner_text().replace("\u2060", "")
+
+
+def assert_no_markup(page) -> None:
+    main = page.get_by_test_id("stMain")
+    assert main.locator("img").count() == 0  # the header's image is text
+    links = main.locator("a[href]").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert [href for href in links if not href.startswith("#")] == []  # no link, no autolink (#: heading anchors)
+    assert main.locator(".katex").count() == 0  # $x$ is no formula
+    assert main.locator("h1, h2, h3").filter(has_text="斜").count() == 0  # # is no heading

@@ -415,7 +415,7 @@ def test_undoing_an_attendance_batch_describes_sign_ups_not_persons(engine, make
 HOSTILE_HEADER = "![x](http://127.0.0.1:9/header.png)"
 HOSTILE_SHEET = "# _斜_ `码` $x$ www.evil.example"  # a sheet name cannot hold * [ ] : / \
 HOSTILE_SKIPPED = "说明 ~~删~~ $y$ www.evil2.cn"
-HOSTILE_FILE = "[链接](http://evil.example/)名单.xlsx"
+HOSTILE_FILE = "[链接](http://evil.example/):smile:名单.xlsx"
 
 
 def hostile_workbook() -> bytes:

@@ -11,16 +11,32 @@ texts from ui/texts are ours and may use markdown).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # CommonMark lets a backslash escape any ASCII punctuation; these are the ones that start
 # markup in Streamlit's markdown (links, images, emphasis, code, headings, tables, lists,
-# autolinks through `.` and `:`, LaTeX `$`, directives `:color[…]`, setext `===`).
-_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|<>~$:=")
+# LaTeX `$`, directives `:red[…]`, `:material/…:` (rewritten before parsing), setext `===`).
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|<>~$:=/")
+# Some markup is found after parsing, in the text itself, where escapes are gone: GFM's
+# autolinks (`http://…`, `www.…`, `a@b.cn`) and emoji shortcodes (`:smile:`). A word joiner
+# (U+2060: invisible, and dropped again by the importer's clean_text) breaks those patterns.
+_WORD_JOINER = "\u2060"
+_AFTER_PARSING = re.compile(r"(?i)(:)|(@)|(www)(?=\.)")
+
+
+def _join(match: re.Match) -> str:
+    colon, at, www = match.groups()
+    if colon:
+        return ":" + _WORD_JOINER
+    if at:
+        return _WORD_JOINER + "@"
+    return www + _WORD_JOINER
 
 
 def escape_markdown(value: Any) -> str:
     """`value` as literal markdown text (a name like `*王*` or `[x](y)` stays as typed); empty: —."""
     if value is None or value == "":
         return "—"
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(value))
+    text = _AFTER_PARSING.sub(_join, str(value))
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in text)
