@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import contextmanager
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -48,18 +49,31 @@ def metric(page, label: str) -> str:
     return box.get_by_test_id("stMetricValue").inner_text().strip()
 
 
-def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
+@contextmanager
+def import_page(tmp_path, streamlit_app, chromium):
+    """The import page on a fresh store, in the browser: yields (page, requests, engine)."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = create_store_engine(url)
     upgrade_to_head(engine)
     base = streamlit_app(url)
-    with browser_page(chromium, width=1440, height=1000) as (page, requests):
-        page.goto(f"{base}/data_import")
-        wait_for_app(page)
+    try:
+        with browser_page(chromium, width=1440, height=1000) as (page, requests):
+            page.goto(f"{base}/data_import")
+            wait_for_app(page)
+            yield page, requests, engine
+    finally:
+        engine.dispose()
+
+
+def upload(page, name: str, data: bytes) -> None:
+    page.locator('input[type="file"]').set_input_files(files=[{"name": name, "mimeType": XLSX, "buffer": data}])
+
+
+def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
+    with import_page(tmp_path, streamlit_app, chromium) as (page, requests, engine):
         page.get_by_text("还没有导入记录").wait_for()
 
-        page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "名单.xlsx", "mimeType": XLSX, "buffer": fixture_file()}])
+        upload(page, "名单.xlsx", fixture_file())
         page.get_by_text("试运行结果").wait_for(timeout=60_000)
         wait_for_app(page)
         assert [metric(page, k) for k in ("读取行数", "将新增", "将拒绝")] == ["3", "2", "1"]
@@ -89,7 +103,6 @@ def test_upload_dry_run_commit_undo(tmp_path, streamlit_app, chromium):
         wait_for_app(page)
         assert names(engine) == [] and statuses(engine) == ["undone"]
         assert all(is_local(u) for u in requests)
-    engine.dispose()
 
 
 @pytest.mark.slow
@@ -97,15 +110,8 @@ def test_hostile_names_render_as_text(tmp_path, streamlit_app, chromium):
     """A header, sheet name and file name full of markdown show as typed: nothing fetched, no link, no formula."""
     from tests.test_data_import_page import HOSTILE_FILE, HOSTILE_HEADER, HOSTILE_SHEET, hostile_workbook
 
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine = create_store_engine(url)
-    upgrade_to_head(engine)
-    base = streamlit_app(url)
-    with browser_page(chromium, width=1440, height=1000) as (page, requests):
-        page.goto(f"{base}/data_import")
-        wait_for_app(page)
-        page.locator('input[type="file"]').set_input_files(
-            files=[{"name": HOSTILE_FILE, "mimeType": XLSX, "buffer": hostile_workbook()}])
+    with import_page(tmp_path, streamlit_app, chromium) as (page, requests, _engine):
+        upload(page, HOSTILE_FILE, hostile_workbook())
         page.get_by_text("试运行结果").wait_for(timeout=60_000)
         wait_for_app(page)
         unmapped = shown(page.get_by_test_id("stCaptionContainer").filter(has_text="未识别的列"))
@@ -122,7 +128,6 @@ def test_hostile_names_render_as_text(tmp_path, streamlit_app, chromium):
         assert_no_markup(page)
         assert not [u for u in requests if "header.png" in u or "evil" in u]
         assert all(is_local(u) for u in requests)
-    engine.dispose()
 
 
 def shown(locator) -> str:
