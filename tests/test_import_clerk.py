@@ -13,9 +13,6 @@ from loaders.cli import main
 from store.schema import person
 from tests.data.staff_files import ID_LI, ID_WANG, simple_workbook
 
-# Reads the project's clock (birth dates are checked against today).
-pytestmark = pytest.mark.calendar
-
 
 def dry(engine, path, **kwargs):
     return apply_import(engine, prepare_import(path, **kwargs), dry_run=True)
