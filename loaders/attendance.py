@@ -41,14 +41,15 @@ AMBIGUOUS_ACTIVITY = ("这一天有多个同名活动，无法确定是哪一场
                       "several activities share this title on that day: add the start time to the activity date")
 CHUNK = 1000
 
+# import_change.action values of an attendance batch (a person list uses insert/update);
+# at most 16 characters, the column's width.
+ACTIONS = ("attend_insert", "attend_update", "activity_insert")
+
 
 def same_attendance_warning(earlier: RowPlan, row: RowPlan) -> str:
     zh, en = where_in_file(earlier, row)
     return (f"本文件{zh}已登记此人参加同一活动：按文件顺序处理，状态只前进 · {en} of this file records the same "
             f"person at the same activity: applied in file order, the status only moves forward")
-# import_change.action values of an attendance batch (a person list uses insert/update);
-# at most 16 characters, the column's width.
-ACTIONS = ("attend_insert", "attend_update", "activity_insert")
 
 
 def next_status(current: str | None, new: str) -> str:

@@ -279,8 +279,8 @@ def commit_section(state: dict, result) -> None:
         return
     data_changed()
     st.session_state[FLASH] = ("success", t(
-        "import.committed", file=escape_markdown(done.file), batch=done.batch_id, inserted=done.inserted, updated=done.updated,
-        unchanged=done.unchanged, rejected=done.rejected))
+        "import.committed", file=escape_markdown(done.file), batch=done.batch_id, inserted=done.inserted,
+        updated=done.updated, unchanged=done.unchanged, rejected=done.rejected))
     st.session_state.pop(STATE, None)
     # A fresh uploader: the file just imported is not reviewed again.
     st.session_state[UPLOADER_GENERATION] = st.session_state.get(UPLOADER_GENERATION, 0) + 1
