@@ -51,6 +51,14 @@ def test_neutralise_is_the_one_rule():
         assert neutralise(trigger + "x") == "'" + trigger + "x"
 
 
+def test_neutralise_drops_exactly_what_openpyxl_refuses():
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    for code in range(0x100):
+        ch = chr(code)
+        assert (neutralise("a" + ch) == "a") is bool(ILLEGAL_CHARACTERS_RE.search(ch)), hex(code)
+
+
 def test_xlsx_report_holds_no_formula_and_no_illegal_character(result, tmp_path):
     out = tmp_path / "report.xlsx"
     assert write_error_report(result, out) == len(HOSTILE)
