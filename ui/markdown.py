@@ -19,19 +19,17 @@ from typing import Any
 # LaTeX `$`, directives `:red[…]`, `:material/…:` (rewritten before parsing), setext `===`).
 _MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|<>~$:=/")
 # Some markup is found after parsing, in the text itself, where escapes are gone: GFM's
-# autolinks (`http://…`, `www.…`, `a@b.cn`) and emoji shortcodes (`:smile:`). A word joiner
-# (U+2060: invisible, and dropped again by the importer's clean_text) breaks those patterns.
+# autolinks (`http://…`, `www.…`) and emoji shortcodes (`:smile:`). A word joiner (U+2060:
+# invisible, and dropped again by the importer's clean_text) breaks those patterns. An
+# e-mail address is left to become a mail link: it fetches nothing, and a joiner inside it
+# would spoil copying the address (account names are e-mail addresses).
 _WORD_JOINER = "\u2060"
-_AFTER_PARSING = re.compile(r"(?i)(:)|(@)|(www)(?=\.)")
+_AFTER_PARSING = re.compile(r"(?i)(:)|(www)(?=\.)")
 
 
 def _join(match: re.Match) -> str:
-    colon, at, www = match.groups()
-    if colon:
-        return ":" + _WORD_JOINER
-    if at:
-        return _WORD_JOINER + "@"
-    return www + _WORD_JOINER
+    colon, www = match.groups()
+    return ":" + _WORD_JOINER if colon else www + _WORD_JOINER
 
 
 def escape_markdown(value: Any) -> str:
