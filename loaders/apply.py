@@ -60,12 +60,17 @@ class ImportResult:
     content: str = "persons"  # persons | participations: what inserted/updated/unchanged count
 
     def to_json(self) -> dict:
-        """Exactly the fields of the CLI contract (IMPORT.md)."""
+        """The fields of the CLI contract (IMPORT.md), then `warning_list`: what the warnings say.
+
+        `warning_list` holds one {sheet, row, column, message} per warning, like `errors`: a
+        value corrected or ignored, or a decision the importer took (an old district name, a
+        new tag, the same person twice) that the clerk should see.
+        """
         return {
             "file": self.file, "rows_read": self.rows_read, "inserted": self.inserted,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "warnings": self.warnings, "persons_total": self.persons_total,
-            "batch_id": self.batch_id, "errors": self.errors,
+            "batch_id": self.batch_id, "errors": self.errors, "warning_list": self.warning_list,
         }
 
 
@@ -378,6 +383,21 @@ ID_OUTSIDE_SCOPE = ("此身份证号已登记在您的管辖范围之外，不�
 DRY_RUN_SCOPE_NOTICE = ("演练不检查身份证号是否已在您的管辖范围之外登记（以免透露范围外的人员）；"
                         "提交时这样的行会被拒绝 · the dry run does not check whether an ID number is registered "
                         "outside your scope (that would reveal persons outside it); such rows are rejected at commit")
+NEW_TAG = ("标签「{tag}」库中原来没有，导入时新建（请确认不是已有标签的另一种写法） · "
+           "tag {tag!r} is new: this import creates it (check it is not another spelling of an existing tag)")
+
+
+def where_in_file(earlier: RowPlan, row: RowPlan) -> tuple[str, str]:
+    """`(第 8 行, row 8)`, naming the sheet too when `earlier` lies on another sheet than `row`."""
+    if earlier.sheet and earlier.sheet != row.sheet:
+        return f"工作表「{earlier.sheet}」第 {earlier.row} 行", f"row {earlier.row} of sheet {earlier.sheet}"
+    return f"第 {earlier.row} 行", f"row {earlier.row}"
+
+
+def same_person_warning(earlier: RowPlan, row: RowPlan) -> str:
+    zh, en = where_in_file(earlier, row)
+    return (f"与本文件{zh}是同一人：两行已合并，本行的非空值覆盖前面的值 · the same person as {en} of this file: "
+            f"merged in file order, this row's non-empty cells win")
 
 
 def _merge(current: list, values: list) -> bool:
@@ -390,11 +410,16 @@ def _merge(current: list, values: list) -> bool:
 
 
 def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: Progress | None,
-             scope: Scope = EVERYTHING, conflicts: set[str] | frozenset = frozenset()) -> Outcome:
-    """Match and merge every row in memory. A scoped importer's rows must keep their persons
-    inside `scope`; rows carrying an ID number of `conflicts` are rejected."""
+             scope: Scope = EVERYTHING, conflicts: set[str] | frozenset = frozenset(),
+             known_tags: set[str] | None = None) -> Outcome:
+    """Match and merge the rows in file order. A scoped importer's rows must keep their persons
+    inside `scope`; rows carrying an ID number of `conflicts` are rejected. `known_tags`: the
+    file's tags the store has already (a tag not among them is reported once, on the first
+    accepted row that brings it)."""
     outcome = Outcome()
     scoped = not scope.is_everything
+    first_row: dict[int, RowPlan] = {}  # person id (temporary for new persons) -> the first row that named them
+    known_tags = set() if known_tags is None else known_tags
     next_temp = -1
     persons = view.persons
     by_id = view.by_id
@@ -419,7 +444,9 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
         if scoped and _refused(plan, row, result, scope, None if pid is None else persons[pid]):
             continue
         if pid is None and values[_CATEGORY] is None:
-            _reject(result, row, [(_label(plan, row, "category"), NO_CATEGORY)])
+            column = _label(plan, row, "category")
+            _reject(result, row, [(column, NO_CATEGORY if column else
+                                   plan.sheets[row.sheet_index].missing_column("category"))])
             continue
         # Last of all: a commit reveals an ID number outside the scope only for a row it would take.
         if conflicts and values[_ID] in conflicts:
@@ -471,6 +498,14 @@ def run_rows(plan: ImportPlan, view: StoreView, result: ImportResult, progress: 
                 result.unchanged += 1
         if row.warnings:
             record_warnings(result, row)
+        earlier = first_row.setdefault(pid, row)
+        if earlier is not row:
+            add_warning(result, row, None, same_person_warning(earlier, row))
+        if row.tags and not known_tags.issuperset(row.tags):
+            for name in row.tags:
+                if name not in known_tags:
+                    known_tags.add(name)
+                    add_warning(result, row, _label(plan, row, "tags"), NEW_TAG.format(tag=name))
     return outcome
 
 
@@ -496,9 +531,14 @@ def _refused(plan: ImportPlan, row: RowPlan, result: ImportResult, scope: Scope,
 def record_warnings(result: ImportResult, row: RowPlan) -> None:
     """Warnings count on accepted rows only (a rejected row reports its rejection)."""
     if row.warnings:
-        result.warnings += len(row.warnings)
         for column, message in row.warnings:
-            result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
+            add_warning(result, row, column, message)
+
+
+def add_warning(result: ImportResult, row: RowPlan, column: str | None, message: str) -> None:
+    """A warning on an accepted row: a value was ignored or corrected, or the importer decided something."""
+    result.warnings += 1
+    result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": column, "message": message})
 
 
 def _label(plan: ImportPlan, row: RowPlan, fld: str) -> str | None:
@@ -606,6 +646,12 @@ def write_outcome(conn: Connection, outcome: Outcome, batch_id: int, now: dt.dat
                        "VALUES (?, ?, ?, ?, ?)", changes)
 
 
+def _known_tags(conn: Connection, plan: ImportPlan) -> set[str]:
+    """The file's tag names that the store has already (one IN-query per few thousand names)."""
+    names = sorted({name for r in plan.rows if r.tags and not r.problems for name in r.tags})
+    return {name for _tid, name in _select_in(conn, "SELECT id, name FROM tag WHERE", "name", names)}
+
+
 def _write_tags(conn: Connection, added: dict[int, list[str]]) -> None:
     if not added:
         return
@@ -700,7 +746,9 @@ def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, bat
     if progress:
         progress(0.1, "读取已有人员 · loading candidates")
     view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags, scope)
-    outcome = run_rows(plan, view, result, progress, scope, frozenset() if batch_id is None else view.hidden_ids)
+    known_tags = _known_tags(conn, plan) if has_tags else set()
+    outcome = run_rows(plan, view, result, progress, scope, frozenset() if batch_id is None else view.hidden_ids,
+                       known_tags)
     if batch_id is not None:
         if progress:
             progress(0.75, "写入 · writing")

@@ -19,7 +19,17 @@ import json
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
-from loaders.apply import AMBIGUOUS, ImportResult, Progress, _reject, load_candidates, match_person, record_warnings
+from loaders.apply import (
+    AMBIGUOUS,
+    ImportResult,
+    Progress,
+    _reject,
+    add_warning,
+    load_candidates,
+    match_person,
+    record_warnings,
+    where_in_file,
+)
 from loaders.normalise import STATUS_RANK
 from loaders.plan import ImportPlan, RowPlan
 from store.schema import activity, import_change, participation
@@ -31,9 +41,16 @@ UNKNOWN_PERSON = ("库中没有此人：签到表只登记已有人员，请先�
 AMBIGUOUS_ACTIVITY = ("这一天有多个同名活动，无法确定是哪一场：请在活动日期中写明开始时间 · "
                       "several activities share this title on that day: add the start time to the activity date")
 CHUNK = 1000
+
 # import_change.action values of an attendance batch (a person list uses insert/update);
 # at most 16 characters, the column's width.
 ACTIONS = ("attend_insert", "attend_update", "activity_insert")
+
+
+def same_attendance_warning(earlier: RowPlan, row: RowPlan) -> str:
+    zh, en = where_in_file(earlier, row)
+    return (f"本文件{zh}已登记此人参加同一活动：按文件顺序处理，状态只前进 · {en} of this file records the same "
+            f"person at the same activity: applied in file order, the status only moves forward")
 
 
 def next_status(current: str | None, new: str) -> str:
@@ -121,6 +138,7 @@ def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResul
 
     state = _stored(conn, sorted({a for _r, a, _p in resolved if a > 0}), sorted({p for _r, _a, p in resolved}))
     before: dict[tuple[int, int], tuple | None] = {}  # None: inserted by this batch
+    first_row: dict[tuple[int, int], RowPlan] = {}
     for row, aid, pid in resolved:
         _title, _when, status, _kind, _organizer, registered, checked_in = row.activity
         start = activities.starts[aid]
@@ -144,6 +162,9 @@ def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResul
                 current[2] = (checked_in[0] if checked_in else start) if moved == "checked_in" else None
                 result.updated += 1
         record_warnings(result, row)
+        earlier = first_row.setdefault(key, row)
+        if earlier is not row:
+            add_warning(result, row, None, same_attendance_warning(earlier, row))
 
     if batch_id is not None:
         if progress:

@@ -81,16 +81,24 @@ def format_result(result, report=None) -> str:
     width = max(len(k) for k, _ in counts)
     for key, value in counts:
         lines.append(f"  {key:<{width}}  {'-' if value is None else value}")
-    if result.errors:
-        lines.append("  被拒绝的行 · rejected rows:")
-        for err in result.errors[:50]:
-            where = f"{err['sheet']}!" if err["sheet"] else ""
-            lines.append(f"    {where}第 {err['row']} 行 row {err['row']} [{err['column'] or '-'}] {err['message']}")
-        if len(result.errors) > 50:
-            lines.append(f"    … 另有 {len(result.errors) - 50} 行 · {len(result.errors) - 50} more")
+    for title, entries in (("被拒绝的行 · rejected rows:", result.errors), ("警告 · warnings:", result.warning_list)):
+        if entries:
+            lines.append(f"  {title}")
+            lines.extend(_entry_lines(entries))
     if report:
         lines.append(f"  错误报告 · error report: {report}")
     return "\n".join(lines)
+
+
+def _entry_lines(entries: list[dict], shown: int = 50) -> list[str]:
+    """`errors` or `warning_list` entries, one line each, the first `shown` of them."""
+    lines = []
+    for entry in entries[:shown]:
+        where = f"{entry['sheet']}!" if entry["sheet"] else ""
+        lines.append(f"    {where}第 {entry['row']} 行 row {entry['row']} [{entry['column'] or '-'}] {entry['message']}")
+    if len(entries) > shown:
+        lines.append(f"    … 另有 {len(entries) - shown} 条 · {len(entries) - shown} more")
+    return lines
 
 
 def run_undo_command(args) -> int:

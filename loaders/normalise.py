@@ -14,30 +14,57 @@ import math
 import re
 
 from store import clock
+from store.cells import FORMULA_TRIGGERS
 from loaders.errors import InvalidDate, InvalidIdNumber, PrecisionLost, UnknownCategory, UnknownStatus, ValueTooLong
 from loaders.reference import Reference, district_key, header_key, street_key, strip_bracketed
 
 # ---------------------------------------------------------------- text
 
-_DROP = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+# No-break and zero-width characters, and the bidi controls (U+202A–202E, U+2066–2069, the
+# marks U+200E/200F/061C): invisible in a cell, they make a name display reversed or hide
+# its characters, and two spellings of one name fail to match.
+_INVISIBLE = ("\u00a0\u202f\u2007\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u061c"
+              "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064"
+              "\u2066\u2067\u2068\u2069\ufeff")
+# C0 and C1 control characters (those str.split does not already treat as whitespace):
+# never meant in a cell, and an .xlsx cannot even hold the C0 ones.
+_CONTROL = "".join(map(chr, [*range(0x00, 0x09), *range(0x0e, 0x1c), 0x7f, *range(0x80, 0x85),
+                             *range(0x86, 0xa0)]))
+_DROP = dict.fromkeys(map(ord, _INVISIBLE + _CONTROL), None)
 _TRANSLATE = {**{cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}, 0x3000: 0x20, **_DROP}
 _CJK = "\u2e80-\u9fff\uf900-\ufaff"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 # Any character clean_text would change: most Chinese cells have none, and one search
 # (0.1 µs) is cheaper than translating and splitting them (0.5 µs).
-_NEEDS_CLEANING = re.compile("[\\s" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
+_NEEDS_CLEANING = re.compile("[\\s'" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
+# `'=1+2`: a spreadsheet's text marker before a formula character, as our error reports
+# and exports write it (store.cells.neutralise): the cell's text is what follows.
+_QUOTED = frozenset(FORMULA_TRIGGERS)
+
+
+def _unquote(value: str) -> str:
+    return value[1:] if value[1:2] in _QUOTED else value
 
 
 def clean_text(value) -> str:
-    """Trim, drop no-break/zero-width characters, full-width to half-width, tidy whitespace."""
+    """Trim, drop invisible and control characters, full-width to half-width, tidy whitespace.
+
+    A leading `'` before a formula character (`'=1+2`) is dropped: it only marks the cell as text.
+    """
     if value is None:
         return ""
     if not isinstance(value, str):
         value = cell_text(value)
     if value.isascii():
+        if not value.isprintable():
+            value = value.translate(_DROP)
+        if value.startswith("'"):
+            value = _unquote(value)
         return " ".join(value.split())
     if not _NEEDS_CLEANING.search(value):
         return value
+    if value.startswith("'"):
+        value = _unquote(value)
     value = value.translate(_TRANSLATE)
     value = _CJK_GAP.sub("", value)
     return " ".join(value.split())

@@ -115,6 +115,24 @@ class SheetInfo:
     def unmapped(self) -> list[str]:
         return [c.label for c in self.columns if c.label and not c.field]
 
+    def missing_column(self, *fields: str) -> str:
+        """Why a required value is missing when no column of this sheet maps to any of `fields`.
+
+        A column that was not recognised is the likely cause (统战类别 before it was a
+        synonym): the message names the unrecognised columns, not the empty cell.
+        """
+        what_zh = "、".join(FIELD_LABELS[f] for f in fields)
+        what_en = " / ".join(f.replace("_", " ") for f in fields)
+        unknown = [c.label for c in self.columns if c.label and not c.field and not c.note]
+        if unknown:
+            labels = "、".join(f"「{label}」" for label in unknown)
+            return (f"没有识别出「{what_zh}」列（未识别的列：{labels}）：请在导入页「调整列映射」中指定该列，"
+                    f"或把表头改为「{FIELD_LABELS[fields[0]]}」 · column not recognised: no column was read as "
+                    f"{what_en} (columns not recognised: {', '.join(unknown)}); map it on the import page or "
+                    f"rename the header")
+        return (f"表中没有「{what_zh}」列：请添加该列后重新导入 · the sheet has no {what_en} column: add it and "
+                f"import again")
+
 
 @dataclass
 class SkippedSheet:
@@ -331,7 +349,7 @@ def _cell_functions(ref: Reference) -> dict:
         code, via_alias = lookup_district(text, ref)
         if code is None:
             return None, district_warning(text)
-        return (code, via_alias), None
+        return (code, text if via_alias else None), None  # an old name travels along: it gives a warning
 
     fns = {
         "name": _text_field("name"), "gender": normalise_gender, "ethnicity": ethnicity,
@@ -351,6 +369,27 @@ _ID_BIRTH_WARNING = ("出生日期与身份证号不一致，已按身份证号 
                      "birth date disagrees with the ID number: the ID's {id_date} is used")
 _ID_GENDER_WARNING = ("性别与身份证号不一致，已按身份证号填写为{g_zh} · "
                       "gender disagrees with the ID number: the ID's {g_en} is used")
+# A cell that could not be read would be left empty, but the ID number fills it: say so.
+_ID_FILLED_BIRTH = ("出生日期「{text}」无法识别，已按身份证号填写为 {id_date} · "
+                    "birth date {text!r} not recognised: the ID number's {id_date} is used")
+_ID_FILLED_GENDER = ("性别「{text}」无法识别，已按身份证号填写为{g_zh} · "
+                     "gender {text!r} not recognised: the ID number's {g_en} is used")
+_OLD_DISTRICT = ("区县「{old}」是旧区划名称，已记为现行的「{new}」 · "
+                 "{old} is a former district name: recorded as {new}")
+_OLD_DISTRICT_BY_STREET = ("区县「{old}」是旧区划名称，已按街道「{street}」记为「{new}」 · "
+                           "{old} is a former district name: recorded as {new}, where street {street} lies")
+
+
+def _gender_words(gender: str) -> dict[str, str]:
+    return {"g_zh": "男" if gender == "M" else "女", "g_en": "male" if gender == "M" else "female"}
+
+
+def _reword(warnings: list, column: str | None, message: str) -> None:
+    """Replace the warning a column's cell gave (there is at most one) with `message`."""
+    for i, (where, _old) in enumerate(warnings):
+        if where == column:
+            warnings[i] = (column, message)
+            return
 
 
 # Unique columns (one distinct value per row): a memo would only cost, so the common
@@ -374,10 +413,12 @@ class RowBuilder:
         fns = _cell_functions(ref)
         self.specs = []  # (column index, field, memo, label)
         self.labels: dict[str, str | None] = {}
+        self.indexes: dict[str, int] = {}
         for col in sheet.columns:
             if col.field and col.field != IGNORE:
                 self.specs.append((col.index, col.field, CellMemo(fns[col.field]), col.label))
                 self.labels[col.field] = col.label
+                self.indexes[col.field] = col.index
         self.street_memo: dict = {}
         self.note_memo: dict = {}
         self.place_memo: dict = {}
@@ -466,10 +507,16 @@ class RowBuilder:
                 if differs:
                     (warnings := warnings or []).append(
                         (label("birth_date"), _ID_BIRTH_WARNING.format(id_date=born.isoformat())))
+            elif warnings and label("birth_date"):  # its cell could not be read: the ID's date is used
+                _reword(warnings, label("birth_date"), _ID_FILLED_BIRTH.format(
+                    text=self._cell(raw, "birth_date"), id_date=born.isoformat()))
             values[3] = born
             if values[1] is not None and values[1] != gender:
-                (warnings := warnings or []).append((label("gender"), _ID_GENDER_WARNING.format(
-                    g_zh="男" if gender == "M" else "女", g_en="male" if gender == "M" else "female")))
+                (warnings := warnings or []).append(
+                    (label("gender"), _ID_GENDER_WARNING.format(**_gender_words(gender))))
+            elif values[1] is None and warnings and label("gender"):
+                _reword(warnings, label("gender"), _ID_FILLED_GENDER.format(
+                    text=self._cell(raw, "gender"), **_gender_words(gender)))
             values[1] = gender
         elif birth is not None:
             values[3] = birth[0]
@@ -481,18 +528,30 @@ class RowBuilder:
             placed = self.place_memo.get(key)
             if placed is None:
                 placed = self.place_memo[key] = self._place(list(values))
-            values[8], values[9] = placed
+            values[8], values[9], moved = placed
+            if moved:
+                (warnings := warnings or []).append((label("district"), moved))
         if not problems and not id_number and not mobile and values[3] is None:
-            (problems := problems or []).append((label("id_number") or label("phone") or label("birth_date"), (
+            column = label("id_number") or label("phone") or label("birth_date")
+            (problems := problems or []).append((column, (
                 "无法确认身份：身份证号、手机号、出生日期至少填一项 · "
-                "nothing identifies the person: give an ID number, a mobile or a birth date")))
+                "nothing identifies the person: give an ID number, a mobile or a birth date") if column else
+                self.sheet.missing_column("id_number", "phone", "birth_date")))
         return RowPlan(self.sheet.name, row_number, values, tags, mobile, warnings, problems, raw,
                        self.sheet_index)
 
-    def _place(self, values) -> None:
-        """District code and street name; an old district name defers to the street's district."""
+    def _cell(self, raw, fld: str) -> str:
+        index = self.indexes.get(fld)
+        return clean_text(raw[index]) if index is not None and index < len(raw) else ""
+
+    def _place(self, values) -> tuple[str | None, str | None, str | None]:
+        """District code, street name and a warning when an old district name was mapped.
+
+        An old district name defers to the street's district (江干区 + 白杨街道 -> 钱塘区).
+        """
         district = values[8]
-        code, via_alias = district if district else (None, False)
+        code, old_name = district if district else (None, None)
+        via_alias = old_name is not None
         street = values[9]
         if street is not None:
             key = (street, code, via_alias)
@@ -508,7 +567,11 @@ class RowBuilder:
                 found = self.street_memo[key] = (new_code, name)
             code, values[9] = found
         values[8] = code
-        return code, values[9]
+        moved = None
+        if via_alias:
+            template = _OLD_DISTRICT if code == district[0] else _OLD_DISTRICT_BY_STREET
+            moved = template.format(old=old_name, new=self.ref.district_names.get(code, code), street=street)
+        return code, values[9], moved
 
 
 class AttendanceRowBuilder(RowBuilder):
@@ -531,7 +594,8 @@ class AttendanceRowBuilder(RowBuilder):
             column = label(fld)
             if value is None and (column is None or column not in flagged):
                 # Identity problems come first in the message: they are what staff fix first.
-                plan.problems = (plan.problems or []) + [(column, message)]
+                plan.problems = (plan.problems or []) + [
+                    (column, message if column else self.sheet.missing_column(fld))]
         plan.activity = activity
         return plan
 

@@ -2,6 +2,10 @@
 
 Staff correct the rows in this file and import it again: the header row repeats the
 original labels (so it maps the same way) and 错误原因 is simply not read.
+
+Every text cell goes through `store.cells.neutralise`: a rejected cell such as `=1+2` or
+`+86 138…` is written as text with a leading `'`, never as a live formula, and control
+characters are dropped (the importer reads the `'` as the text marker it is).
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ import io
 import re
 from pathlib import Path
 
-
 from loaders.apply import ImportResult
 from loaders.plan import ImportPlan, RowPlan, SheetInfo
+from store.cells import ILLEGAL_CHARACTERS, neutralise
+from store.mappings import REASON_COLUMN
 
-REASON_COLUMN = "错误原因"
 _TEXT_FIELDS = {"id_number", "phone", "birth_date"}
 
 
@@ -31,11 +35,19 @@ def _cell_value(v):
         return int(v)
     if isinstance(v, (dt.timedelta, dt.time)):
         return str(v)
-    return v
+    return neutralise(v)
+
+
+def _header(info: SheetInfo) -> list:
+    return [neutralise(c.label) for c in info.columns] + [REASON_COLUMN]
+
+
+def _reason(row: RowPlan, message: str) -> str:
+    return neutralise(f"第 {row.row} 行：{message}")
 
 
 def _sheet_title(name: str | None, used: set[str]) -> str:
-    title = re.sub(r"[\[\]:*?/\\]", "_", name or "错误行")[:31] or "错误行"
+    title = re.sub(r"[\[\]:*?/\\]", "_", ILLEGAL_CHARACTERS.sub("", name or "错误行"))[:31] or "错误行"
     base, n = title, 2
     while title in used:
         title = f"{base[:28]}_{n}"
@@ -65,13 +77,13 @@ def write_error_report(result_or_plan: ImportResult | ImportPlan, out) -> int:
     if not by_sheet:
         ws = wb.create_sheet(_sheet_title(sheets[0].name if sheets else None, used))
         if sheets:
-            ws.append([c.label for c in sheets[0].columns] + [REASON_COLUMN])
+            ws.append(_header(sheets[0]))
     for index, items in by_sheet.items():
         info = sheets[index]
         ws = wb.create_sheet(_sheet_title(info.name, used))
         width = len(info.columns)
         text_columns = {c.index for c in info.columns if c.field in _TEXT_FIELDS}
-        ws.append([c.label for c in info.columns] + [REASON_COLUMN])
+        ws.append(_header(info))
         for row, message in items:
             cells = []
             for c in range(max(width, len(row.raw))):
@@ -87,7 +99,7 @@ def write_error_report(result_or_plan: ImportResult | ImportPlan, out) -> int:
             cells = cells[:width] if width >= len(row.raw) or not any(row.raw[width:]) else cells
             while len(cells) < width:
                 cells.append(None)
-            ws.append(cells + [f"第 {row.row} 行：{message}"])
+            ws.append(cells + [_reason(row, message)])
     wb.save(out)
     return len(rows)
 
@@ -96,8 +108,8 @@ def _write_csv(rows, sheets, out) -> int:
     buf = io.StringIO()
     writer = csv.writer(buf)
     if sheets:
-        writer.writerow([c.label for c in sheets[0].columns] + [REASON_COLUMN])
+        writer.writerow(_header(sheets[0]))
     for row, message in rows:
-        writer.writerow([_cell_value(v) if v is not None else "" for v in row.raw] + [f"第 {row.row} 行：{message}"])
+        writer.writerow([_cell_value(v) if v is not None else "" for v in row.raw] + [_reason(row, message)])
     Path(out).write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
     return len(rows)

@@ -17,6 +17,7 @@ from store.queries import health as q
 from ui.auth import current_scope
 from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
+from ui.markdown import escape_markdown
 from ui.i18n import current_language, t
 
 PAGE_SIZE = 20
@@ -101,7 +102,7 @@ def duplicates_section(scope) -> None:
             page = query(q.name_birth_duplicates, scope, offset, PAGE_SIZE) if offset else by_name
             for row in page.rows.itertuples(index=False):
                 explorer_link(PersonFilter(keyword=row.name),
-                              t("health.dup.link", name=row.name, birth=row.birth_date, n=row.persons))
+                              t("health.dup.link", name=escape_markdown(row.name), birth=row.birth_date, n=row.persons))
     with phone_tab:
         st.caption(t("health.dup.by_phone.caption"))
         if by_phone.groups == 0:
@@ -112,9 +113,9 @@ def duplicates_section(scope) -> None:
             show = (lambda p: p) if may_see_personal(viewer.role) else mask_phone
             for row in page.rows.itertuples(index=False):
                 cols = st.columns(len(row.names) + 1)
-                cols[0].write(show(row.phone))
+                cols[0].markdown(escape_markdown(show(row.phone)))
                 for col, name in zip(cols[1:], row.names):
-                    explorer_link(PersonFilter(keyword=name), name, container=col)
+                    explorer_link(PersonFilter(keyword=name), escape_markdown(name), container=col)
 
 
 def batch_section(scope) -> None:

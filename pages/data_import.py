@@ -20,14 +20,16 @@ from loaders.api import (
     undo_batch,
     write_error_report,
 )
-from loaders.reference import FIELDS, IGNORE
+from loaders.plan import READ_FIELDS
+from loaders.reference import ALL_FIELDS, IGNORE
 from store import mappings
 from store.queries.health import recent_batches
-from store.queries.imports import same_file_batches
+from store.queries.imports import batch_effect, same_file_batches
 from store.settings import get_setting
 from ui.auth import current_scope
 from ui.cache import current_data_version, data_changed, get_engine, query
 from ui.i18n import t
+from ui.markdown import escape_markdown
 
 log = logging.getLogger("brain.import")
 
@@ -44,6 +46,11 @@ def status_label(status: str) -> str:
 
 def field_label(field: str | None) -> str:
     return t(f"import.field.{field}") if field and field != IGNORE else t("import.field.none")
+
+
+def sheet_title(sheet) -> str:
+    """「name」 as markdown text (a sheet name is the workbook author's text)."""
+    return t("import.sheet.name", name=escape_markdown(sheet.name)) if sheet.name else t("import.sheet.csv")
 
 
 def show_flash() -> None:
@@ -109,7 +116,7 @@ def state_for(upload) -> dict | None:
         state = read_file(upload.name, data)
     except UnreadableFile as exc:
         st.session_state.pop(STATE, None)
-        st.error(t("import.unreadable", reason=exc.message))
+        st.error(t("import.unreadable", reason=escape_markdown(exc.message)))
         return None
     except Exception:  # a hostile file must never show a traceback
         log.exception("reading %s failed", upload.name)
@@ -123,27 +130,36 @@ def state_for(upload) -> dict | None:
 
 # ---------------------------------------------------------------- sections
 
-def same_file_warning(state: dict) -> None:
+def same_file_warning(place, state: dict, result) -> None:
+    """The earlier batches of this very file, in `place` (above the sections).
+
+    Whether importing again changes anything is the dry run's answer, not the file's: after
+    an undo, or when the store moved on since, the same file writes again.
+    """
     earlier = query(same_file_batches, current_scope(), state["sha"], viewer=viewer.name)
     if earlier.empty:
         return
     last = earlier.iloc[0]
-    text = t("import.same_file", at=f"{last['imported_at']:%Y-%m-%d %H:%M}", by=last["imported_by"] or t("import.nobody"),
-             batch=int(last["id"]), status=status_label(last["status"]))
+    unchanged = result.inserted == 0 and result.updated == 0
+    text = t("import.same_file" if unchanged else "import.same_file.changes",
+             at=f"{last['imported_at']:%Y-%m-%d %H:%M}", by=escape_markdown(last["imported_by"] or t("import.nobody")),
+             batch=int(last["id"]), status=status_label(last["status"]), inserted=f"{result.inserted:,}",
+             updated=f"{result.updated:,}")
     if len(earlier) > 1:
         text += " " + t("import.same_file.more", n=len(earlier))
-    st.warning(text)
+    place.warning(text)
 
 
 def detected_section(state: dict, upload) -> None:
     plan = state["plan"]
     st.subheader(t("import.detected"))
     for saved in state["saved"]:
-        st.success(t("import.mapping.applied", by=saved.saved_by or t("import.nobody"), at=f"{saved.saved_at:%Y-%m-%d %H:%M}"))
+        st.success(t("import.mapping.applied", by=escape_markdown(saved.saved_by or t("import.nobody")),
+                     at=f"{saved.saved_at:%Y-%m-%d %H:%M}"))
     for notice in plan.notices:
-        st.info(notice)
+        st.info(escape_markdown(notice))
     for sheet in plan.sheets:
-        where = t("import.sheet.name", name=sheet.name) if sheet.name else t("import.sheet.csv")
+        where = sheet_title(sheet)
         header = "–".join(str(r) for r in sorted({sheet.header_rows[0], sheet.header_rows[-1]}))
         st.markdown("**" + t("import.sheet.summary", where=where, hidden="" if sheet.visible else t("import.sheet.hidden"),
                              header=header, rows=sheet.rows_read) + "**")
@@ -154,7 +170,7 @@ def detected_section(state: dict, upload) -> None:
             column_config={k: t(f"import.col.{k}") for k in ("letter", "label", "field", "note")},
         )
         if sheet.unmapped:
-            st.caption(t("import.sheet.unmapped", labels="、".join(sheet.unmapped)))
+            st.caption(t("import.sheet.unmapped", labels="、".join(map(escape_markdown, sheet.unmapped))))
     mapping_form(state, upload)
 
 
@@ -163,17 +179,19 @@ def mapping_form(state: dict, upload) -> None:
     unmapped = any(s.unmapped for s in plan.sheets)
     with st.expander(t("import.mapping.title"), expanded=unmapped):
         st.caption(t("import.mapping.help"))
-        options = ["", *FIELDS]  # "" is "not imported" (a None option cannot be chosen back in tests)
+        # "" is "not imported" (a None option cannot be chosen back in tests); an attendance
+        # sheet offers its own fields (活动名称 …), a person list the person fields.
+        options = ["", *(f for f in ALL_FIELDS if f in READ_FIELDS[plan.content])]
         with st.form(f"imp_mapping_{state['generation']}"):
             chosen: list[tuple[int, str, str | None]] = []
             for s, sheet in enumerate(plan.sheets):
                 if len(plan.sheets) > 1:
-                    st.markdown(t("import.sheet.name", name=sheet.name) if sheet.name else t("import.sheet.csv"))
+                    st.markdown(sheet_title(sheet))
                 grid = st.columns(4)
                 for i, col in enumerate(c for c in sheet.columns if c.label):
                     current = "" if col.field in (None, IGNORE) else col.field
                     value = grid[i % 4].selectbox(
-                        t("import.mapping.column", letter=col.letter, label=col.label), options,
+                        t("import.mapping.column", letter=col.letter, label=escape_markdown(col.label)), options,
                         index=options.index(current) if current in options else 0, format_func=field_label,
                         key=f"imp_map_{state['generation']}_{s}_{col.index}")
                     chosen.append((s, col.label, value or None))
@@ -192,7 +210,7 @@ def apply_mapping(state: dict, upload, chosen: list[tuple[int, str, str | None]]
     try:
         plan = prepare_import(upload.getvalue(), upload.name, overrides or None)
     except (ValueError, ImportProblem) as exc:
-        st.error(t("import.bad_mapping", reason=getattr(exc, "message", str(exc))))
+        st.error(t("import.bad_mapping", reason=escape_markdown(getattr(exc, "message", str(exc)))))
         return
     engine = get_engine()
     for s, sheet in enumerate(state["plan"].sheets):
@@ -262,12 +280,12 @@ def commit_section(state: dict, result) -> None:
                             scope=current_scope())
     except ImportProblem as exc:
         bar.empty()
-        st.error(t("import.commit.failed", reason=exc.message))
+        st.error(t("import.commit.failed", reason=escape_markdown(exc.message)))
         return
     data_changed()
     st.session_state[FLASH] = ("success", t(
-        "import.committed", file=done.file, batch=done.batch_id, inserted=done.inserted, updated=done.updated,
-        unchanged=done.unchanged, rejected=done.rejected))
+        "import.committed", file=escape_markdown(done.file), batch=done.batch_id, inserted=done.inserted,
+        updated=done.updated, unchanged=done.unchanged, rejected=done.rejected))
     st.session_state.pop(STATE, None)
     # A fresh uploader: the file just imported is not reviewed again.
     st.session_state[UPLOADER_GENERATION] = st.session_state.get(UPLOADER_GENERATION, 0) + 1
@@ -317,18 +335,21 @@ def undo_section(undoable: list[dict]) -> None:
     if pending is None or pending not in by_id:
         return
     row = by_id[pending]
-    st.warning(t("import.undo.confirm", batch=pending, file=row["file_name"], inserted=row["inserted"],
-                 updated=row["updated"]))
+    effect = query(batch_effect, pending)  # what this kind of batch changed: persons, or sign-ups and activities
+    confirm = "import.undo.confirm" if effect.kind == "persons" else "import.undo.confirm.participations"
+    st.warning(t(confirm, batch=pending, file=escape_markdown(row["file_name"]), inserted=effect.inserted,
+                 updated=effect.updated, activities=effect.activities))
     yes, no, _ = st.columns([1, 1, 4])
     if yes.button(t("import.undo.yes"), type="primary", key="imp_undo_yes"):
         st.session_state.pop(PENDING_UNDO, None)
         try:
             done = undo_batch(get_engine(), pending, actor=viewer.name, scope=current_scope())
         except (UndoRefused, BatchNotFound) as exc:
-            st.session_state[FLASH] = ("error", t("import.undo.refused", reason=exc.message))
+            st.session_state[FLASH] = ("error", t("import.undo.refused", reason=escape_markdown(exc.message)))
         else:
             data_changed()
-            st.session_state[FLASH] = ("success", t("import.undo.done", batch=done.batch_id, removed=done.removed,
+            done_key = "import.undo.done" if done.kind == "persons" else "import.undo.done.participations"
+            st.session_state[FLASH] = ("success", t(done_key, batch=done.batch_id, removed=done.removed,
                                                     restored=done.restored))
         st.rerun()
     if no.button(t("import.undo.no"), key="imp_undo_no"):
@@ -350,9 +371,10 @@ if upload is None:
 else:
     reviewed = state_for(upload)
     if reviewed is not None:
-        same_file_warning(reviewed)
+        earlier_notice = st.empty()
         detected_section(reviewed, upload)
         outcome = dry_run(reviewed)
+        same_file_warning(earlier_notice, reviewed, outcome)
         summary_section(reviewed, outcome)
         commit_section(reviewed, outcome)
 history_section()

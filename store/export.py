@@ -15,12 +15,12 @@ from datetime import date, datetime
 import openpyxl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
 from store import clock
+from store.cells import neutralise
 from store.filters import PersonFilter
 from store.queries.explorer import LIST_COLUMNS, headcount, iter_matches
 from store.audit import record_now
@@ -53,7 +53,6 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("id", "系统编号", 10),
 )
 _SOURCE_INDEX = {name: i for i, name in enumerate(LIST_COLUMNS + ["tags"])}
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportTooLarge(ValueError):
@@ -70,16 +69,6 @@ class ExportResult:
     data: bytes
     rows: int
     file_name: str
-
-
-def neutralise(value):
-    """A text cell that a spreadsheet would evaluate (=, +, -, @, tab, CR first) gets a leading '."""
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def export_file_name(today: date) -> str:

@@ -7,6 +7,10 @@ the same labels (in any order, whatever the spacing) maps itself.
 
 Only the columns staff changed are stored: the built-in synonyms keep working for the
 rest, and improve for everyone when the synonym file is extended.
+
+The error report repeats a sheet's header and adds 错误原因 (the reason a row was
+rejected): that column is not part of the layout, so a corrected report finds the
+mapping its original was imported with.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from store import clock
 from store.schema import column_mapping
 
 _SPACE = re.compile(r"[\s\u00a0\u200b-\u200d\ufeff\u2060]+")
+# The column the error report adds to a sheet's own header (loaders/report.py writes it).
+REASON_COLUMN = "错误原因"
 
 
 def normalise_label(label: str) -> str:
@@ -32,9 +38,12 @@ def normalise_label(label: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", str(label))).casefold()
 
 
+_NOT_LAYOUT = frozenset({normalise_label(REASON_COLUMN)})
+
+
 def header_signature(labels: Iterable[str]) -> str:
-    """A stable id for a header: the SHA-256 of its sorted, normalised, non-empty labels."""
-    keys = sorted({normalise_label(label) for label in labels if label and normalise_label(label)})
+    """A stable id for a header: the SHA-256 of its sorted, normalised, non-empty labels (错误原因 aside)."""
+    keys = sorted({normalise_label(label) for label in labels if label and normalise_label(label)} - _NOT_LAYOUT)
     return hashlib.sha256(json.dumps(keys, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

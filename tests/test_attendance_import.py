@@ -342,7 +342,7 @@ def test_cli_detects_kind_and_prints_the_same_json(store_url, store, tmp_path, c
     assert status == 0
     obj = json.loads(out)
     assert list(obj) == ["file", "rows_read", "inserted", "updated", "unchanged", "rejected", "warnings",
-                         "persons_total", "batch_id", "errors"]
+                         "persons_total", "batch_id", "errors", "warning_list"]
     assert (obj["rows_read"], obj["inserted"], obj["rejected"], obj["persons_total"]) == (3, 2, 1, 5)
     assert obj["errors"][0]["row"] == 4
 

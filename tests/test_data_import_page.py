@@ -142,6 +142,20 @@ def test_same_file_warns_with_when_and_who(engine, make_app):
     assert not at.warning
 
 
+def test_same_file_after_an_undo_says_it_writes_again(engine, make_app):
+    data = workbook_bytes(HEADER, ROWS[:2])
+    at = upload(open_page(make_app, engine), "a.xlsx", data)
+    at.button(key="imp_commit").click().run()
+    at.button(key="imp_undo").click().run()
+    at.button(key="imp_undo_yes").click().run()
+    assert batches(engine)[0][1] == "undone"
+    upload(at, "a.xlsx", data)
+    warning = texts(at.warning)
+    assert "第 1 批" in warning and "已撤销" in warning
+    assert "不会改变数据" not in warning and "仍会改变数据：新增 2" in warning
+    assert metrics(at)["将新增"] == "2"  # what the notice says is what the dry run says
+
+
 def test_undo_refused_shows_the_reason(engine, make_app):
     at = upload(open_page(make_app, engine), "a.xlsx", workbook_bytes(HEADER, ROWS[:1]))
     at.button(key="imp_commit").click().run()
@@ -185,6 +199,39 @@ def test_mapping_override_is_saved_and_reused(engine, make_app):
     at.button(key="imp_commit").click().run()
     with engine.connect() as conn:
         assert conn.execute(select(person.c.phone).where(person.c.name == "孙悦")).scalar_one() == "13700001111"
+
+
+def test_corrected_error_report_maps_as_the_original_did(engine, make_app):
+    """The report adds 错误原因 to the header: the mapping saved for the original still applies."""
+    from openpyxl import load_workbook
+
+    from loaders.api import apply_import, prepare_import, write_error_report
+
+    rows = [["王伟", "13812345678", "非公经济人士"], ["吴刚", "13600001111", "外星人"]]
+    original = workbook_bytes(UNUSUAL, rows)
+    at = upload(open_page(make_app, engine), "unit1.xlsx", original)
+    at.selectbox(key="imp_map_0_0_1").set_value("phone")
+    at.button(key="FormSubmitter:imp_mapping_0-应用并保存映射").click().run()
+    assert metrics(at)["将新增"] == "1" and metrics(at)["将拒绝"] == "1"
+    at.button(key="imp_commit").click().run()
+
+    # The clerk downloads the report (the page's download is this call), fixes the category, uploads it.
+    report = io.BytesIO()
+    write_error_report(apply_import(engine, prepare_import(original, "unit1.xlsx", {"移动电话号": "phone"}),
+                                    dry_run=True), report)
+    wb = load_workbook(io.BytesIO(report.getvalue()))
+    ws = wb.active
+    assert [c.value for c in ws[1]] == [*UNUSUAL, "错误原因"]
+    ws["C2"] = "无党派人士"
+    fixed = io.BytesIO()
+    wb.save(fixed)
+    at = upload(open_page(make_app, engine), "unit1-错误报告.xlsx", fixed.getvalue())
+    assert "已自动套用保存的列映射" in texts(at.success)
+    mapped = frame(at, "field")
+    assert dict(zip(mapped["label"], mapped["field"])) == {
+        "姓名": "姓名", "移动电话号": "手机", "统战对象类别": "统战对象类别", "错误原因": "（不导入）"}
+    assert metrics(at)["将新增"] == "1" and metrics(at)["将拒绝"] == "0"
+    assert "错误原因" not in texts(at.caption)  # not listed as an unrecognised column either
 
 
 def test_mapping_back_to_automatic_forgets_it(engine, make_app):
@@ -309,3 +356,103 @@ def test_demo_store_smoke(sqlite_engine, make_app):
                                  .where(person.c.id_number.in_([k[1] for k in known]))).all())
         assert conn.execute(select(func.count()).select_from(person)).scalar_one() == total
     assert orgs == {i: o for _n, i, o in known}
+
+
+# ---- attendance sheets
+
+def test_every_field_has_a_text_in_both_languages():
+    from loaders.reference import ALL_FIELDS
+    from ui.i18n import all_texts
+
+    texts = all_texts()
+    for fld in (*ALL_FIELDS, "none"):
+        zh, en = texts[f"import.field.{fld}"]
+        assert zh.strip() and en.strip() and fld not in zh, fld
+
+
+def test_attendance_sheet_shows_and_keeps_its_fields(engine, make_app):
+    seed_li(engine)
+    header = ["姓名", "身份证号", "活动名称", "活动日期", "状态", "签到时间"]
+    at = upload(open_page(make_app, engine), "签到.xlsx",
+                workbook_bytes(header, [["李娜", ID_LI, "新年座谈会", "2025-01-10", "签到", "2025-01-10 14:05"]]))
+    mapped = frame(at, "field")
+    assert list(mapped["field"]) == ["姓名", "身份证号", "活动名称", "活动日期", "状态（报名/签到）", "签到时间"]
+    assert not [v for v in mapped["field"] if "import.field" in v]
+    assert metrics(at)["将新增"] == "1"
+    # The mapping form offers the attendance fields and keeps them when applied unchanged.
+    assert at.selectbox(key="imp_map_0_0_2").value == "activity_title"
+    assert at.selectbox(key="imp_map_0_0_5").options == [
+        "（不导入）", "姓名", "出生日期", "身份证号", "手机", "活动名称", "活动日期", "状态（报名/签到）", "活动类型",
+        "主办单位", "报名时间", "签到时间"]
+    at.button(key="FormSubmitter:imp_mapping_0-应用并保存映射").click().run()
+    assert not at.exception and not at.error
+    assert metrics(at)["将新增"] == "1"
+
+
+def test_undoing_an_attendance_batch_describes_sign_ups_not_persons(engine, make_app):
+    seed_li(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(person).values(name="王伟", id_number=ID_WANG, category_code="other", created_at=NOW,
+                                           updated_at=NOW))
+    header = ["姓名", "身份证号", "活动名称", "活动日期", "状态"]
+    rows = [[name, id_number, title, "2025-01-10", "签到"] for title in ("新年座谈会", "读书会")
+            for name, id_number in (("李娜", ID_LI), ("王伟", ID_WANG))]
+    at = upload(open_page(make_app, engine), "签到.xlsx", workbook_bytes(header, rows))
+    at.button(key="imp_commit").click().run()
+    assert batches(engine) == [(1, "done", "admin", 4, 0, 0)]
+    at.button(key="imp_undo").click().run()
+    question = texts(at.warning)
+    assert "4 条报名/签到记录将被删除" in question and "新建的 2 个活动" in question
+    assert "人将被删除" not in question and "人员信息不受影响" in question
+    at.button(key="imp_undo_yes").click().run()
+    assert not at.exception
+    assert "删除报名/签到记录 4 条" in texts(at.success)
+    assert persons(engine) == {"李娜": "330106", "王伟": None}  # no person deleted
+
+
+# ---- user text shown through markdown stays literal
+
+HOSTILE_HEADER = "![x](http://127.0.0.1:9/header.png)"
+HOSTILE_SHEET = "# _斜_ `码` $x$ www.evil.example"  # a sheet name cannot hold * [ ] : / \
+HOSTILE_SKIPPED = "说明 ~~删~~ $y$ www.evil2.cn"
+HOSTILE_FILE = "[链接](http://evil.example/):smile:名单.xlsx"
+
+
+def hostile_workbook() -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = HOSTILE_SHEET
+    ws.append(["姓名", "手机", "统战对象类别", HOSTILE_HEADER])
+    ws.append(["王伟", "13812345678", "非公经济人士", "x"])
+    notes = wb.create_sheet(HOSTILE_SKIPPED)
+    notes.append(["填表说明"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def markdown_texts(at) -> list[str]:
+    """Every text AppTest sees that Streamlit renders as markdown (bodies and widget labels)."""
+    bodies = [e.value for kind in (at.markdown, at.caption, at.info, at.warning, at.error, at.success, at.title,
+                                   at.subheader) for e in kind]
+    return bodies + [w.label for w in at.selectbox] + [b.label for b in at.button]
+
+
+def assert_literal(at, *raw: str) -> None:
+    from ui.markdown import escape_markdown
+
+    shown = markdown_texts(at)
+    for text in raw:
+        assert not [s for s in shown if text in s], text  # never as markup
+        assert any(escape_markdown(text) in s for s in shown), text  # always escaped
+
+
+def test_user_text_on_the_page_is_escaped_markdown(engine, make_app):
+    at = upload(open_page(make_app, engine), HOSTILE_FILE, hostile_workbook())
+    assert metrics(at)["将新增"] == "1"
+    assert_literal(at, HOSTILE_HEADER, HOSTILE_SHEET, HOSTILE_SKIPPED)
+    at.button(key="imp_commit").click().run()
+    assert not at.exception
+    assert_literal(at, HOSTILE_FILE)  # the flash naming the imported file
+    at.button(key="imp_undo").click().run()
+    assert_literal(at, HOSTILE_FILE)  # the undo question naming it

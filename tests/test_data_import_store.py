@@ -23,6 +23,7 @@ T0 = dt.datetime(2025, 3, 1, 9, 30)
     (["姓名", "手机", ""], ["姓名", "手机"], True),  # empty header cells are not labels
     (["姓名", "手机"], ["姓名", "手机", "标签"], False),
     (["姓名", "手机"], ["姓名", "电话"], False),
+    (["姓名", "移动电话号", "类别"], ["姓名", "移动电话号", "类别", "错误原因"], True),  # a corrected error report
 ])
 def test_header_signature(a, b, same):
     assert (mappings.header_signature(a) == mappings.header_signature(b)) is same

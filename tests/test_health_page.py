@@ -101,3 +101,20 @@ def test_leader_sees_aggregates_but_no_names(demo_url, make_app, monkeypatch):
     body = texts(at)
     assert "数据活力指数" in body and "仅对工作人员和管理员显示" in body
     assert not [link for link in page_links(at) if "重复测试人" in link.proto.label]
+
+
+def test_names_in_the_duplicate_lists_stay_literal(sqlite_engine, make_app):
+    """A stored name is the importer's text: shown as written in the link labels, never as markdown."""
+    from ui.markdown import escape_markdown
+
+    name, other = "[点我](http://evil.example/)", "![p](http://127.0.0.1:9/p.png)"
+    now = clock.now()
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(person), [dict(name=n, birth_date=date(1966, 6, 6), phone="13812345678",
+                                           category_code="other", created_at=now, updated_at=now)
+                                      for n in (name, name, other)])
+    at = open_page(make_app(sqlite_engine.url.render_as_string(hide_password=False)))
+    labels = [link.proto.label for link in page_links(at)]
+    assert not [s for s in labels if name in s or other in s]
+    assert any(s.startswith(escape_markdown(name) + " · 1966-06-06") for s in labels)  # same name and birth date
+    assert {escape_markdown(name), escape_markdown(other)} <= set(labels)  # same mobile, two names

@@ -16,7 +16,7 @@ from tests.data.staff_files import csv_file, simple_workbook, staff_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_FIELDS = ["file", "rows_read", "inserted", "updated", "unchanged", "rejected", "warnings", "persons_total",
-               "batch_id", "errors"]
+               "batch_id", "errors", "warning_list"]
 
 
 def run(capsys, *argv):
@@ -35,7 +35,8 @@ def test_json_has_exactly_the_contract_fields(capsys, store_url, tmp_path):
     for obj in lines:
         assert list(obj) == JSON_FIELDS
         assert obj["rows_read"] == obj["inserted"] + obj["updated"] + obj["unchanged"] + obj["rejected"]
-        assert all(list(e) == ["sheet", "row", "column", "message"] for e in obj["errors"])
+        assert all(list(e) == ["sheet", "row", "column", "message"] for e in obj["errors"] + obj["warning_list"])
+        assert obj["warnings"] == len(obj["warning_list"])
     first, second = lines
     assert first["file"] == str(staff)
     assert (first["rows_read"], first["inserted"], first["updated"], first["unchanged"], first["rejected"]) == (11, 7, 1, 1, 2)

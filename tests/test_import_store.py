@@ -62,7 +62,13 @@ def test_staff_workbook_counts(engine, tmp_path):
     assert result.persons_total == 7 == count(engine, person)
     assert [(e["sheet"], e["row"], e["column"]) for e in result.errors] == [
         ("统战对象名单", 10, "身份证号"), ("统战对象名单", 11, "统战对象类别")]
-    assert result.warnings == 1  # 赵强's gender disagrees with the ID
+    # 赵强's gender disagrees with the ID; 下城区 and 江干区 are old names (江干区 + 白杨街道 -> 钱塘区);
+    # 企业家, 政协委员, 专家, 青年 are new tags; row 12 is row 5's 王伟 and 第二批 row 2 is row 8's 陈刚.
+    assert result.warnings == 9 == len(result.warning_list)
+    assert [(w["sheet"], w["row"], w["column"]) for w in result.warning_list] == [
+        ("统战对象名单", 5, "标签"), ("统战对象名单", 5, "标签"), ("统战对象名单", 6, "所属区县"),
+        ("统战对象名单", 6, "标签"), ("统战对象名单", 9, "标签"), ("统战对象名单", 12, None),
+        ("统战对象名单", 13, "性别"), ("统战对象名单", 13, "所属区县"), ("第二批", 2, None)]
     assert sorted(people(engine)) == sorted(["王伟", "李娜", "张敏", "陈刚", "孙悦", "赵强", "钱多"])
     assert tags_of(engine, "王伟") == ["企业家", "政协委员"]
     with engine.connect() as conn:
@@ -105,7 +111,11 @@ def test_update_file_overwrites_non_empty_cells_and_only_adds_tags(engine, tmp_p
     assert people(engine, "name", "gender", "phone", "organization", "stage", "category_code") == [
         ("王伟", "M", "13812345678", "乙公司", "use", "private_economy")]
     assert tags_of(engine, "王伟") == ["企业家", "政协委员", "青年"]
-    assert result.warnings == 1
+    # 政协委员 is a new tag; row 3 is row 2's 王伟 again; its 未知 gender gave way to the ID's.
+    expected = [(2, "标签「政协委员」库中原来没有"), (3, "性别「未知」无法识别，已按身份证号填写为男"), (3, "与本文件第 2 行是同一人")]
+    assert len(result.warning_list) == len(expected)
+    for warning, (row, start) in zip(result.warning_list, expected):
+        assert warning["row"] == row and warning["message"].startswith(start), warning
 
 
 # ---------------------------------------------------------------- identity cascade

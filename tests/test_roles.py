@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from store import accounts
 from store.schema import audit_log
+from ui.markdown import escape_markdown
 
 
 @pytest.fixture
@@ -47,6 +48,14 @@ def test_login_required_and_wrong_password_refused(gated_app, sqlite_engine):
 def body_text(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [str(x.value) for x in at.title]
     return " ".join(parts)
+
+
+def test_account_name_is_shown_as_written(gated_app, sqlite_engine):
+    name = "[管理员](http://evil.example/)"
+    accounts.create_account(sqlite_engine, name, "a-long-password", "staff")
+    at = sign_in(gated_app(), name, "a-long-password")
+    assert not at.exception
+    assert f"当前用户：{escape_markdown(name)}" in body_text(at) and name not in body_text(at)
 
 
 @pytest.mark.parametrize("role, allowed, refused", [
@@ -162,7 +171,8 @@ def test_active_provider_user_stays_signed_in(gated_app, sqlite_engine):
     at = provider_session(gated_app(), email, idle_minutes=29)
     at.run()
     assert not at.exception
-    assert at.user["is_logged_in"] is True and f"当前用户：{email}" in body_text(at)
+    # The e-mail is shown as written: escaped, it renders as text, not as a mail link.
+    assert at.user["is_logged_in"] is True and f"当前用户：{escape_markdown(email)}" in body_text(at)
     assert audit_rows(sqlite_engine, "logout") == []
 
 
@@ -172,7 +182,7 @@ def test_provider_email_without_account_is_audited_once_per_session(gated_app, s
     for _ in range(3):
         at.run()
         assert not at.exception
-        assert [e.value for e in at.error] == [f"统一身份 {email} 没有对应的本系统账号，请联系管理员开通。"]
+        assert [e.value for e in at.error] == [f"统一身份 {escape_markdown(email)} 没有对应的本系统账号，请联系管理员开通。"]
     [sign_out] = [b for b in at.button if b.label == "退出登录"]
     sign_out.click().run()
     assert not at.exception

@@ -22,6 +22,7 @@ from store.scope import EVERYTHING, Scope
 from store.settings import get_setting
 from ui.cache import get_engine
 from ui.i18n import t
+from ui.markdown import escape_markdown
 
 ROLES = ("screen", "leader", "staff", "admin")
 
@@ -209,7 +210,7 @@ def sign_in_gate() -> Viewer | None:
         if acc is None or acc.disabled:
             # Each rerun of this refusal (its sign-out click too) is the same attempt, not a new one.
             audit_once("login_failure", {"reason": "sso_no_account"}, actor=email)
-            st.error(t("auth.sso_no_account", email=email))
+            st.error(t("auth.sso_no_account", email=escape_markdown(email)))
             if st.button(t("auth.sign_out")):
                 st.logout()
             return None
@@ -229,7 +230,7 @@ def sign_out_button() -> None:
     viewer = current_viewer()
     if viewer.role == "screen" or not get_setting("require_login"):
         return
-    st.sidebar.caption(t("auth.signed_in_as", name=viewer.name, role=t(f"role.{viewer.role}")))
+    st.sidebar.caption(t("auth.signed_in_as", name=escape_markdown(viewer.name), role=t(f"role.{viewer.role}")))
     if st.sidebar.button(t("auth.sign_out"), key="sign_out"):
         _sign_out()
         st.rerun()

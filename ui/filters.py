@@ -21,6 +21,7 @@ from store import clock
 from store.filters import PersonFilter
 from store.queries.explorer import AGE_BANDS, FilterOptions
 from ui.i18n import t
+from ui.markdown import escape_markdown  # noqa: F401  (pages call it as uf.escape_markdown)
 
 FIELDS = tuple(f.name for f in fields(PersonFilter))
 MULTI = ("categories", "districts", "streets", "stages", "parties", "tags", "genders", "educations", "bodies")
@@ -305,13 +306,3 @@ def export_button(flt: PersonFilter, matched: int, *, sort: str, descending: boo
         icon=":material/download:", on_click="ignore", key="explorer_export",
     )
     st.caption(t("explorer.export.unmasked" if unmasked else "explorer.export.masked"))
-
-
-_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$:"
-
-
-def escape_markdown(value: Any) -> str:
-    """Stored text shown as-is in markdown (a name like `*王*` or `[x](y)` stays literal)."""
-    if value is None or value == "":
-        return "—"
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(value))

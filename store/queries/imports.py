@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, exists, or_, select
+from sqlalchemy import ColumnElement, Engine, exists, func, or_, select
 
 from store.schema import import_batch, import_change, person
 from store.scope import Scope
@@ -39,3 +41,25 @@ def same_file_batches(engine: Engine, scope: Scope, sha256: str, limit: int = 5,
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
     return pd.DataFrame(rows, columns=list(SAME_FILE_COLUMNS))
+
+
+@dataclass(frozen=True)
+class BatchEffect:
+    """What undoing a batch would take back, told by the changes it recorded."""
+
+    kind: str  # persons | participations (a sign-up / check-in sheet)
+    inserted: int  # persons, or participations, the batch added
+    updated: int  # persons, or participations, the batch changed
+    activities: int = 0  # activities the batch created (participations only)
+
+
+def batch_effect(engine: Engine, batch_id: int) -> BatchEffect:
+    """The batch's recorded changes by action (one GROUP BY on the batch's index)."""
+    c = import_change.c
+    with engine.connect() as conn:
+        by_action = dict(conn.execute(select(c.action, func.count()).where(c.batch_id == int(batch_id))
+                                      .group_by(c.action)).all())
+    if {"attend_insert", "attend_update", "activity_insert"} & set(by_action):
+        return BatchEffect("participations", by_action.get("attend_insert", 0), by_action.get("attend_update", 0),
+                           by_action.get("activity_insert", 0))
+    return BatchEffect("persons", by_action.get("insert", 0), by_action.get("update", 0))

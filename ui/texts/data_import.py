@@ -20,6 +20,12 @@ TEXTS = {
         "这个文件（内容完全相同）已于 {at} 由 {by} 导入过（第 {batch} 批，{status}）。再次导入不会改变数据。",
         "This exact file was imported before: {at} by {by} (batch {batch}, {status}). Importing it again changes nothing.",
     ),
+    "import.same_file.changes": (
+        "这个文件（内容完全相同）已于 {at} 由 {by} 导入过（第 {batch} 批，{status}），但再次导入仍会改变数据："
+        "新增 {inserted}，更新 {updated}（见下方试运行）。",
+        "This exact file was imported before: {at} by {by} (batch {batch}, {status}), but importing it again still "
+        "changes data: {inserted} inserted, {updated} updated (see the dry run below).",
+    ),
     "import.same_file.more": ("此前共导入过 {n} 次。", "It was imported {n} times before."),
     "import.nobody": ("未知", "unknown"),
     "import.detected": ("识别结果", "How the file was read"),
@@ -67,6 +73,13 @@ TEXTS = {
     "import.field.tags": ("标签", "Tags"),
     "import.field.stage": ("工作阶段", "Stage"),
     "import.field.source": ("推荐来源", "Source"),
+    "import.field.activity_title": ("活动名称", "Activity title"),
+    "import.field.activity_date": ("活动日期", "Activity date"),
+    "import.field.status": ("状态（报名/签到）", "Status (sign-up/check-in)"),
+    "import.field.activity_kind": ("活动类型", "Activity kind"),
+    "import.field.organizer": ("主办单位", "Organizer"),
+    "import.field.registered_at": ("报名时间", "Signed up at"),
+    "import.field.checked_in_at": ("签到时间", "Checked in at"),
     "import.dry.title": ("试运行结果（尚未写入）", "Dry run (nothing written yet)"),
     "import.dry.running": ("正在试运行…", "Running a dry run…"),
     "import.metric.rows_read": ("读取行数", "Rows read"),
@@ -131,11 +144,22 @@ TEXTS = {
         "Undo batch {batch} ({file})? The {inserted} persons it added are deleted and the {updated} it updated get their "
         "previous values back.",
     ),
+    "import.undo.confirm.participations": (
+        "确定撤销第 {batch} 批（{file}）吗？它登记的 {inserted} 条报名/签到记录将被删除，改动的 {updated} 条恢复原来的状态，"
+        "它新建的 {activities} 个活动（没有其他记录时）一并删除。人员信息不受影响。",
+        "Undo batch {batch} ({file})? The {inserted} sign-ups/check-ins it recorded are deleted, the {updated} it changed "
+        "get their previous status back, and the {activities} activities it created are removed (unless something else "
+        "refers to them). No person is changed.",
+    ),
     "import.undo.yes": ("确认撤销", "Yes, undo it"),
     "import.undo.no": ("取消", "Cancel"),
     "import.undo.done": (
         "已撤销第 {batch} 批：删除新增 {removed} 人，恢复 {restored} 人。",
         "Batch {batch} undone: {removed} added persons removed, {restored} restored.",
+    ),
+    "import.undo.done.participations": (
+        "已撤销第 {batch} 批：删除报名/签到记录 {removed} 条，恢复 {restored} 条。",
+        "Batch {batch} undone: {removed} sign-ups/check-ins removed, {restored} restored.",
     ),
     "import.undo.refused": ("无法撤销：{reason}", "Cannot undo: {reason}"),
 }
