@@ -180,17 +180,21 @@ _CLOCK_JS = """
 export default function(component) {
   const { parentElement, data } = component;
   const el = parentElement.querySelector('.brain-clock');
-  const days = (data && data.weekdays) || [];
+  // One timer per clock, reading the weekday names of the latest run: a rerun in another
+  // language calls this again without stopping the first timer, which would go on writing
+  // the old names every other second.
+  const state = el.brainClock || (el.brainClock = {});
+  state.days = (data && data.weekdays) || [];
   const two = (n) => String(n).padStart(2, '0');
   const tick = () => {
     const d = new Date();
     const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
     const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-    el.innerHTML = `<span class="wd">${day} ${days[d.getDay()] || ''}</span>${time}`;
+    el.innerHTML = `<span class="wd">${day} ${state.days[d.getDay()] || ''}</span>${time}`;
   };
   tick();
-  const id = setInterval(tick, 1000);
-  return () => clearInterval(id);
+  if (!state.timer) state.timer = setInterval(tick, 1000);
+  return () => { clearInterval(state.timer); state.timer = null; };
 }
 """
 
