@@ -382,8 +382,8 @@ def monthly_lines(df: pd.DataFrame, *, registrations_name: str, checkins_name: s
     )
     chart.options["grid"] = {"left": style.px(8), "right": style.px(16), "top": style.px(30),
                              "bottom": style.px(4), "containLabel": True}
-    # The first and last month stand inside the plot, clear of the count axis' "0".
-    _dict(_dict(chart.options["xAxis"][0])["axisLabel"]).update({"alignMinLabel": "left", "alignMaxLabel": "right"})
+    # The months hang clear of the count axis' "0", which straddles the axis line.
+    _dict(_dict(chart.options["xAxis"][0])["axisLabel"])["margin"] = style.px(12)
     return chart
 
 
