@@ -8,6 +8,7 @@ labelled "<N"), never as the number itself.
 from __future__ import annotations
 
 import html
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ import pandas as pd
 from pyecharts import options as opts
 from pyecharts.charts import Bar, Funnel, Line, Map, Pie
 
-from charts.echarts_theme import CYAN, GOLD, GRID_LINE, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style
+from charts.echarts_theme import CYAN, GOLD, GRID_LINE, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style, js
 
 DEFAULT_THRESHOLD = 5
 
@@ -82,6 +83,33 @@ def _no_animation_init() -> opts.InitOpts:
     return opts.InitOpts(bg_color="transparent")
 
 
+def _dict(part) -> dict:
+    """The option dict of a pyecharts options object (or the dict itself)."""
+    return part.opts if hasattr(part, "opts") else part
+
+
+def _rows_that_fit(style: Style, rows: int, pitch: float = 1.35) -> int | None:
+    """How many of `rows` label rows fit the box's height (`pitch` × the type's height each), or
+    None when all do: a smaller screen shows the top of the same ranking, not squeezed rows."""
+    if style.height is None or rows == 0:
+        return None
+    fit = max(3, int(style.height / (pitch * style.label_px)))
+    return fit if fit < rows else None
+
+
+def _label_box(style: Style, share: float, overflow: str = "truncate") -> dict:
+    """Axis or series label options that keep a label within `share` of the box's width:
+    cut with an ellipsis (names, with the whole name in the tooltip) or wrapped."""
+    if style.width is None:
+        return {}
+    return {"width": round(style.width * share), "overflow": overflow, "ellipsis": "…"}
+
+
+def _text_width(text: str, size: float) -> float:
+    """About how wide `text` sets at `size` px: a Chinese character a full square, others ~0.6."""
+    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
+
+
 def _value_axis(style: Style) -> opts.AxisOpts:
     """The count axis of the column and line charts: from zero, faint grid lines."""
     return opts.AxisOpts(type_="value", min_=0,
@@ -142,9 +170,15 @@ def ranked_bar(df: pd.DataFrame, *, label_col: str = "label", value_col: str = "
     )
     counts_axis.opts["data"] = shown
     chart.extend_axis(yaxis=counts_axis)
-    chart.options["grid"] = {"left": style.px(8), "right": style.px(64), "top": style.px(6),
+    chart.options["grid"] = {"left": style.px(8), "right": style.px(8), "top": style.px(6),
                              "bottom": style.px(6), "containLabel": True}
     chart.options["legend"] = [{"show": False}]
+    _dict(_dict(chart.options["yAxis"][0])["axisLabel"]).update(_label_box(style, 0.6))
+    fit = _rows_that_fit(style, len(labels))
+    if fit is not None:
+        # A category axis cut at `fit` rows hides the bars below it as well.
+        for axis in chart.options["yAxis"]:
+            _dict(axis)["max"] = fit - 1
     return chart
 
 
@@ -156,13 +190,15 @@ OUTSIDE_SCOPE = "rgba(11,42,85,0.35)"
 
 def district_map(df: pd.DataFrame, area_names: Mapping[str, str], *, map_name: str = "area",
                  label_col: str = "label", threshold: int = DEFAULT_THRESHOLD, style: Style = Style(),
-                 unit: str = "", series_name: str = "") -> Map:
+                 unit: str = "", series_name: str = "", callouts: tuple[str, ...] = ()) -> Map:
     """Head counts on the configured area's map, matched by division code (not by name).
 
     `area_names` maps each GeoJSON feature's `code` to its `name`; `df` has `code`, `n` and
     `label_col` (the display name, which wins over the GeoJSON's own), and optionally
     `in_scope`. A district outside the viewer's scope, or unknown to the store, carries
     no value at all, only its name: "<N" there would claim that it holds a few persons.
+    The labels of the districts in `callouts` (see `small_districts`) stand in a strip on the
+    right, each tied to its district by a line.
     """
     in_scope = df["in_scope"] if "in_scope" in df else [True] * len(df)
     by_code = {str(c): (str(lbl), n, bool(inside))
@@ -213,9 +249,59 @@ def district_map(df: pd.DataFrame, area_names: Mapping[str, str], *, map_name: s
         )
     )
     chart.options["series"][0]["data"] = items
-    # Small central districts crowd each other: drop a label rather than print over another.
+    # Lines a little apart: two-line labels stacked in the strip must not touch.
+    _dict(chart.options["series"][0]["label"])["lineHeight"] = round(style.small_px * 1.3)
+    moved = [i for i, code in enumerate(area_names) if code in callouts]
+    # Without a strip, labels that would cover each other: the last resort is to drop one.
     chart.options["series"][0]["labelLayout"] = {"hideOverlap": True}
+    if moved:
+        series = chart.options["series"][0]
+        # The map keeps its shape: its width is given, its height follows.
+        series.update({"left": "2%", "width": f"{1 - CALLOUT_STRIP - 0.03:.0%}", "top": "center", "zoom": 1,
+                       "labelLayout": _callout_layout(moved),
+                       "labelLine": {"show": True, "lineStyle": {"color": MUTED, "width": 1}}})
     return chart
+
+
+# ---- labels of districts too small to hold them ---------------------------------------------
+
+# A district covering less of the area than this cannot hold "name\ncount" on the map.
+CALLOUT_SHARE = 0.02
+# The strip on the map's right where those labels stand, as a share of the chart's width.
+CALLOUT_STRIP = 0.22
+
+
+def _outer_rings(geometry: dict | None) -> list:
+    kind = (geometry or {}).get("type")
+    if kind == "Polygon":
+        return [geometry["coordinates"][0]]
+    if kind == "MultiPolygon":
+        return [polygon[0] for polygon in geometry["coordinates"]]
+    return []
+
+
+def _ring_area(ring) -> float:
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:] + ring[:1]))) / 2
+
+
+def small_districts(geojson: dict, share: float = CALLOUT_SHARE) -> tuple[str, ...]:
+    """Codes of the districts covering less than `share` of the area: too small for their labels,
+    which `district_map` stands beside the map with a leader line instead."""
+    areas = {}
+    for feature in geojson.get("features", []):
+        code = (feature.get("properties") or {}).get("code")
+        if code:
+            areas[str(code)] = sum(_ring_area(r) for r in _outer_rings(feature.get("geometry")))
+    total = sum(areas.values())
+    return tuple(code for code, area in areas.items() if total and area < share * total)
+
+
+def _callout_layout(indices: list[int]) -> str:
+    """ECharts `labelLayout` (a function, in streamlit-echarts' notation for one): the labels of
+    `indices` stand in a column at the chart's right edge, moved apart where they would touch,
+    each tied to its district by a line."""
+    return js("function (p) { return " + json.dumps(indices) + ".indexOf(p.dataIndex) < 0 ? {} : "
+              "{x: '99%', align: 'right', moveOverlap: 'shiftY'}; }")
 
 
 def area_names(geojson: dict) -> dict[str, str]:
@@ -260,6 +346,8 @@ def funnel_chart(df: pd.DataFrame, stage_names: Mapping[str, str], *, conversion
     )
     chart.options["series"][0]["data"] = items
     chart.options["color"] = [CYAN, "#3d8bff", "#36cfc9", GOLD]
+    # Labels sit right of the funnel: in a narrow box they wrap rather than run out of it.
+    _dict(chart.options["series"][0]["label"]).update(_label_box(style, 0.40, "break"))
     return chart
 
 
@@ -294,6 +382,8 @@ def monthly_lines(df: pd.DataFrame, *, registrations_name: str, checkins_name: s
     )
     chart.options["grid"] = {"left": style.px(8), "right": style.px(16), "top": style.px(30),
                              "bottom": style.px(4), "containLabel": True}
+    # The months hang clear of the count axis' "0", which straddles the axis line.
+    _dict(_dict(chart.options["xAxis"][0])["axisLabel"])["margin"] = style.px(12)
     return chart
 
 
@@ -320,6 +410,18 @@ def age_gender_bars(df: pd.DataFrame, band_names: Mapping[str, str], *, male_nam
     )
     chart.options["grid"] = {"left": style.px(8), "right": style.px(8), "top": style.px(30),
                              "bottom": style.px(4), "containLabel": True}
+    if bands and style.width is not None:
+        # A band's name wraps within its band (the value axis' labels and the margins take ~44 px).
+        width = round(max(style.width - 44, 1) / len(bands))
+        band = {"width": width, "overflow": "break"}
+        if any(_text_width(name, style.small_px) > width for name in bands):
+            # ECharts sizes the axis from a sample of its labels: room for a wrapped one is asked for.
+            line = round(style.min_font * 1.3)
+            band |= {"lineHeight": line, "height": 2 * line, "verticalAlign": "top"}
+        _dict(_dict(chart.options["xAxis"][0])["axisLabel"]).update(band)
+    for series in chart.options["series"]:
+        # Two numbers over neighbouring bars may not both fit a narrow band: one gives way.
+        series["labelLayout"] = {"hideOverlap": True}
     return chart
 
 
@@ -335,8 +437,9 @@ def education_ring(df: pd.DataFrame, *, other_name: str, top: int = 6, threshold
     items = [{"name": str(name), "value": suppress(n, threshold)} for name, n in head]
     chart = (
         Pie(init_opts=_no_animation_init())
-        .add(series_name, [("", 0)], radius=["42%", "68%"], center=["36%", "52%"],
-             label_opts=opts.LabelOpts(is_show=True, formatter="{d}%", color=TEXT, font_size=style.small_px),
+        .add(series_name, [("", 0)], radius=["26%", "70%"], center=["38%", "50%"],
+             label_opts=opts.LabelOpts(is_show=True, position="inside", formatter="{d}%", color="#041434",
+                                       font_size=style.small_px, font_weight="bold"),
              itemstyle_opts=opts.ItemStyleOpts(border_color="#041434", border_width=2))
         .set_global_opts(
             legend_opts=opts.LegendOpts(orient="vertical", pos_right=style.px(4), pos_top="middle",
@@ -348,6 +451,11 @@ def education_ring(df: pd.DataFrame, *, other_name: str, top: int = 6, threshold
     chart.options["series"][0]["data"] = items
     chart.options["legend"][0]["data"] = [i["name"] for i in items]
     chart.options["color"] = list(PALETTE)
+    # Inside the ring the shares need no leader lines (which crowd a small box); whole percent
+    # fit a thin slice, and a slice too thin for its share leaves it to the tooltip.
+    series = chart.options["series"][0]
+    series["percentPrecision"] = 0
+    series["labelLayout"] = {"hideOverlap": True}
     return chart
 
 

@@ -1,7 +1,8 @@
 """The cockpit: a dark, self-refreshing big-screen overview, aggregates only.
 
-`?kiosk=1` fills the screen without scrolling, `?scale=2` draws for a 3840×2160
-page at 100% zoom, `?carousel=30` shows one panel at a time, 30 s each.
+`?kiosk=1` fills the screen without scrolling, whatever its size (the layout follows the
+window; the old `?scale=2` is no longer needed and is ignored), `?carousel=30` shows one
+panel at a time, 30 s each.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from streamlit_echarts import Map, st_echarts
 
 from store import clock
 from charts import cockpit as charts
-from charts.echarts_theme import THEME, Style, options_of
+from charts.echarts_theme import THEME
 from store.queries import cockpit as q
 from store.settings import get_setting
 from ui import theme
@@ -29,21 +30,25 @@ scope = viewer.scope
 lang = current_language()
 threshold = get_setting("privacy_threshold")
 kiosk = theme.kiosk_requested() or viewer.role == "screen"
-scale = theme.scale_requested()
-layout = theme.cockpit_layout(scale)
-style = Style(scale=scale)
+layout = theme.LAYOUT
 carousel = theme.carousel_seconds()
-theme.apply_cockpit_theme(kiosk, scale)
+theme.apply_cockpit_theme(kiosk)
 
 
-def show(chart, name: str, *, echarts_map: Map | None = None) -> None:
-    st_echarts(options_of(chart), theme=THEME, height=f"{layout.px(name)}px", map=echarts_map,
+def show(name: str, builder: str, *args, echarts_map: Map | None = None, **kwargs) -> None:
+    """Draw `charts.cockpit.<builder>` in the box `name`; its options carry every size the box may take.
+
+    SVG rather than canvas: crisp at any pixel density, and its labels are elements a
+    browser test can measure.
+    """
+    options = theme.chart_options(builder, layout.design_box(name), *args, **kwargs)
+    st_echarts(options, theme=THEME, height=layout.height(name), renderer="svg", map=echarts_map,
                key=f"cockpit_chart_{name}")
 
 
 def category_panel(height: str = "category") -> None:
     df = query(q.by_category, scope)
-    show(charts.ranked_bar(df, label_col=f"name_{lang}", threshold=threshold, style=style), height)
+    show(height, "ranked_bar", df, label_col=f"name_{lang}", threshold=threshold)
 
 
 def district_panel(height: str = "map") -> None:
@@ -52,42 +57,40 @@ def district_panel(height: str = "map") -> None:
     if geojson is None:
         st.caption(t("cockpit.map_fallback"))
         # Districts outside the scope are left out, not ranked as "<N".
-        show(charts.ranked_bar(df[df["in_scope"]], label_col=f"name_{lang}", threshold=threshold, style=style),
-             height)
+        show(height, "ranked_bar", df[df["in_scope"]], label_col=f"name_{lang}", threshold=threshold)
         return
-    chart = charts.district_map(df, charts.area_names(geojson), map_name=MAP_NAME, label_col=f"name_{lang}",
-                                threshold=threshold, style=style, unit=t("cockpit.persons_unit"))
-    show(chart, height, echarts_map=Map(MAP_NAME, geojson))
+    show(height, "district_map", df, charts.area_names(geojson), map_name=MAP_NAME, label_col=f"name_{lang}",
+         threshold=threshold, unit=t("cockpit.persons_unit"), callouts=theme.small_districts(),
+         echarts_map=Map(MAP_NAME, geojson))
 
 
 def tags_panel(height: str = "tags") -> None:
     df = query(q.top_tags, scope, 20)
-    show(charts.ranked_bar(df, label_col="tag", threshold=threshold, style=style, color="#3d8bff"), height)
+    show(height, "ranked_bar", df, label_col="tag", threshold=threshold, color="#3d8bff")
 
 
 def funnel_panel(height: str = "funnel") -> None:
     df = query(q.by_stage, scope)
     names = {s: t(f"cockpit.stage.{s}") for s in df["stage"]}
-    show(charts.funnel_chart(df, names, conversion_label=t("cockpit.conversion"), threshold=threshold,
-                             style=style), height)
+    show(height, "funnel_chart", df, names, conversion_label=t("cockpit.conversion"), threshold=threshold)
 
 
 def monthly_panel(height: str = "monthly") -> None:
     df = query(q.monthly_participation, scope, clock.today())
-    show(charts.monthly_lines(df, registrations_name=t("cockpit.registrations"),
-                              checkins_name=t("cockpit.checkins"), threshold=threshold, style=style), height)
+    show(height, "monthly_lines", df, registrations_name=t("cockpit.registrations"),
+         checkins_name=t("cockpit.checkins"), threshold=threshold)
 
 
 def age_panel(height: str = "age") -> None:
     df = query(q.age_gender, scope, clock.today())
     names = {b: t(f"cockpit.band.{b}") for b in df["band"]}
-    show(charts.age_gender_bars(df, names, male_name=t("cockpit.male"), female_name=t("cockpit.female"),
-                                threshold=threshold, style=style), height)
+    show(height, "age_gender_bars", df, names, male_name=t("cockpit.male"), female_name=t("cockpit.female"),
+         threshold=threshold)
 
 
 def education_panel(height: str = "education") -> None:
     df = query(q.by_education, scope)
-    show(charts.education_ring(df, other_name=t("cockpit.other"), threshold=threshold, style=style), height)
+    show(height, "education_ring", df, other_name=t("cockpit.other"), threshold=threshold)
 
 
 FEED_TEXT_KEYS = ("upcoming", "past", "online", "registered", "checked_in", "none")
@@ -97,7 +100,9 @@ def activities_panel(height: str = "feed") -> None:
     df = query(q.activity_feed, scope, clock.today())
     texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
     texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
-    st.html(charts.activity_feed_html(df, texts, lang=lang, threshold=threshold, height_px=layout.px(height)))
+    # The stylesheet sets the list's height for the window; this one is the 1920×1080 one.
+    st.html(charts.activity_feed_html(df, texts, lang=lang, threshold=threshold,
+                                      height_px=round(layout.design_box(height)[1])))
 
 
 # (name, title key, draw): the grid's columns, top to bottom, and the carousel's order.
@@ -106,7 +111,7 @@ COLUMNS = [
     [("district", district_panel), ("monthly", monthly_panel)],
     [("funnel", funnel_panel), ("tags", tags_panel), ("activities", activities_panel)],
 ]
-CAROUSEL = ["district", "category", "monthly", "funnel", "tags", "age", "education", "activities"]
+CAROUSEL = theme.CAROUSEL
 
 
 def headline_and_title(today: date):
@@ -115,7 +120,7 @@ def headline_and_title(today: date):
     theme.title_bar(
         t("cockpit.title"), t("cockpit.subtitle"),
         [t("cockpit.as_of", at=as_of), t("cockpit.privacy_note", n=threshold)],
-        t("cockpit.weekdays").split(","),
+        t("cockpit.weekdays").split(","), lang,
     )
     return h
 

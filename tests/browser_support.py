@@ -147,32 +147,40 @@ def wait_for_app(page, *, timeout_ms: int = 60_000) -> None:
                            timeout=timeout_ms)
 
 
-def wait_for_canvases(page, count: int, *, timeout_ms: int = 60_000) -> None:
-    """Wait until at least `count` ECharts canvases exist and every one of them has drawn pixels."""
-    page.wait_for_function(
-        f"""() => {{
-            const cs = [...document.querySelectorAll('.echarts-container canvas')];
-            return cs.length >= {count} && cs.every(c => c.width > 0 && c.height > 0);
-        }}""",
-        timeout=timeout_ms,
-    )
+CHARTS_DRAWN_JS = """(n) => {
+    const cs = [...document.querySelectorAll('.echarts-container')];
+    return cs.length >= n && cs.every(c => {
+        const svg = c.querySelector('svg');
+        if (svg) return svg.getBoundingClientRect().width > 0 && svg.querySelector('path') !== null;
+        const canvas = c.querySelector('canvas');
+        return canvas !== null && canvas.width > 0 && canvas.height > 0;
+    });
+}"""
+
+
+def wait_for_charts(page, count: int, *, timeout_ms: int = 60_000) -> None:
+    """Wait until at least `count` ECharts charts exist and every one has drawn (SVG or canvas)."""
+    page.wait_for_function(CHARTS_DRAWN_JS, arg=count, timeout=timeout_ms)
     # Let entry animations finish before anybody inspects pixels.
     page.wait_for_timeout(1500)
 
 
-BLANK_CANVASES_JS = """() => [...document.querySelectorAll('.echarts-container canvas')].map((c, i) => {
-    const ctx = c.getContext('2d');
-    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+CHART_PAINT_JS = """() => [...document.querySelectorAll('.echarts-container')].map((c, i) => {
+    const key = c.closest('[class*="st-key-"]');
+    const name = key ? [...key.classList].find(x => x.startsWith('st-key-')) : null;
+    const svg = c.querySelector('svg');
+    if (svg) return { index: i, painted: svg.querySelectorAll('path').length, key: name };
+    const canvas = c.querySelector('canvas');
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
     let painted = 0;
     for (let k = 3; k < data.length; k += 4 * 7) { if (data[k] > 0) painted++; }
-    const key = c.closest('[class*="st-key-"]');
-    return { index: i, painted, key: key ? [...key.classList].find(x => x.startsWith('st-key-')) : null };
+    return { index: i, painted, key: name };
 })"""
 
 
-def canvas_paint(page) -> list[dict]:
-    """For each ECharts canvas: how many sampled pixels are not transparent (0 = blank)."""
-    return page.evaluate(BLANK_CANVASES_JS)
+def chart_paint(page) -> list[dict]:
+    """For each ECharts chart: how much it drew (SVG paths, or sampled canvas pixels; 0 = blank)."""
+    return page.evaluate(CHART_PAINT_JS)
 
 
 SCROLL_JS = """() => {
@@ -186,3 +194,85 @@ SCROLL_JS = """() => {
 def scroll_metrics(page) -> dict:
     """The document's and Streamlit's main scroll container's content and visible heights."""
     return page.evaluate(SCROLL_JS)
+
+
+# Every piece of text on the cockpit a reader must be able to read, as boxes: DOM text by line
+# (a Range's rectangles) and chart labels (SVG <text>). A box is the line's em box (the font
+# size tall, centred on the line): line boxes of CJK fonts are taller than the glyphs, and two
+# rows of a ranking may sit closer than their line boxes without touching. Each box has an
+# `owner`, the box it must not leave: its number card, panel, title bar or chart.
+TEXT_BOXES_JS = """() => {
+    const shown = (el) => {
+        for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+            const cs = getComputedStyle(e);
+            if (cs.display === 'none' || parseFloat(cs.opacity) === 0) return false;
+        }
+        return getComputedStyle(el).visibility === 'visible';
+    };
+    const box = (r, fontSize) => {
+        const h = Math.min(r.height, fontSize), mid = r.top + r.height / 2;
+        return { left: r.left, right: r.right, top: mid - h / 2, bottom: mid + h / 2 };
+    };
+    const rect = (el) => { const r = el.getBoundingClientRect();
+        return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+    const owners = '.cockpit-kpi, [class*="st-key-cockpit_panel_"], .st-key-cockpit_titlebar_box';
+    const out = [];
+    const dom = document.querySelectorAll('.cockpit-titlebar .t-left, .cockpit-titlebar h1, .cockpit-titlebar .sub, '
+        + '.brain-clock, .cockpit-kpi .label, .cockpit-kpi .value, .cockpit-kpi .note, .panel-title');
+    for (const el of dom) {
+        if (!shown(el)) continue;
+        const owner = el.closest(owners) || el.closest('.st-key-cockpit_titlebar_box');
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const text = node.textContent.trim();
+            if (!text) continue;
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            const size = parseFloat(getComputedStyle(node.parentElement).fontSize);
+            for (const r of range.getClientRects()) {
+                if (r.width > 0) out.push({ kind: 'dom', text, ...box(r, size), owner: owner ? rect(owner) : null });
+            }
+        }
+    }
+    for (const t of document.querySelectorAll('.echarts-container svg text')) {
+        const text = (t.textContent || '').trim();
+        if (!text || !shown(t)) continue;
+        const r = t.getBoundingClientRect();
+        if (r.width === 0) continue;
+        const key = t.closest('[class*="st-key-cockpit_chart_"]');
+        out.push({ kind: 'chart', chart: key ? [...key.classList].find(x => x.startsWith('st-key-')) : '',
+                   text, ...box(r, parseFloat(getComputedStyle(t).fontSize)),
+                   owner: rect(t.closest('.echarts-container')) });
+    }
+    return out;
+}"""
+
+
+def text_boxes(page) -> list[dict]:
+    """Every visible label of the cockpit with its em box and the box it must stay in (see TEXT_BOXES_JS)."""
+    return page.evaluate(TEXT_BOXES_JS)
+
+
+def overlapping(boxes: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of labels whose boxes intersect by more than `slack` px both ways."""
+    pairs = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if (min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack
+                    and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack):
+                pairs.append((a["text"], b["text"]))
+    return pairs
+
+
+def cut_off(boxes: list[dict], width: float, height: float | None, slack: float = 1.0) -> list[str]:
+    """Labels that leave their owner's box, or the window (its height only when given)."""
+    out = []
+    for b in boxes:
+        frames = [b["owner"]] if b["owner"] else []
+        frames.append({"left": 0, "top": 0, "right": width, "bottom": height if height is not None else 1e9})
+        for f in frames:
+            if (b["left"] < f["left"] - slack or b["right"] > f["right"] + slack
+                    or b["top"] < f["top"] - slack or b["bottom"] > f["bottom"] + slack):
+                out.append(b["text"])
+                break
+    return out

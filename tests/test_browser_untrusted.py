@@ -12,7 +12,7 @@ from store import clock
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.schema import activity, participation, person, person_tag, tag
-from tests.browser_support import browser_page, streamlit_server, wait_for_app, wait_for_canvases
+from tests.browser_support import browser_page, streamlit_server, wait_for_app, wait_for_charts
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def assert_inert(page) -> None:
 
 def hover_over_canvases(page) -> None:
     """Move the mouse across every chart so ECharts renders its tooltips."""
-    boxes = page.evaluate("""() => [...document.querySelectorAll('.echarts-container canvas')]
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.echarts-container')]
         .map(c => { const r = c.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })""")
     for x, y, w, h in boxes:
         for fx in (0.3, 0.5, 0.7):
@@ -78,7 +78,7 @@ def test_cockpit_shows_hostile_text_as_text(chromium, hostile_server):
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{hostile_server}/?kiosk=1")
         wait_for_app(page)
-        wait_for_canvases(page, 7)
+        wait_for_charts(page, 7)
         assert TITLE in page.locator(".cockpit-feed").inner_text()
         hover_over_canvases(page)
         assert_inert(page)
