@@ -12,6 +12,8 @@ from typing import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from charts import values as cell
+
 # Kinds keep their colour whatever subset a period shows.
 KIND_COLOURS = {
     "training": "#1f6feb",
@@ -49,13 +51,21 @@ def monthly_trend(
 ) -> go.Figure:
     """Stacked bars: `metric` (activities, registrations or checked_in) per month, one colour per kind."""
     fig = go.Figure()
-    months = sorted(df["month"].unique().tolist()) if len(df) else []
-    kinds = [k for k in KIND_COLOURS if k in set(df["kind"])] + sorted(set(df["kind"]) - set(KIND_COLOURS))
+    # A row without a month cannot be placed; a row without a kind counts as "other".
+    rows = pd.DataFrame({
+        "month": [cell.text(m) for m in df["month"]],
+        "kind": [cell.text(k, "other") for k in df["kind"]],
+        "value": [cell.count(v) for v in df[metric]],
+    })
+    rows = rows[rows["month"] != ""]
+    totals = rows.groupby(["kind", "month"])["value"].sum()
+    months = sorted(set(rows["month"]))
+    present = set(rows["kind"])
+    kinds = [k for k in KIND_COLOURS if k in present] + sorted(present - set(KIND_COLOURS))
     for kind in kinds:
-        part = df[df["kind"] == kind].set_index("month")[metric].reindex(months, fill_value=0)
         fig.add_bar(
             x=months,
-            y=part.tolist(),
+            y=[int(totals.get((kind, m), 0)) for m in months],
             name=kind_labels.get(kind, kind),
             marker_color=KIND_COLOURS.get(kind, "#8c959f"),
         )
@@ -75,7 +85,7 @@ class FunnelTexts:
 def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), layout: Layout = Layout(height=300)) -> go.Figure:
     """Registered → approved → checked-in of the first row of `df`, its no-show rate as a note."""
     row = df.iloc[0] if len(df) else pd.Series({"registrations": 0, "approved": 0, "checked_in": 0, "absent": 0})
-    values = [int(row["registrations"]), int(row["approved"]), int(row["checked_in"])]
+    values = [cell.count(row["registrations"]), cell.count(row["approved"]), cell.count(row["checked_in"])]
     fig = go.Figure(
         go.Funnel(
             y=[texts.registered, texts.approved, texts.checked_in],
@@ -84,8 +94,8 @@ def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), l
             marker_color=[BAR_COLOUR, "#54aeff", "#2da44e"],
         )
     )
-    approved = int(row["approved"])
-    rate = f"{int(row['absent']) / approved:.1%}" if approved else "—"
+    approved = values[1]
+    rate = f"{cell.count(row['absent']) / approved:.1%}" if approved else "—"
     fig.add_annotation(
         text=texts.no_show.format(rate=rate), xref="paper", yref="paper", x=1, y=0, showarrow=False,
         font=dict(color=WARN_COLOUR),
@@ -95,13 +105,8 @@ def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), l
 
 def name_column(df: pd.DataFrame, lang: str, missing: str) -> list[str]:
     """Display names for `code`/`name_zh`/`name_en` rows: the language's name, else the code, else `missing`."""
-    names = []
-    for code, zh, en in zip(df["code"], df["name_zh"], df["name_en"]):
-        name = en if lang == "en" else zh
-        if name is None or name != name:  # NaN from a missing join
-            name = code if code is not None and code == code else missing
-        names.append(str(name))
-    return names
+    return [cell.text(en if lang == "en" else zh) or cell.text(code, missing)
+            for code, zh, en in zip(df["code"], df["name_zh"], df["name_en"])]
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ class BarTexts:
 def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layout = Layout()) -> go.Figure:
     """Horizontal bars: share of persons with at least one check-in, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
-    rates = [0.0 if r != r else float(r) for r in df["rate"]]
+    rates = [cell.number(r) or 0.0 for r in df["rate"]]
     fig = go.Figure(
         go.Bar(
             y=names,
@@ -122,7 +127,7 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
             orientation="h",
             marker_color=BAR_COLOUR,
             text=[f"{r:.0%}" for r in rates],
-            customdata=list(zip(df["reached"].tolist(), df["persons"].tolist())),
+            customdata=[[cell.count(r), cell.count(p)] for r, p in zip(df["reached"], df["persons"])],
             hovertemplate="%{y}: %{x:.1%} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
         )
     )
@@ -133,14 +138,15 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
 def dormant_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layout = Layout()) -> go.Figure:
     """Horizontal bars: persons without a check-in in 12 months, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
+    dormant = [cell.count(d) for d in df["dormant"]]
     fig = go.Figure(
         go.Bar(
             y=names,
-            x=df["dormant"].astype(int).tolist(),
+            x=dormant,
             orientation="h",
             marker_color=WARN_COLOUR,
-            text=[f"{int(d):,}" for d in df["dormant"]],
-            customdata=df["persons"].astype(int).tolist(),
+            text=[f"{d:,}" for d in dormant],
+            customdata=[cell.count(p) for p in df["persons"]],
             hovertemplate="%{y}: %{x:,} / %{customdata:,}<extra></extra>",
         )
     )
@@ -161,15 +167,14 @@ def activity_table(
     """
     district = rows["district_en"] if lang == "en" else rows["district_zh"]
     data = {
-        "title": rows["title"].tolist(),
-        "kind": [kind_labels.get(k, k) for k in rows["kind"]],
-        "starts_at": rows["starts_at"].tolist(),
-        "district": [None if d != d else d for d in district],
-        "online": [bool(v) for v in rows["online"]],
-        "registrations": rows["registrations"].astype(int).tolist(),
-        "approved": rows["approved"].astype(int).tolist(),
-        "checked_in": rows["checked_in"].astype(int).tolist(),
-        "absent": rows["absent"].astype(int).tolist(),
-        "no_show_rate": rows["no_show_rate"].astype(float).tolist(),
+        "title": [cell.optional_text(v) for v in rows["title"]],
+        "kind": [kind_labels.get(k, k) if k else None for k in (cell.text(v) for v in rows["kind"])],
+        "starts_at": pd.to_datetime(pd.Series([cell.moment(v) for v in rows["starts_at"]], dtype=object)),
+        "district": [cell.optional_text(d) for d in district],
+        "online": [cell.flag(v) for v in rows["online"]],
+        **{c: [cell.count(v) for v in rows[c]] for c in ("registrations", "approved", "checked_in", "absent")},
+        "no_show_rate": [cell.number(v) for v in rows["no_show_rate"]],
     }
-    return pd.DataFrame({headers[c]: data[c] for c in ACTIVITY_TABLE_COLUMNS})
+    table = pd.DataFrame({headers[c]: data[c] for c in ACTIVITY_TABLE_COLUMNS})
+    table[headers["no_show_rate"]] = table[headers["no_show_rate"]].astype("float64")
+    return table
