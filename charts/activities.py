@@ -6,7 +6,9 @@ query's `name_zh` / `name_en` columns by `lang`.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import date
 from typing import Mapping
 
 import pandas as pd
@@ -42,14 +44,42 @@ def apply_layout(fig: go.Figure, layout: Layout) -> go.Figure:
     return fig
 
 
+@dataclass(frozen=True)
+class PartialMonthTexts:
+    """Tick labels of a month the period covers in part; placeholders {month} and {day}."""
+
+    starts: str = "{month} (from day {day})"
+    ends: str = "{month} (to day {day})"
+
+
+def month_ticks(months: list[str], period: tuple[date, date], texts: PartialMonthTexts) -> list[str]:
+    """The months ("YYYY-MM") as tick labels; the period's first and last month say when they are
+    only partly in it, so a short last bar reads as "so far", not as a collapse."""
+    start, end = period
+    first, last = f"{start:%Y-%m}", f"{end:%Y-%m}"
+    ticks = []
+    for month in months:
+        if month == last and end.day < calendar.monthrange(end.year, end.month)[1]:
+            month = texts.ends.format(month=month, day=end.day)
+        elif month == first and start.day > 1:
+            month = texts.starts.format(month=month, day=start.day)
+        ticks.append(month)
+    return ticks
+
+
 def monthly_trend(
     df: pd.DataFrame,
     metric: str,
     kind_labels: Mapping[str, str],
     axis_title: str = "",
     layout: Layout = Layout(),
+    period: tuple[date, date] | None = None,
+    partial: PartialMonthTexts = PartialMonthTexts(),
 ) -> go.Figure:
-    """Stacked bars: `metric` (activities, registrations or checked_in) per month, one colour per kind."""
+    """Stacked bars: `metric` (activities, registrations or checked_in) per month, one colour per kind.
+
+    With `period`, a month the period covers only in part is labelled so (see month_ticks).
+    """
     fig = go.Figure()
     # A row without a month cannot be placed; a row without a kind counts as "other".
     rows = pd.DataFrame({
@@ -70,6 +100,8 @@ def monthly_trend(
             marker_color=KIND_COLOURS.get(kind, "#8c959f"),
         )
     fig.update_layout(barmode="stack", yaxis_title=axis_title or None, xaxis_type="category")
+    if period is not None and months:
+        fig.update_xaxes(tickvals=months, ticktext=month_ticks(months, period, partial))
     return apply_layout(fig, layout)
 
 
@@ -80,25 +112,40 @@ class FunnelTexts:
     checked_in: str = "checked in"
     # Placeholder {rate}: the no-show rate, or "—".
     no_show: str = "no-show rate {rate}"
+    # Placeholders {n} and {rate}: a layer's count and its rate (the page's headline rates).
+    layer: str = "{n} · {rate}"
+
+
+FUNNEL_RATES = {"approved": "approval_rate", "checked_in": "checkin_rate"}
 
 
 def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), layout: Layout = Layout(height=300)) -> go.Figure:
-    """Registered → approved → checked-in of the first row of `df`, its no-show rate as a note."""
-    row = df.iloc[0] if len(df) else pd.Series({"registrations": 0, "approved": 0, "checked_in": 0, "absent": 0})
-    values = [cell.count(row["registrations"]), cell.count(row["approved"]), cell.count(row["checked_in"])]
+    """Registered → approved → checked-in of the first row of `df`, its no-show rate as a note.
+
+    The rates come with the counts (store.queries.activities.activity_funnel takes them from
+    ActivitySummary): approved shows the approval rate, checked in the check-in rate (of the
+    approved), exactly as the page's headline numbers, so one screen never shows two check-in
+    rates. Counts are written out in full ("10,756"), never abbreviated ("10.756k").
+    """
+    row = df.iloc[0] if len(df) else pd.Series(dtype=object)
+    counts = [cell.count(row.get(c)) for c in ("registrations", "approved", "checked_in")]
+    text = [f"{counts[0]:,}"] + [
+        texts.layer.format(n=f"{n:,}", rate=cell.percent(row.get(FUNNEL_RATES[c])))
+        for n, c in zip(counts[1:], ("approved", "checked_in"))
+    ]
     fig = go.Figure(
         go.Funnel(
             y=[texts.registered, texts.approved, texts.checked_in],
-            x=values,
-            textinfo="value+percent initial",
+            x=counts,
+            text=text,
+            textinfo="text",
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
             marker_color=[BAR_COLOUR, "#54aeff", "#2da44e"],
         )
     )
-    approved = values[1]
-    rate = f"{cell.count(row['absent']) / approved:.1%}" if approved else "—"
     fig.add_annotation(
-        text=texts.no_show.format(rate=rate), xref="paper", yref="paper", x=1, y=0, showarrow=False,
-        font=dict(color=WARN_COLOUR),
+        text=texts.no_show.format(rate=cell.percent(row.get("no_show_rate"))), xref="paper", yref="paper", x=1, y=0,
+        showarrow=False, font=dict(color=WARN_COLOUR),
     )
     return apply_layout(fig, layout)
 

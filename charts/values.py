@@ -68,3 +68,9 @@ def moment(value) -> datetime | None:
 def optional_text(value) -> str | None:
     """The cell as text, or None for a gap: a table shows its placeholder there."""
     return None if is_missing(value) else str(value)
+
+
+def percent(share) -> str:
+    """A 0–1 share as "82.9%", or "—" when there is none: every page prints rates this way."""
+    value = number(share)
+    return "—" if value is None else f"{value:.1%}"

@@ -30,6 +30,8 @@ ACTIVE_CHOICES = ("any", "yes", "no")
 DEFAULT_ACTIVE_MONTHS = 12
 PAGE_KEY = "explorer_page"
 PERSON_PARAM = "person"
+LIST_KEY = "explorer_list"
+LIST_GENERATION = "explorer_list_generation"
 
 
 # ---------------------------------------------------------------- URL
@@ -171,10 +173,13 @@ def _sync_widgets(flt: PersonFilter) -> None:
 
 def _on_widget_change(opts: FilterOptions) -> None:
     write_filter(sanitize(filter_from_widgets(st.session_state), opts))
+    # A new search: the previous search's person is no longer what the page is about.
+    close_person()
 
 
 def clear_filters() -> None:
     write_filter(PersonFilter())
+    close_person()
 
 
 def _labels(pairs) -> Callable[[str], str]:
@@ -197,8 +202,9 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
     any_ = t("explorer.f.placeholder")
 
     def multi(name: str, options, format_func=None) -> None:
+        # Streamlit's "Select all" is English only, and all of a field's values is no filter at all.
         bar.multiselect(t(f"explorer.f.{name}"), options, key=PREFIX + name, placeholder=any_,
-                        format_func=format_func or str, **changed)
+                        format_func=format_func or str, select_all=False, **changed)
 
     multi("categories", [c for c, _ in opts.categories], _labels(opts.categories))
     multi("districts", [c for c, _ in opts.districts], _labels(opts.districts))
@@ -234,6 +240,7 @@ def on_chart_select(chart_key: str, field: str) -> Callable[[], None]:
         new = add_selection(read_filter(), field, points)
         if new != read_filter():
             write_filter(new)
+            close_person()
 
     return callback
 
@@ -259,6 +266,15 @@ def opened_person() -> int | None:
 def close_person() -> None:
     if PERSON_PARAM in st.query_params:
         del st.query_params[PERSON_PARAM]
+    # A fresh list widget: the closed person's row would otherwise stay ticked, and ticking
+    # it again would change nothing, so the profile could not be reopened.
+    st.session_state[LIST_GENERATION] = st.session_state.get(LIST_GENERATION, 0) + 1
+
+
+def list_key(*view) -> str:
+    """The person list's widget key: new after a profile closes and for every page, sort and size
+    of the list (`view`), so a ticked row always belongs to the rows on screen."""
+    return "_".join([LIST_KEY, str(st.session_state.get(LIST_GENERATION, 0)), *map(str, view)])
 
 
 def on_row_select(list_key: str, ids: tuple[int, ...]) -> Callable[[], None]:
