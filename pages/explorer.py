@@ -141,7 +141,8 @@ if person_id is not None:
 
         st.markdown(f"**{t('explorer.profile.stages')}**")
         with guarded("explorer.timeline"):
-            timeline = TimelineOptions(empty_text=t("explorer.profile.none"), tick_format=t("explorer.profile.month_format"),
+            timeline = TimelineOptions(empty_text=t("explorer.profile.none"),
+                                       tick_format=t("explorer.profile.month_format"),
                                        hover_format=t("explorer.profile.day_format"))
             st.plotly_chart(stage_timeline(profile.stages, timeline),
                             key="explorer_timeline", config={"displaylogo": False, "staticPlot": False})
