@@ -41,14 +41,6 @@ def store_with_upcoming(store_url):
     return store_url
 
 
-def page(make_app, url, name, **params):
-    at = make_app(url, **params)
-    at.run()
-    at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 def kpis(at) -> dict[str, tuple[str, str]]:
     """The cockpit's number cards: key -> (label, value)."""
     found = re.findall(r'data-kpi="(\w+)"><div class="label">([^<]*)</div><div class="value">([^<]*)</div>',
@@ -69,14 +61,14 @@ def funnel_text(at) -> list[str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_pages_showing_the_same_figure_agree(make_app, store_with_upcoming):
+def test_pages_showing_the_same_figure_agree(open_page, store_with_upcoming):
     url = store_with_upcoming
-    cockpit = kpis(page(make_app, url, "cockpit"))
+    cockpit = kpis(open_page(url, "cockpit"))
 
-    explorer = metrics(page(make_app, url, "explorer"))
+    explorer = metrics(open_page(url, "explorer"))
     assert cockpit["persons"][1] == explorer["全部人员"]
 
-    at = page(make_app, url, "activities")
+    at = open_page(url, "activities")
     at.button_group(key="act_period").set_value("ytd").run()
     assert not at.exception, at.exception
     activities = metrics(at)
@@ -86,7 +78,7 @@ def test_pages_showing_the_same_figure_agree(make_app, store_with_upcoming):
     assert approved.endswith(f"（{activities['审核通过率']}）") and checked_in.endswith(f"（{activities['签到率']}）")
     assert "k" not in registered + approved + checked_in
 
-    health = metrics(page(make_app, url, "data_health"))
+    health = metrics(open_page(url, "data_health"))
     label, value = cockpit["fresh"]
     assert label == "12个月内更新率" and health[label] == value == health["12 个月内更新"]
     # The composite score keeps a name of its own.
@@ -94,8 +86,8 @@ def test_pages_showing_the_same_figure_agree(make_app, store_with_upcoming):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_monthly_chart_ends_at_the_last_whole_month(make_app, store_with_upcoming):
-    at = page(make_app, store_with_upcoming, "cockpit", kiosk="1")
+def test_the_monthly_chart_ends_at_the_last_whole_month(open_page, store_with_upcoming):
+    at = open_page(store_with_upcoming, "cockpit", kiosk="1")
     today = clock.today()
     last_whole = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     lines = [o["options"] for o in echarts_options(at) if o["options"]["series"][0]["type"] == "line"]

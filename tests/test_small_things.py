@@ -28,21 +28,13 @@ def demo_url(demo_sqlite):
     return demo_sqlite(2000, 11)
 
 
-def page(make_app, url, name, **params):
-    at = make_app(url, **params)
-    at.run()
-    at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 # ---- empty cells -----------------------------------------------------------------------------
 
 # The data-health page's one table (import batches) goes through the same ui.tables.table.
 @pytest.mark.parametrize("name, params", [("explorer", {"person": "1"}), ("lifecycle", {}), ("activities", {}),
                                           ("audit", {})])
-def test_every_table_shows_a_dash_for_a_missing_cell(make_app, demo_url, name, params):
-    at = page(make_app, demo_url, name, **params)
+def test_every_table_shows_a_dash_for_a_missing_cell(open_page, demo_url, name, params):
+    at = open_page(demo_url, name, **params)
     assert at.dataframe
     # Streamlit prints "None" unless a placeholder is given.
     assert [d.proto.placeholder for d in at.dataframe] == ["—"] * len(at.dataframe)
@@ -61,16 +53,16 @@ def test_the_explorer_list_has_gaps_to_show(demo_url):
 # ---- the audit page ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang, placeholder, label", [("zh", "全部操作", "生成演示数据"), ("en", "All actions", "Demo data")])
-def test_audit_filter_speaks_the_language_and_names_actions(make_app, demo_url, lang, placeholder, label):
-    at = page(make_app, demo_url, "audit", lang=lang)
+def test_audit_filter_speaks_the_language_and_names_actions(open_page, demo_url, lang, placeholder, label):
+    at = open_page(demo_url, "audit", lang=lang)
     chooser = at.multiselect[0]
     assert chooser.proto.placeholder == placeholder
     assert chooser.proto.select_all == 0  # Streamlit's "Select all" is English only
     assert label in chooser.options and "demo" not in chooser.options
 
 
-def test_audit_details_are_words_not_json(make_app, demo_url):
-    at = page(make_app, demo_url, "audit")
+def test_audit_details_are_words_not_json(open_page, demo_url):
+    at = open_page(demo_url, "audit")
     shown = at.dataframe[0].value
     assert list(shown.columns) == ["时间", "操作人", "操作", "详情"]
     demo = shown[shown["操作"] == "生成演示数据"]["详情"].iloc[0]
@@ -116,13 +108,13 @@ def test_a_long_history_keeps_a_few_ticks():
 
 
 @pytest.mark.parametrize("lang, tick, hover", [("zh", "%Y年%-m月", "%Y年%-m月%-d日"), ("en", "%b %Y", "%Y-%m-%d")])
-def test_the_profile_timeline_dates_follow_the_language(make_app, demo_url, lang, tick, hover):
+def test_the_profile_timeline_dates_follow_the_language(open_page, demo_url, lang, tick, hover):
     engine = create_store_engine(demo_url)
     with engine.connect() as conn:
         pid = conn.execute(select(stage_event.c.person_id).group_by(stage_event.c.person_id)
                            .having(func.count() == 1).limit(1)).scalar_one()
     engine.dispose()
-    at = page(make_app, demo_url, "explorer", person=str(pid), lang=lang)
+    at = open_page(demo_url, "explorer", person=str(pid), lang=lang)
     [timeline] = [json.loads(el.proto.spec) for el in at.get("plotly_chart")
                   if el.proto.id.endswith("explorer_timeline")]
     assert timeline["layout"]["xaxis"]["tickformat"] == tick
@@ -157,8 +149,8 @@ def test_every_page_has_a_material_icon():
 
 # ---- a new search closes the profile ----------------------------------------------------------
 
-def test_a_new_search_closes_the_open_profile(make_app, demo_url):
-    at = page(make_app, demo_url, "explorer", person="1")
+def test_a_new_search_closes_the_open_profile(open_page, demo_url):
+    at = open_page(demo_url, "explorer", person="1")
     assert any(s.value.startswith("人员详情") for s in at.subheader)
     at.text_input(key="pf_keyword").input("张").run()
     assert not at.exception, at.exception

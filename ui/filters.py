@@ -18,14 +18,15 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from store import clock
-from store.filters import PersonFilter
+from store.filters import ACTIVE_MONTHS_RANGE, AGE_RANGE, EARLIEST_UPDATE, KEYWORD_MAX_CHARS, PersonFilter
 from store.queries.explorer import AGE_BANDS, FilterOptions
+from ui import params
 from ui.i18n import t
 
 FIELDS = tuple(f.name for f in fields(PersonFilter))
 MULTI = ("categories", "districts", "streets", "stages", "parties", "tags", "genders", "educations", "bodies")
 PREFIX = "pf_"
-AGE_LIMITS = (0, 100)  # the slider's ends stand for "no limit"
+AGE_LIMITS = AGE_RANGE  # the slider's ends stand for "no limit"
 ACTIVE_CHOICES = ("any", "yes", "no")
 DEFAULT_ACTIVE_MONTHS = 12
 PAGE_KEY = "explorer_page"
@@ -38,9 +39,11 @@ LIST_GENERATION = "explorer_list_generation"
 
 
 def read_filter() -> PersonFilter:
-    """The filter in the current URL (unknown or malformed values are ignored)."""
-    params = {name: st.query_params.get_all(name) for name in FIELDS if name in st.query_params}
-    return PersonFilter.from_query_params(params)
+    """The filter in the current URL; malformed or out-of-range values are dropped with a notice."""
+    found = {name: st.query_params.get_all(name) for name in FIELDS if name in st.query_params}
+    flt, ignored = PersonFilter.parse_query_params(found)
+    params.ignore(ignored)
+    return flt
 
 
 def write_filter(flt: PersonFilter) -> None:
@@ -109,7 +112,7 @@ def filter_from_widgets(state: Mapping[str, Any]) -> PersonFilter:
         values["active"] = active == "yes"
     since = state.get(PREFIX + "updated_since")
     values["updated_since"] = since if isinstance(since, date) else None
-    values["keyword"] = str(state.get(PREFIX + "keyword") or "")[:100]
+    values["keyword"] = str(state.get(PREFIX + "keyword") or "")[:KEYWORD_MAX_CHARS]
     return PersonFilter(**values)
 
 
@@ -192,13 +195,15 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
     flt = read_filter()
     clean = sanitize(flt, opts)
     if clean != flt:
+        # Values no widget offers (a stale link, a district outside the viewer's scope).
+        params.ignore(name for name in MULTI if getattr(clean, name) != getattr(flt, name))
         write_filter(clean)
     _sync_widgets(clean)
     changed = {"on_change": _on_widget_change, "args": (opts,)}
     bar = st.sidebar
     bar.subheader(t("explorer.filters"))
     bar.text_input(t("explorer.f.keyword"), key=PREFIX + "keyword", help=t("explorer.f.keyword_help"),
-                   max_chars=100, **changed)
+                   max_chars=KEYWORD_MAX_CHARS, **changed)
     any_ = t("explorer.f.placeholder")
 
     def multi(name: str, options, format_func=None) -> None:
@@ -222,9 +227,10 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
     left, right = bar.columns([3, 2])
     left.selectbox(t("explorer.f.active"), ACTIVE_CHOICES, key=PREFIX + "active",
                    format_func=lambda c: t(f"explorer.f.active_{c}"), **changed)
-    right.number_input(t("explorer.f.active_months"), min_value=1, max_value=120, step=1,
+    right.number_input(t("explorer.f.active_months"), min_value=ACTIVE_MONTHS_RANGE[0],
+                       max_value=ACTIVE_MONTHS_RANGE[1], step=1,
                        key=PREFIX + "active_months", **changed)
-    bar.date_input(t("explorer.f.updated_since"), value=None, key=PREFIX + "updated_since", min_value=date(2000, 1, 1),
+    bar.date_input(t("explorer.f.updated_since"), value=None, key=PREFIX + "updated_since", min_value=EARLIEST_UPDATE,
                    **changed)
     bar.button(t("explorer.f.clear"), on_click=clear_filters, icon=":material/filter_alt_off:",
                disabled=clean.is_empty(), width="stretch")
@@ -256,11 +262,8 @@ def current_page(pages: int) -> None:
 
 
 def opened_person() -> int | None:
-    raw = st.query_params.get(PERSON_PARAM)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    """The `person` of the URL: an id the store's key can hold, else dropped with a notice."""
+    return params.number(PERSON_PARAM, 1, params.MAX_ID, integer=True)
 
 
 def close_person() -> None:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from charts.cockpit import Card
 from charts.echarts_theme import CYAN, GOLD, MUTED, TEXT
+from ui import params
 
 KIOSK_VALUES = ("1", "true", "yes")
 GEOJSON_PATH = Path(__file__).resolve().parent.parent / "data" / "hangzhou.geojson"
@@ -29,21 +30,13 @@ def kiosk_requested() -> bool:
 
 
 def scale_requested() -> float:
-    """`?scale=2` for a 3840×2160 page at 100% zoom; anything unreadable means 1."""
-    try:
-        value = float(st.query_params.get("scale", "1"))
-    except ValueError:
-        return 1.0
-    return min(max(value, 0.5), 4.0)
+    """`?scale=2` for a 3840×2160 page at 100% zoom (0.5–4); anything else is ignored: 1."""
+    return params.number("scale", 0.5, 4.0) or 1.0
 
 
 def carousel_seconds() -> int | None:
-    """`?carousel=30`: seconds per panel, or None for the full grid (at least 5 s)."""
-    try:
-        value = int(st.query_params.get("carousel", ""))
-    except ValueError:
-        return None
-    return max(value, 5) if value > 0 else None
+    """`?carousel=30`: seconds per panel (5 s to an hour), or None for the full grid."""
+    return params.number("carousel", 5, 3600, integer=True)
 
 
 # ---- layout -------------------------------------------------------------------------------

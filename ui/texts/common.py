@@ -29,6 +29,10 @@ TEXTS = {
     ),
     # One figure shown on several pages: one name (README, "Figures").
     "figure.fresh_12m": ("12个月内更新率", "Updated in 12 months"),
+    "params.ignored": (
+        "链接中 {names} 的值无法使用，已忽略。",
+        "The link's value of {names} could not be used and was ignored.",
+    ),
     "panel.failed": (
         "这部分暂时无法显示，错误已记录。",
         "This part cannot be shown right now; the error was logged.",
