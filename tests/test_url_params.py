@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 
 from store.filters import PersonFilter
-from store.engine import create_store_engine
-from store.migrate import upgrade_to_head
 from ui.filters import FIELDS, MULTI
 
 # What each page reads from its URL (app.py reads lang and kiosk for every page; the sign-in
@@ -30,15 +28,8 @@ HOSTILE = [
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    from loaders.demo import generate_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('params') / 'demo.db'}"
-    engine = create_store_engine(url)
-    upgrade_to_head(engine)
-    generate_demo(engine, persons=300, seed=17)
-    engine.dispose()
-    return url
+def demo_url(demo_sqlite):
+    return demo_sqlite(300, 17)
 
 
 def run_page(make_app, url: str, page: str, params: dict):
