@@ -4,11 +4,12 @@ from datetime import datetime, time
 import pandas as pd
 import streamlit as st
 
-from charts.audit import AUDIT_TABLE_COLUMNS, AuditTexts, action_label, audit_table
+from charts.audit import AUDIT_TABLE_COLUMNS, action_label, audit_table
 from store.audit import audit_actions, audit_page
 from ui.auth import guard_page
 from ui.cache import get_engine
-from ui.i18n import t, t_group
+from ui.audit import audit_texts
+from ui.i18n import t
 from ui.panels import guarded
 from ui.tables import table
 
@@ -17,9 +18,7 @@ st.title(t("page.audit"))
 
 PAGE_SIZE = 100
 engine = get_engine()
-texts = AuditTexts(actions=t_group("audit.action."), keys=t_group("audit.key."), values=t_group("audit.value."),
-                   headers={c: t(f"audit.col.{c}") for c in AUDIT_TABLE_COLUMNS},
-                   yes=t("audit.yes"), no=t("audit.no"))
+texts = audit_texts()
 left, mid, right = st.columns([2, 1, 1])
 # Streamlit's own "Choose options" and "Select all" are English only: our placeholder, no select-all.
 actions = left.multiselect(t("audit.actions"), audit_actions(engine, viewer.scope, viewer=viewer.name),

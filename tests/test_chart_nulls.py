@@ -160,6 +160,10 @@ BUILDERS = [
     Builder("activities.monthly_trend",
             {"month": months, "kind": kinds, "activities": counts, "registrations": counts, "checked_in": counts},
             lambda df: act.monthly_trend(df, "checked_in", KIND_LABELS), is_plotly),
+    Builder("activities.monthly_trend[period]",
+            {"month": months, "kind": kinds, "activities": counts, "registrations": counts, "checked_in": counts},
+            lambda df: act.monthly_trend(df, "activities", KIND_LABELS, period=(date(2025, 1, 9), date(2026, 12, 5))),
+            is_plotly),
     Builder("activities.participation_funnel",
             {"registrations": counts, "approved": counts, "checked_in": counts, "absent": counts,
              "approval_rate": shares, "checkin_rate": shares, "no_show_rate": shares},
@@ -242,7 +246,7 @@ BUILDERS = [
             is_table),
 ]
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("builder", BUILDERS, ids=[b.name for b in BUILDERS])
@@ -266,7 +270,8 @@ def test_every_builder_of_charts_is_covered():
     # Scalar helpers and non-frame inputs have tests of their own below or in the chart tests.
     scalar = {"cockpit.suppress", "cockpit.format_count", "cockpit.format_share", "cockpit.headline_cards",
               "cockpit.area_names", "health.liveness_gauge", "health.completeness_matrix",
-              "activities.apply_layout", "audit.action_label", "audit.readable_detail"}
+              "activities.apply_layout", "audit.action_label", "audit.readable_detail",
+              "activities.month_ticks"}  # through monthly_trend[period]
     assert public - scalar <= covered, sorted(public - scalar - covered)
 
 

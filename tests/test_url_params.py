@@ -46,7 +46,8 @@ def notices(at) -> list[str]:
     return [toast.value for toast in at.toast if "已忽略" in toast.value]
 
 
-@pytest.mark.calendar
+# Not marked `calendar`: which values a page accepts does not depend on the day (the
+# notice tests below are, and run at every day of conftest.DATES).
 @pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v[:12]) + (f"…{len(v)}" if len(v) > 12 else ""))
 @pytest.mark.parametrize("page", list(PAGE_PARAMS))
 def test_hostile_values_in_every_parameter(make_app, demo_url, page, value):

@@ -45,9 +45,9 @@ def t(key: str, **values) -> str:
     return translate(key, current_language(), **values)
 
 
-def t_group(prefix: str) -> dict[str, str]:
+def group(prefix: str, lang: str) -> dict[str, str]:
     """Every text whose key starts with `prefix` ("audit.action."), keyed by the rest of its key."""
-    return {key[len(prefix):]: t(key) for key in all_texts() if key.startswith(prefix)}
+    return {key[len(prefix):]: translate(key, lang) for key in all_texts() if key.startswith(prefix)}
 
 
 def language_switch() -> None:

@@ -1,4 +1,4 @@
-"""Every table of the app goes through `table`: one look for a missing value.
+"""The pages' tables of stored data go through `table`: one look for a missing value.
 
 Streamlit prints a missing cell as "None" unless told otherwise; a dash reads as
 "not recorded" in both languages.
