@@ -51,6 +51,6 @@ def check_common() -> None:
     bad = []
     if "lang" in st.query_params and st.query_params.get("lang") not in LANGUAGES:
         bad.append("lang")
-    if "kiosk" in st.query_params and str(st.query_params.get("kiosk")).lower() not in FLAG_VALUES:
+    if "kiosk" in st.query_params and st.query_params.get("kiosk") not in FLAG_VALUES:
         bad.append("kiosk")
     ignore(bad)
