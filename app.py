@@ -15,23 +15,24 @@ from ui.i18n import language_switch, t
 
 log = logging.getLogger("brain")
 
-st.set_page_config(page_title="统战大脑 · United-Front Brain", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="统战大脑 · United-Front Brain", page_icon=":material/explore:", layout="wide")
 
 
 def is_kiosk() -> bool:
     return st.query_params.get("kiosk") in ("1", "true", "yes")
 
 
-# (section, page name, icon); the page name is its file in pages/ and its URL path.
+# (section, page name, icon); the page name is its file in pages/ and its URL path. Icons are
+# Streamlit's bundled Material Symbols: emoji render as boxes on a machine without an emoji font.
 PAGES = [
-    ("nav.overview", "cockpit", "📊"),
-    ("nav.work", "explorer", "🔎"),
-    ("nav.work", "people", "✏️"),
-    ("nav.work", "activities", "📅"),
-    ("nav.work", "lifecycle", "🔁"),
-    ("nav.data", "data_health", "🩺"),
-    ("nav.data", "data_import", "📥"),
-    ("nav.data", "audit", "📜"),
+    ("nav.overview", "cockpit", ":material/dashboard:"),
+    ("nav.work", "explorer", ":material/person_search:"),
+    ("nav.work", "people", ":material/edit_note:"),
+    ("nav.work", "activities", ":material/event:"),
+    ("nav.work", "lifecycle", ":material/autorenew:"),
+    ("nav.data", "data_health", ":material/monitor_heart:"),
+    ("nav.data", "data_import", ":material/upload_file:"),
+    ("nav.data", "audit", ":material/history:"),
 ]
 
 

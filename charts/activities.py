@@ -6,11 +6,15 @@ query's `name_zh` / `name_en` columns by `lang`.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import date
 from typing import Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from charts import values as cell
 
 # Kinds keep their colour whatever subset a period shows.
 KIND_COLOURS = {
@@ -40,26 +44,64 @@ def apply_layout(fig: go.Figure, layout: Layout) -> go.Figure:
     return fig
 
 
+@dataclass(frozen=True)
+class PartialMonthTexts:
+    """Tick labels of a month the period covers in part; placeholders {month} and {day}."""
+
+    starts: str = "{month} (from day {day})"
+    ends: str = "{month} (to day {day})"
+
+
+def month_ticks(months: list[str], period: tuple[date, date], texts: PartialMonthTexts) -> list[str]:
+    """The months ("YYYY-MM") as tick labels; the period's first and last month say when they are
+    only partly in it, so a short last bar reads as "so far", not as a collapse."""
+    start, end = period
+    first, last = f"{start:%Y-%m}", f"{end:%Y-%m}"
+    ticks = []
+    for month in months:
+        if month == last and end.day < calendar.monthrange(end.year, end.month)[1]:
+            month = texts.ends.format(month=month, day=end.day)
+        elif month == first and start.day > 1:
+            month = texts.starts.format(month=month, day=start.day)
+        ticks.append(month)
+    return ticks
+
+
 def monthly_trend(
     df: pd.DataFrame,
     metric: str,
     kind_labels: Mapping[str, str],
     axis_title: str = "",
     layout: Layout = Layout(),
+    period: tuple[date, date] | None = None,
+    partial: PartialMonthTexts = PartialMonthTexts(),
 ) -> go.Figure:
-    """Stacked bars: `metric` (activities, registrations or checked_in) per month, one colour per kind."""
+    """Stacked bars: `metric` (activities, registrations or checked_in) per month, one colour per kind.
+
+    With `period`, a month the period covers only in part is labelled so (see month_ticks).
+    """
     fig = go.Figure()
-    months = sorted(df["month"].unique().tolist()) if len(df) else []
-    kinds = [k for k in KIND_COLOURS if k in set(df["kind"])] + sorted(set(df["kind"]) - set(KIND_COLOURS))
+    # A row without a month cannot be placed; a row without a kind counts as "other".
+    rows = pd.DataFrame({
+        "month": [cell.text(m) for m in df["month"]],
+        "kind": [cell.text(k, "other") for k in df["kind"]],
+        "value": [cell.count(v) for v in df[metric]],
+    })
+    rows = rows[rows["month"] != ""]
+    totals = rows.groupby(["kind", "month"])["value"].sum()
+    months = sorted(set(rows["month"]))
+    present = set(rows["kind"])
+    kinds = [k for k in KIND_COLOURS if k in present] + sorted(present - set(KIND_COLOURS))
     for kind in kinds:
-        part = df[df["kind"] == kind].set_index("month")[metric].reindex(months, fill_value=0)
         fig.add_bar(
             x=months,
-            y=part.tolist(),
+            y=[int(totals.get((kind, m), 0)) for m in months],
             name=kind_labels.get(kind, kind),
             marker_color=KIND_COLOURS.get(kind, "#8c959f"),
         )
     fig.update_layout(barmode="stack", yaxis_title=axis_title or None, xaxis_type="category")
+    if period is not None and months:
+        fig.update_xaxes(tickvals=months, ticktext=month_ticks(months, period, partial))
     return apply_layout(fig, layout)
 
 
@@ -70,38 +112,48 @@ class FunnelTexts:
     checked_in: str = "checked in"
     # Placeholder {rate}: the no-show rate, or "—".
     no_show: str = "no-show rate {rate}"
+    # Placeholders {n} and {rate}: a layer's count and its rate (the page's headline rates).
+    layer: str = "{n} · {rate}"
+
+
+FUNNEL_RATES = {"approved": "approval_rate", "checked_in": "checkin_rate"}
 
 
 def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), layout: Layout = Layout(height=300)) -> go.Figure:
-    """Registered → approved → checked-in of the first row of `df`, its no-show rate as a note."""
-    row = df.iloc[0] if len(df) else pd.Series({"registrations": 0, "approved": 0, "checked_in": 0, "absent": 0})
-    values = [int(row["registrations"]), int(row["approved"]), int(row["checked_in"])]
+    """Registered → approved → checked-in of the first row of `df`, its no-show rate as a note.
+
+    The rates come with the counts (store.queries.activities.activity_funnel takes them from
+    ActivitySummary): approved shows the approval rate, checked in the check-in rate (of the
+    approved), exactly as the page's headline numbers, so one screen never shows two check-in
+    rates. Counts are written out in full ("10,756"), never abbreviated ("10.756k").
+    """
+    row = df.iloc[0] if len(df) else pd.Series(dtype=object)
+    counts = [cell.count(row.get(c)) for c in ("registrations", "approved", "checked_in")]
+    text = [f"{counts[0]:,}"] + [
+        texts.layer.format(n=f"{n:,}", rate=cell.percent(row.get(FUNNEL_RATES[c])))
+        for n, c in zip(counts[1:], ("approved", "checked_in"))
+    ]
     fig = go.Figure(
         go.Funnel(
             y=[texts.registered, texts.approved, texts.checked_in],
-            x=values,
-            textinfo="value+percent initial",
+            x=counts,
+            text=text,
+            textinfo="text",
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
             marker_color=[BAR_COLOUR, "#54aeff", "#2da44e"],
         )
     )
-    approved = int(row["approved"])
-    rate = f"{int(row['absent']) / approved:.1%}" if approved else "—"
     fig.add_annotation(
-        text=texts.no_show.format(rate=rate), xref="paper", yref="paper", x=1, y=0, showarrow=False,
-        font=dict(color=WARN_COLOUR),
+        text=texts.no_show.format(rate=cell.percent(row.get("no_show_rate"))), xref="paper", yref="paper", x=1, y=0,
+        showarrow=False, font=dict(color=WARN_COLOUR),
     )
     return apply_layout(fig, layout)
 
 
 def name_column(df: pd.DataFrame, lang: str, missing: str) -> list[str]:
     """Display names for `code`/`name_zh`/`name_en` rows: the language's name, else the code, else `missing`."""
-    names = []
-    for code, zh, en in zip(df["code"], df["name_zh"], df["name_en"]):
-        name = en if lang == "en" else zh
-        if name is None or name != name:  # NaN from a missing join
-            name = code if code is not None and code == code else missing
-        names.append(str(name))
-    return names
+    return [cell.text(en if lang == "en" else zh) or cell.text(code, missing)
+            for code, zh, en in zip(df["code"], df["name_zh"], df["name_en"])]
 
 
 @dataclass(frozen=True)
@@ -114,7 +166,7 @@ class BarTexts:
 def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layout = Layout()) -> go.Figure:
     """Horizontal bars: share of persons with at least one check-in, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
-    rates = [0.0 if r != r else float(r) for r in df["rate"]]
+    rates = [cell.number(r) or 0.0 for r in df["rate"]]
     fig = go.Figure(
         go.Bar(
             y=names,
@@ -122,7 +174,7 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
             orientation="h",
             marker_color=BAR_COLOUR,
             text=[f"{r:.0%}" for r in rates],
-            customdata=list(zip(df["reached"].tolist(), df["persons"].tolist())),
+            customdata=[[cell.count(r), cell.count(p)] for r, p in zip(df["reached"], df["persons"])],
             hovertemplate="%{y}: %{x:.1%} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
         )
     )
@@ -133,14 +185,15 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
 def dormant_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layout = Layout()) -> go.Figure:
     """Horizontal bars: persons without a check-in in 12 months, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
+    dormant = [cell.count(d) for d in df["dormant"]]
     fig = go.Figure(
         go.Bar(
             y=names,
-            x=df["dormant"].astype(int).tolist(),
+            x=dormant,
             orientation="h",
             marker_color=WARN_COLOUR,
-            text=[f"{int(d):,}" for d in df["dormant"]],
-            customdata=df["persons"].astype(int).tolist(),
+            text=[f"{d:,}" for d in dormant],
+            customdata=[cell.count(p) for p in df["persons"]],
             hovertemplate="%{y}: %{x:,} / %{customdata:,}<extra></extra>",
         )
     )
@@ -161,15 +214,14 @@ def activity_table(
     """
     district = rows["district_en"] if lang == "en" else rows["district_zh"]
     data = {
-        "title": rows["title"].tolist(),
-        "kind": [kind_labels.get(k, k) for k in rows["kind"]],
-        "starts_at": rows["starts_at"].tolist(),
-        "district": [None if d != d else d for d in district],
-        "online": [bool(v) for v in rows["online"]],
-        "registrations": rows["registrations"].astype(int).tolist(),
-        "approved": rows["approved"].astype(int).tolist(),
-        "checked_in": rows["checked_in"].astype(int).tolist(),
-        "absent": rows["absent"].astype(int).tolist(),
-        "no_show_rate": rows["no_show_rate"].astype(float).tolist(),
+        "title": [cell.optional_text(v) for v in rows["title"]],
+        "kind": [kind_labels.get(k, k) if k else None for k in (cell.text(v) for v in rows["kind"])],
+        "starts_at": pd.to_datetime(pd.Series([cell.moment(v) for v in rows["starts_at"]], dtype=object)),
+        "district": [cell.optional_text(d) for d in district],
+        "online": [cell.flag(v) for v in rows["online"]],
+        **{c: [cell.count(v) for v in rows[c]] for c in ("registrations", "approved", "checked_in", "absent")},
+        "no_show_rate": [cell.number(v) for v in rows["no_show_rate"]],
     }
-    return pd.DataFrame({headers[c]: data[c] for c in ACTIVITY_TABLE_COLUMNS})
+    table = pd.DataFrame({headers[c]: data[c] for c in ACTIVITY_TABLE_COLUMNS})
+    table[headers["no_show_rate"]] = table[headers["no_show_rate"]].astype("float64")
+    return table

@@ -11,7 +11,6 @@ import html
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Mapping
 
 import pandas as pd
@@ -19,6 +18,7 @@ from pyecharts import options as opts
 from pyecharts.charts import Bar, Funnel, Line, Map, Pie
 
 from charts.echarts_theme import CYAN, GOLD, GRID_LINE, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style, js
+from charts import values as cell
 
 DEFAULT_THRESHOLD = 5
 
@@ -135,7 +135,7 @@ def ranked_bar(df: pd.DataFrame, *, label_col: str = "label", value_col: str = "
     rows = rows.sort_values("_sort", ascending=False, kind="stable")
     if max_rows is not None:
         rows = rows.head(max_rows)
-    labels = [str(v) for v in rows[label_col]]
+    labels = [cell.text(v, "—") for v in rows[label_col]]
     values = [suppress(v, threshold) for v in rows[value_col]]
     shown = [format_count(v, threshold) for v in rows[value_col]]
     gradient = {
@@ -201,9 +201,12 @@ def district_map(df: pd.DataFrame, area_names: Mapping[str, str], *, map_name: s
     right, each tied to its district by a line.
     """
     in_scope = df["in_scope"] if "in_scope" in df else [True] * len(df)
-    by_code = {str(c): (str(lbl), n, bool(inside))
-               for c, lbl, n, inside in zip(df["code"], df[label_col], df["n"], in_scope)}
-    name_map = {code: by_code[code][0] if code in by_code else name for code, name in area_names.items()}
+    # A row without a code cannot be placed; without a name it keeps the map's; without
+    # `in_scope` it is treated as outside the scope (shown without a value).
+    by_code = {cell.text(c): (cell.text(lbl), n, cell.flag(inside))
+               for c, lbl, n, inside in zip(df["code"], df[label_col], df["n"], in_scope) if cell.text(c)}
+    name_map = {code: by_code[code][0] if by_code.get(code, ("",))[0] else name
+                for code, name in area_names.items()}
     items = []
     shown_values = []
     for code in area_names:
@@ -309,9 +312,9 @@ def area_names(geojson: dict) -> dict[str, str]:
     out: dict[str, str] = {}
     for feature in geojson.get("features", []):
         props = feature.get("properties") or {}
-        code = props.get("code")
+        code = cell.text(props.get("code"))
         if code:
-            out[str(code)] = str(props.get("name") or code)
+            out[code] = cell.text(props.get("name")) or code
     return out
 
 
@@ -322,17 +325,17 @@ def funnel_chart(df: pd.DataFrame, stage_names: Mapping[str, str], *, conversion
     """发现→培养→使用→管理: each layer counts everyone who reached that stage or a later one
     (a person in 使用 went through 发现 and 培养); the label gives the conversion from the
     layer above. `df` has `stage` and `n` (current stage counts) in lifecycle order."""
-    current = [int(v) for v in df["n"]]
+    current = [cell.count(v) for v in df["n"]]
     reached = [sum(current[i:]) for i in range(len(current))]
     items = []
-    for i, (stage, count) in enumerate(zip(df["stage"], reached)):
-        text = f"{stage_names.get(stage, stage)}  {format_count(count, threshold)}"
+    for i, (stage, n) in enumerate(zip(df["stage"], reached)):
+        name = stage_names.get(stage, cell.text(stage, "—"))
+        label = f"{name}  {format_count(n, threshold)}"
         if i > 0:
-            share = format_share(count, reached[i - 1], threshold)
+            share = format_share(n, reached[i - 1], threshold)
             if share != "—":
-                text += f"  {conversion_label} {share}"
-        items.append({"name": stage_names.get(stage, stage), "value": suppress(count, threshold),
-                      "label": {"formatter": text}})
+                label += f"  {conversion_label} {share}"
+        items.append({"name": name, "value": suppress(n, threshold), "label": {"formatter": label}})
     # The scale's top is the widest layer as shown: a suppressed count must not leak through it.
     widest = max((i["value"] for i in items if i["value"] is not None), default=threshold)
     chart = (
@@ -362,7 +365,7 @@ def _area(color_rgb: str) -> dict:
 def monthly_lines(df: pd.DataFrame, *, registrations_name: str, checkins_name: str,
                   threshold: int = DEFAULT_THRESHOLD, style: Style = Style()) -> Line:
     """Registrations and check-ins per month; a suppressed month is a gap, not a number."""
-    months = [str(m) for m in df["month"]]
+    months = [cell.text(m) for m in df["month"]]
     chart = Line(init_opts=_no_animation_init()).add_xaxis(months)
     for name, col, color, rgb in ((registrations_name, "registrations", GOLD, "255,197,61"),
                                   (checkins_name, "checkins", CYAN, "0,229,255")):
@@ -392,7 +395,7 @@ def monthly_lines(df: pd.DataFrame, *, registrations_name: str, checkins_name: s
 def age_gender_bars(df: pd.DataFrame, band_names: Mapping[str, str], *, male_name: str, female_name: str,
                     threshold: int = DEFAULT_THRESHOLD, style: Style = Style()) -> Bar:
     """Men and women side by side per age band (bands in the order given)."""
-    bands = [band_names.get(b, b) for b in df["band"]]
+    bands = [band_names.get(b, cell.text(b, "—")) for b in df["band"]]
     chart = Bar(init_opts=_no_animation_init()).add_xaxis(bands)
     for name, col, color in ((male_name, "male", CYAN), (female_name, "female", GOLD)):
         chart.add_yaxis(name, [suppress(v, threshold) for v in df[col]], bar_max_width=style.px(16),
@@ -430,11 +433,11 @@ def age_gender_bars(df: pd.DataFrame, band_names: Mapping[str, str], *, male_nam
 def education_ring(df: pd.DataFrame, *, other_name: str, top: int = 6, threshold: int = DEFAULT_THRESHOLD,
                    style: Style = Style(), series_name: str = "") -> Pie:
     """The `top` most common education levels and the rest as one slice, as a ring."""
-    rows = list(zip(df["education"], (int(v) for v in df["n"])))
+    rows = list(zip((cell.text(e, "—") for e in df["education"]), (cell.count(v) for v in df["n"])))
     head, tail = rows[:top], rows[top:]
     if tail:
         head.append((other_name, sum(n for _, n in tail)))
-    items = [{"name": str(name), "value": suppress(n, threshold)} for name, n in head]
+    items = [{"name": name, "value": suppress(n, threshold)} for name, n in head]
     chart = (
         Pie(init_opts=_no_animation_init())
         .add(series_name, [("", 0)], radius=["26%", "70%"], center=["38%", "50%"],
@@ -473,23 +476,27 @@ def activity_feed_html(df: pd.DataFrame, texts: Mapping[str, str], *, lang: str 
                f'{html.escape(texts["none"])}</div></div>'
     rows = []
     for r in df.itertuples(index=False):
-        starts = pd.Timestamp(r.starts_at).to_pydatetime() if r.starts_at is not None else None
-        when = starts.strftime("%m-%d %H:%M") if isinstance(starts, datetime) else ""
-        district = (r.district_en if lang == "en" and r.district_en else r.district_zh) or ""
-        if r.online:
+        # Any cell may be missing: an activity created from a sign-in sheet has no district.
+        starts = cell.moment(r.starts_at)
+        when = starts.strftime("%m-%d %H:%M") if starts else ""
+        district = cell.text(r.district_en) if lang == "en" else ""
+        district = district or cell.text(r.district_zh)
+        if cell.flag(r.online):
             district = texts["online"]
-        chip = texts["upcoming"] if r.upcoming else texts["past"]
-        counts = f'{texts["registered"]} {format_count(r.registered, threshold)}'
-        if not r.upcoming:
-            counts += f' · {texts["checked_in"]} {format_count(r.checked_in, threshold)}'
+        upcoming = cell.flag(r.upcoming)
+        chip = texts["upcoming"] if upcoming else texts["past"]
+        numbers = f'{texts["registered"]} {format_count(cell.count(r.registered), threshold)}'
+        if not upcoming:
+            numbers += f' · {texts["checked_in"]} {format_count(cell.count(r.checked_in), threshold)}'
+        kind = cell.text(r.kind, "other")
+        where = " · ".join(part for part in (texts.get("kind." + kind, kind), district) if part)
         rows.append(
-            f'<li class="{"up" if r.upcoming else "past"}">'
+            f'<li class="{"up" if upcoming else "past"}">'
             f'<span class="chip">{html.escape(chip)}</span>'
             f'<span class="when">{html.escape(when)}</span>'
-            f'<span class="title">{html.escape(str(r.title))}</span>'
-            f'<span class="where">{html.escape(texts.get("kind." + str(r.kind), str(r.kind)))} · '
-            f'{html.escape(district)}</span>'
-            f'<span class="counts">{html.escape(counts)}</span></li>'
+            f'<span class="title">{html.escape(cell.text(r.title))}</span>'
+            f'<span class="where">{html.escape(where)}</span>'
+            f'<span class="counts">{html.escape(numbers)}</span></li>'
         )
     body = "".join(rows)
     # Scrolling speed follows the list's length: about 2.5 s per row.

@@ -11,6 +11,7 @@ from typing import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from charts import values as cell
 from charts.activities import Layout, apply_layout
 
 # Darker = fresher: the 3-month bar is the strictest reading.
@@ -24,14 +25,12 @@ def group_labels(df: pd.DataFrame, lang: str, labels: Mapping[str, str] | None =
     names = df["name_en"] if lang == "en" else df["name_zh"]
     out = []
     for key, name in zip(df["key"], names):
-        if key is None or key != key:
+        if cell.is_missing(key):
             out.append(unknown)
         elif key in labels:
             out.append(labels[key])
-        elif isinstance(name, str) and name:
-            out.append(name)
         else:
-            out.append(str(key))
+            out.append(cell.text(name) or str(key))
     return out
 
 
@@ -40,7 +39,7 @@ def liveness_gauge(score: int | None, title: str = "", layout: Layout = Layout(h
     fig = go.Figure(
         go.Indicator(
             mode="gauge+number",
-            value=score if score is not None else 0,
+            value=cell.count(score),
             number=dict(suffix="", valueformat="d"),
             title=dict(text=title) if title else None,
             gauge=dict(
@@ -60,11 +59,11 @@ def freshness_bars(
     layout: Layout = Layout(),
 ) -> go.Figure:
     """One row per group; bars: share of its persons updated within each window (text: share · count)."""
-    rows = [f"{name} (n={int(n):,})" for name, n in zip(names, df["persons"])]
+    rows = [f"{name} (n={cell.count(n):,})" for name, n in zip(names, df["persons"])]
     fig = go.Figure()
     for months, label in window_labels.items():
-        shares = [0.0 if s != s or s is None else float(s) for s in df[f"share_{months}"]]
-        counts = df[f"fresh_{months}"].astype(int).tolist()
+        shares = [cell.number(s) or 0.0 for s in df[f"share_{months}"]]
+        counts = [cell.count(n) for n in df[f"fresh_{months}"]]
         fig.add_bar(
             y=rows, x=shares, name=label, orientation="h", marker_color=WINDOW_COLOURS.get(months, "#8c959f"),
             text=[f"{s:.0%}" for s in shares], textposition="outside", cliponaxis=False, customdata=counts,
@@ -81,8 +80,10 @@ def freshness_bars(
 
 def completeness_matrix(df: pd.DataFrame, fields: tuple[str, ...]) -> tuple[list[int], list[list[float]], list[list[int]]]:
     """(persons per row, share filled, count filled) with an 'all categories' row first."""
-    persons = [int(df["persons"].sum())] + df["persons"].astype(int).tolist()
-    counts = [[int(df[f].sum()) for f in fields]] + [[int(row[f]) for f in fields] for _, row in df.iterrows()]
+    per_row = [cell.count(n) for n in df["persons"]]
+    filled = [[cell.count(row[f]) for f in fields] for _, row in df.iterrows()]
+    persons = [sum(per_row)] + per_row
+    counts = [[sum(row[i] for row in filled) for i in range(len(fields))]] + filled
     shares = [[c / n if n else 0.0 for c in row] for n, row in zip(persons, counts)]
     return persons, shares, counts
 
@@ -125,5 +126,11 @@ BATCH_TABLE_COLUMNS = ("file_name", "imported_at", "imported_by", "rows_read", "
 def batch_table(rows: pd.DataFrame, headers: Mapping[str, str], status_labels: Mapping[str, str]) -> pd.DataFrame:
     """Import batches for display; reject_rate stays a 0–1 share for a percent column format."""
     data = {c: rows[c].tolist() for c in BATCH_TABLE_COLUMNS}
-    data["status"] = [status_labels.get(s, s) for s in rows["status"]]
-    return pd.DataFrame({headers[c]: data[c] for c in BATCH_TABLE_COLUMNS})
+    data["file_name"] = [cell.optional_text(v) for v in rows["file_name"]]
+    data["imported_by"] = [cell.optional_text(v) for v in rows["imported_by"]]
+    data["imported_at"] = pd.to_datetime(pd.Series([cell.moment(v) for v in rows["imported_at"]], dtype=object))
+    for c in ("rows_read", "inserted", "updated", "unchanged", "rejected"):
+        data[c] = [cell.count(v) for v in rows[c]]
+    data["reject_rate"] = pd.Series([cell.number(v) for v in rows["reject_rate"]], dtype="float64")
+    data["status"] = [status_labels.get(s, s) if s else None for s in (cell.text(v) for v in rows["status"])]
+    return pd.DataFrame({headers[c]: list(data[c]) for c in BATCH_TABLE_COLUMNS})

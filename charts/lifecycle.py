@@ -11,13 +11,15 @@ from typing import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from charts import values as cell
 from charts.activities import BAR_COLOUR, WARN_COLOUR, Layout, apply_layout
 
 READING_COLOURS = {"in_order": "#1f6feb", "any_stage": "#8c959f"}
 
 
 def _pct(value) -> str:
-    return "—" if value is None or value != value else f"{value:.0%}"
+    share = cell.number(value)
+    return "—" if share is None else f"{share:.0%}"
 
 
 def stage_funnel(
@@ -28,9 +30,9 @@ def stage_funnel(
 ) -> go.Figure:
     """Both readings side by side; each bar's text: count · next-step · cumulative conversion."""
     fig = go.Figure()
-    stages = [stage_labels.get(s, s) for s in table["stage"]]
+    stages = [stage_labels.get(s, s) for s in (cell.text(v, "—") for v in table["stage"])]
     for reading, nxt, cum in (("in_order", "in_order_next", "in_order_cum"), ("any_stage", "any_next", "any_cum")):
-        counts = table[reading].astype(int).tolist()
+        counts = [cell.count(v) for v in table[reading]]
         # The first stage has no previous one: its bar shows the count alone.
         text = [
             f"{n:,}" if _pct(a) == "—" else f"{n:,} · {_pct(a)} · {_pct(b)}"
@@ -54,13 +56,13 @@ def stage_time_bars(
     df: pd.DataFrame, stage_labels: Mapping[str, str], axis_title: str = "", layout: Layout = Layout(height=300)
 ) -> go.Figure:
     """Median days per stage (completed stays only); the bar text gives the number of stays."""
-    medians = [None if m != m else float(m) for m in df["median_days"]]
+    medians = [cell.number(m) for m in df["median_days"]]
     fig = go.Figure(
         go.Bar(
-            x=[stage_labels.get(s, s) for s in df["stage"]],
+            x=[stage_labels.get(s, s) for s in (cell.text(v, "—") for v in df["stage"])],
             y=[0 if m is None else m for m in medians],
             text=["—" if m is None else f"{m:g}" for m in medians],
-            customdata=df["stays"].astype(int).tolist(),
+            customdata=[cell.count(v) for v in df["stays"]],
             hovertemplate="%{x}: %{text} (n=%{customdata:,})<extra></extra>",
             marker_color=BAR_COLOUR,
         )
@@ -74,13 +76,15 @@ def cohort_heatmap(
 ) -> go.Figure:
     """Rows: year of discovery; columns: later stages; colour: share of the year's finds that got there."""
     stages = ["cultivate", "use", "manage"]
-    finds = df["discover"].astype(int).tolist()
-    z = [[(int(row[s]) / n) if n else 0.0 for s in stages] for n, (_, row) in zip(finds, df.iterrows())]
-    text = [[f"{int(row[s]):,} ({(int(row[s]) / n if n else 0):.0%})" for s in stages] for n, (_, row) in zip(finds, df.iterrows())]
+    # A cohort without a year cannot be placed in the heatmap's rows.
+    rows = [(cell.count(c), cell.count(row["discover"]), [cell.count(row[s]) for s in stages])
+            for c, (_, row) in zip(df["cohort"], df.iterrows()) if not cell.is_missing(c)]
+    z = [[(k / n) if n else 0.0 for k in reached] for _, n, reached in rows]
+    text = [[f"{k:,} ({(k / n if n else 0):.0%})" for k in reached] for _, n, reached in rows]
     fig = go.Figure(
         go.Heatmap(
             x=[stage_labels.get(s, s) for s in stages],
-            y=[f"{int(c)} (n={n:,})" for c, n in zip(df["cohort"], finds)],
+            y=[f"{c} (n={n:,})" for c, n, _ in rows],
             z=z,
             text=text,
             texttemplate="%{text}",
@@ -103,11 +107,12 @@ class SourceTexts:
 
 def source_bars(df: pd.DataFrame, texts: SourceTexts = SourceTexts(), layout: Layout = Layout()) -> go.Figure:
     """Per source: share of its persons that reached 培养 and 使用 (best converting on top)."""
-    ordered = df.sort_values(["use_rate", "persons"], ascending=[False, False], kind="stable")
-    names = [f"{s or texts.missing} (n={int(n):,})" for s, n in zip(ordered["source"], ordered["persons"])]
+    ordered = df.sort_values(["use_rate", "persons"], ascending=[False, False], kind="stable", na_position="last")
+    names = [f"{cell.text(s) or texts.missing} (n={cell.count(n):,})"
+             for s, n in zip(ordered["source"], ordered["persons"])]
     fig = go.Figure()
     for column, label, colour in (("cultivate_rate", texts.cultivate, "#54aeff"), ("use_rate", texts.use, BAR_COLOUR)):
-        values = ordered[column].astype(float).tolist()
+        values = [cell.number(v) or 0.0 for v in ordered[column]]
         fig.add_bar(y=names, x=values, name=label, orientation="h", marker_color=colour,
                     text=[f"{v:.0%}" for v in values])
     fig.update_layout(barmode="group", xaxis=dict(tickformat=".0%"), yaxis=dict(autorange="reversed"))
@@ -124,13 +129,22 @@ def term_watch_bars(
     df: pd.DataFrame, body_labels: Mapping[str, str], texts: TermTexts = TermTexts(), layout: Layout = Layout(height=300)
 ) -> go.Figure:
     """Per body: posts ending soon and posts overdue, side by side."""
-    bodies = [body_labels.get(b, b) for b in df["body"]]
+    bodies = [body_labels.get(b, b) for b in (cell.text(v, "—") for v in df["body"])]
     fig = go.Figure()
     for column, label, colour in (("soon", texts.soon, "#d29922"), ("overdue", texts.overdue, WARN_COLOUR)):
-        values = df[column].astype(int).tolist()
+        values = [cell.count(v) for v in df[column]]
         fig.add_bar(x=bodies, y=values, name=label, marker_color=colour, text=values)
     fig.update_layout(barmode="group")
     return apply_layout(fig, layout)
+
+
+def _texts(values) -> list[str | None]:
+    return [cell.optional_text(v) for v in values]
+
+
+def _day(value):
+    moment = cell.moment(value)
+    return None if moment is None else moment.date()
 
 
 CANDIDATE_TABLE_COLUMNS = ("name", "category", "district", "organization", "check_ins")
@@ -141,11 +155,11 @@ def candidate_table(rows: pd.DataFrame, headers: Mapping[str, str], lang: str = 
     """Candidates for display: name, category, district, organization, check-ins — nothing else."""
     en = lang == "en"
     data = {
-        "name": rows["name"].tolist(),
-        "category": (rows["category_en"] if en else rows["category_zh"]).tolist(),
-        "district": (rows["district_en"] if en else rows["district_zh"]).tolist(),
-        "organization": rows["organization"].tolist(),
-        "check_ins": rows["check_ins"].astype(int).tolist(),
+        "name": _texts(rows["name"]),
+        "category": _texts(rows["category_en"] if en else rows["category_zh"]),
+        "district": _texts(rows["district_en"] if en else rows["district_zh"]),
+        "organization": _texts(rows["organization"]),
+        "check_ins": [cell.count(v) for v in rows["check_ins"]],
     }
     return pd.DataFrame({headers[c]: data[c] for c in CANDIDATE_TABLE_COLUMNS})
 
@@ -155,13 +169,15 @@ def term_table(
 ) -> pd.DataFrame:
     """Posts for display, bodies as names; days_left is negative for overdue posts."""
     data = {
-        "name": rows["name"].tolist(),
-        "district": (rows["district_en"] if lang == "en" else rows["district_zh"]).tolist(),
-        "body": [body_labels.get(b, b) for b in rows["body"]],
-        "title": rows["title"].tolist(),
-        "term_start": rows["term_start"].tolist(),
-        "term_end": rows["term_end"].tolist(),
-        "days_left": rows["days_left"].tolist(),
+        "name": _texts(rows["name"]),
+        "district": _texts(rows["district_en"] if lang == "en" else rows["district_zh"]),
+        "body": [body_labels.get(b, b) if b else None for b in (cell.text(v) for v in rows["body"])],
+        "title": _texts(rows["title"]),
+        # Dates as dates (None for a gap): a column mixing dates and NaN cannot go to Arrow.
+        "term_start": [_day(v) for v in rows["term_start"]],
+        "term_end": [_day(v) for v in rows["term_end"]],
+        "days_left": pd.array([None if cell.is_missing(v) else cell.count(v) for v in rows["days_left"]],
+                              dtype="Int64"),
     }
     return pd.DataFrame({headers[c]: data[c] for c in TERM_TABLE_COLUMNS})
 
@@ -173,13 +189,19 @@ COHORT_TABLE_COLUMNS = ("cohort", "discover", "days_to_cultivate", "days_to_use"
 
 def funnel_table(table: pd.DataFrame, stage_labels: Mapping[str, str], headers: Mapping[str, str]) -> pd.DataFrame:
     """The funnel's numbers for display: stage names, counts and conversion shares (0–1)."""
-    data = {c: table[c].tolist() for c in FUNNEL_TABLE_COLUMNS}
-    data["stage"] = [stage_labels.get(s, s) for s in table["stage"]]
+    data = {c: [cell.number(v) for v in table[c]] for c in FUNNEL_RATE_COLUMNS}
+    data["in_order"] = [cell.count(v) for v in table["in_order"]]
+    data["any_stage"] = [cell.count(v) for v in table["any_stage"]]
+    data["stage"] = [stage_labels.get(s, s) if s else None for s in (cell.text(v) for v in table["stage"])]
     return pd.DataFrame({headers[c]: data[c] for c in FUNNEL_TABLE_COLUMNS})
 
 
 def cohort_table(df: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
     """Cohort years with their finds and median days to 培养 / 使用 (None when nobody got there)."""
-    data = {c: df[c].tolist() for c in COHORT_TABLE_COLUMNS}
-    data["cohort"] = [str(int(y)) for y in df["cohort"]]
+    data = {
+        "cohort": [None if cell.is_missing(y) else str(cell.count(y)) for y in df["cohort"]],
+        "discover": [cell.count(v) for v in df["discover"]],
+        "days_to_cultivate": [cell.number(v) for v in df["days_to_cultivate"]],
+        "days_to_use": [cell.number(v) for v in df["days_to_use"]],
+    }
     return pd.DataFrame({headers[c]: data[c] for c in COHORT_TABLE_COLUMNS})

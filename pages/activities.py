@@ -9,6 +9,7 @@ import streamlit as st
 
 from store import clock
 from charts import activities as charts
+from charts.values import percent
 from store.filters import PersonFilter
 from store.queries import activities as q
 from store.schema import ACTIVITY_KINDS
@@ -16,6 +17,8 @@ from ui.auth import current_scope, current_viewer, guard_page
 from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
 from ui.i18n import current_language, t
+from ui.panels import guarded
+from ui.tables import table
 
 PAGE_SIZE = 20
 TREND_METRICS = ("checked_in", "registrations", "activities")
@@ -23,10 +26,6 @@ TREND_METRICS = ("checked_in", "registrations", "activities")
 
 def _count(n: int) -> str:
     return f"{n:,}"
-
-
-def _rate(r: float | None) -> str:
-    return "—" if r is None else f"{r:.1%}"
 
 
 def pick_period(today: date) -> tuple[date, date] | None:
@@ -58,11 +57,11 @@ def headline(scope, start: date, end: date) -> q.ActivitySummary:
     cols = st.columns(5)
     cols[0].metric(t("activities.metric.activities"), _count(s.activities))
     cols[1].metric(t("activities.metric.registrations"), _count(s.registrations))
-    cols[2].metric(t("activities.metric.approval_rate"), _rate(s.approval_rate),
+    cols[2].metric(t("activities.metric.approval_rate"), percent(s.approval_rate),
                    help=t("activities.metric.approval_rate.help"))
-    cols[3].metric(t("activities.metric.checkin_rate"), _rate(s.checkin_rate),
+    cols[3].metric(t("activities.metric.checkin_rate"), percent(s.checkin_rate),
                    help=t("activities.metric.checkin_rate.help"))
-    cols[4].metric(t("activities.metric.no_show_rate"), _rate(s.no_show_rate),
+    cols[4].metric(t("activities.metric.no_show_rate"), percent(s.no_show_rate),
                    help=t("activities.metric.no_show_rate.help"))
     return s
 
@@ -77,8 +76,11 @@ def trend(scope, start: date, end: date, kind_labels: dict[str, str]) -> None:
         key="act_trend_metric",
     ) or "checked_in"
     df = query(q.monthly_by_kind, scope, start, end)
+    partial = charts.PartialMonthTexts(starts=t("activities.trend.month_from", month="{month}", day="{day}"),
+                                       ends=t("activities.trend.month_to", month="{month}", day="{day}"))
     st.plotly_chart(
-        charts.monthly_trend(df, metric, kind_labels, axis_title=t(f"activities.trend.{metric}")),
+        charts.monthly_trend(df, metric, kind_labels, axis_title=t(f"activities.trend.{metric}"),
+                             period=(start, end), partial=partial),
         key="act_trend",
     )
 
@@ -102,9 +104,8 @@ def activity_list(scope, start: date, end: date, kind_labels: dict[str, str], la
         page = query(q.activity_page, scope, start, end, sort, descending, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
     c3.number_input(t("activities.list.page"), min_value=1, max_value=pages, value=1, key="act_page")
     headers = {c: t(f"activities.col.{c}") for c in charts.ACTIVITY_TABLE_COLUMNS}
-    st.dataframe(
+    table(
         charts.activity_table(page.rows, kind_labels, headers, lang),
-        hide_index=True,
         column_config={
             headers["no_show_rate"]: st.column_config.NumberColumn(format="percent"),
             headers["starts_at"]: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
@@ -126,6 +127,7 @@ def activity_list(scope, start: date, end: date, kind_labels: dict[str, str], la
         approved=t("activities.funnel.approved"),
         checked_in=t("activities.funnel.checked_in"),
         no_show=t("activities.funnel.no_show", rate="{rate}"),
+        layer=t("activities.funnel.layer", n="{n}", rate="{rate}"),
     )
     st.plotly_chart(charts.participation_funnel(funnel, texts), key="act_funnel")
 
@@ -154,7 +156,7 @@ def dormant_links(frames, today: date, lang: str) -> None:
     st.subheader(t("activities.dormant.title"))
     by_category = frames["category"]
     dormant, persons = int(by_category["dormant"].sum()), int(by_category["persons"].sum())
-    st.caption(t("activities.dormant.caption", n=_count(dormant), share=_rate(dormant / persons if persons else None)))
+    st.caption(t("activities.dormant.caption", n=_count(dormant), share=percent(dormant / persons if persons else None)))
     if not current_viewer().may_open("explorer"):
         return
     base = PersonFilter(active_months=q.DORMANT_MONTHS, active=False)
@@ -169,7 +171,7 @@ def dormant_links(frames, today: date, lang: str) -> None:
     key = st.selectbox(t("activities.dormant.group"), options=list(options),
                        format_func=lambda k: options[k][1], key="act_dormant_group")
     flt, label = options[key]
-    explorer_link(flt, t("activities.dormant.link", name=label), icon="🔎")
+    explorer_link(flt, t("activities.dormant.link", name=label), icon=":material/person_search:")
 
 
 def main() -> None:
@@ -190,9 +192,12 @@ def main() -> None:
     if summary.activities == 0:
         st.info(t("activities.empty.period"))
     else:
-        trend(scope, start, end, kind_labels)
-        activity_list(scope, start, end, kind_labels, lang)
-    reach(scope, start, end, today, lang)
+        with guarded("activities.trend"):
+            trend(scope, start, end, kind_labels)
+        with guarded("activities.list"):
+            activity_list(scope, start, end, kind_labels, lang)
+    with guarded("activities.reach"):
+        reach(scope, start, end, today, lang)
 
 
 guard_page("activities")

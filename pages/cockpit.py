@@ -22,6 +22,7 @@ from ui import theme
 from ui.auth import guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
+from ui.panels import guarded
 
 MAP_NAME = "area"
 
@@ -76,7 +77,7 @@ def funnel_panel(height: str = "funnel") -> None:
 
 
 def monthly_panel(height: str = "monthly") -> None:
-    df = query(q.monthly_participation, scope, clock.today())
+    df = query(q.monthly_participation, scope, q.last_whole_month_end(clock.today()))
     show(height, "monthly_lines", df, registrations_name=t("cockpit.registrations"),
          checkins_name=t("cockpit.checkins"), threshold=threshold)
 
@@ -131,19 +132,21 @@ def cockpit() -> None:
         st.info(t("cockpit.empty"))
         return
     labels = {k: t(f"cockpit.kpi.{k}") for k in
-              ("persons", "new", "active", "share_of", "activities", "checkins", "fresh", "fresh_note")}
-    theme.kpi_row(charts.headline_cards(h, labels, threshold))
+              ("persons", "new", "active", "share_of", "activities", "checkins", "fresh_note")}
+    labels["fresh"] = t("figure.fresh_12m")
+    with guarded("kpis", kiosk=kiosk):
+        theme.kpi_row(charts.headline_cards(h, labels, threshold))
     if carousel:
         draw = dict(name_draw for column in COLUMNS for name_draw in column)
         # Every screen shows the same panel at the same moment: the index follows the wall clock.
         name = CAROUSEL[int(time.time() // carousel) % len(CAROUSEL)]
-        with theme.panel(name, t(f"cockpit.panel.{name}")):
+        with theme.panel(name, t(f"cockpit.panel.{name}")), guarded(name, kiosk=kiosk):
             draw[name]("carousel")
         return
     for column, panels in zip(st.columns([1, 1.42, 1]), COLUMNS):
         with column:
             for name, draw in panels:
-                with theme.panel(name, t(f"cockpit.panel.{name}")):
+                with theme.panel(name, t(f"cockpit.panel.{name}")), guarded(name, kiosk=kiosk):
                     draw()
 
 

@@ -11,6 +11,7 @@ from datetime import date
 import streamlit as st
 
 from charts import health as charts
+from charts.values import percent
 from store.filters import PersonFilter
 from store.privacy import mask_phone, may_see_personal
 from store.queries import health as q
@@ -19,6 +20,8 @@ from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
 from ui.markdown import escape_markdown
 from ui.i18n import current_language, t
+from ui.panels import guarded
+from ui.tables import table
 
 PAGE_SIZE = 20
 
@@ -42,11 +45,11 @@ def liveness_section(scope, today: date) -> None:
     right.markdown(t("health.live.definition", fields=fields))
     a, b, c = right.columns(3)
     for col, label, share in (
-        (a, "health.live.fresh", live.fresh_share),
+        (a, "figure.fresh_12m", live.fresh_share),
         (b, "health.live.complete", live.completeness),
         (c, "health.live.active", live.active_share),
     ):
-        col.metric(t(label), "—" if share is None else f"{share:.0%}")
+        col.metric(t(label), percent(share))
 
 
 def freshness_section(scope, today: date, lang: str) -> None:
@@ -54,7 +57,7 @@ def freshness_section(scope, today: date, lang: str) -> None:
     overall = query(q.freshness, scope, today).iloc[0]
     for col, months in zip(st.columns(len(q.FRESH_MONTHS)), q.FRESH_MONTHS):
         share = overall[f"share_{months}"]
-        col.metric(t("health.fresh.window", n=months), "—" if share != share else f"{share:.0%}",
+        col.metric(t("health.fresh.window", n=months), percent(share),
                    help=f"{int(overall[f'fresh_{months}']):,} / {int(overall['persons']):,}")
     by = st.segmented_control(
         t("health.fresh.by"),
@@ -129,9 +132,8 @@ def batch_section(scope) -> None:
     page = query(q.recent_batches, scope, offset, PAGE_SIZE) if offset else first
     headers = {c: t(f"health.col.{c}") for c in charts.BATCH_TABLE_COLUMNS}
     statuses = {s: t(f"health.status.{s}") for s in ("done", "running", "failed", "undone", "undoing")}
-    st.dataframe(
+    table(
         charts.batch_table(page.rows, headers, statuses),
-        hide_index=True,
         column_config={headers["reject_rate"]: st.column_config.NumberColumn(format="percent")},
     )
 
@@ -143,11 +145,14 @@ def main() -> None:
     today = clock.today()
     if not no_persons_yet(scope):
         lang = current_language()
-        liveness_section(scope, today)
-        freshness_section(scope, today, lang)
-        completeness_section(scope, lang)
-        duplicates_section(scope)
-    batch_section(scope)
+        for name, section, args in (("liveness", liveness_section, (scope, today)),
+                                    ("freshness", freshness_section, (scope, today, lang)),
+                                    ("completeness", completeness_section, (scope, lang)),
+                                    ("duplicates", duplicates_section, (scope,))):
+            with guarded(f"health.{name}"):
+                section(*args)
+    with guarded("health.batches"):
+        batch_section(scope)
 
 
 main()

@@ -15,6 +15,8 @@ from ui.auth import audit_once, guard_page
 from ui.bulk import bulk_actions
 from ui.cache import query
 from ui.i18n import current_language, t
+from ui.panels import guarded
+from ui.tables import table
 
 viewer = guard_page("explorer")
 scope = viewer.scope
@@ -47,34 +49,35 @@ def clickable(fig, key: str, field: str) -> None:
 if count.matched == 0:
     st.warning(t("explorer.no_match"))
 else:
-    st.caption(t("explorer.chart.hint"))
-    empty = t("explorer.chart.empty")
-    left, right = st.columns(2)
-    with left:
-        clickable(bar_chart(overview.by_category,
-                            BarOptions(title=t("explorer.chart.category"), horizontal=True, height=360,
-                                       selected=flt.categories, empty_text=empty)),
-                  "explorer_chart_category", "categories")
-    with right:
-        clickable(bar_chart(overview.by_district,
-                            BarOptions(title=t("explorer.chart.district"), height=360,
-                                       selected=flt.districts, empty_text=empty)),
-                  "explorer_chart_district", "districts")
-    left, right = st.columns(2)
-    with left:
-        clickable(bar_chart(query(q.top_tags, scope, flt, 15, today),
-                            BarOptions(title=t("explorer.chart.tags"), horizontal=True, height=380,
-                                       selected=flt.tags, empty_text=empty)),
-                  "explorer_chart_tags", "tags")
-    with right:
-        clickable(age_gender_pyramid(overview.age_gender,
-                                     PyramidOptions(title=t("explorer.chart.pyramid"), height=380,
-                                                    empty_text=empty)),
-                  "explorer_chart_pyramid", "age_gender")
-    clickable(bar_chart(overview.by_stage,
-                        BarOptions(title=t("explorer.chart.stage"), height=260, selected=flt.stages,
-                                   empty_text=empty)),
-              "explorer_chart_stage", "stages")
+    with guarded("explorer.charts"):
+        st.caption(t("explorer.chart.hint"))
+        empty = t("explorer.chart.empty")
+        left, right = st.columns(2)
+        with left:
+            clickable(bar_chart(overview.by_category,
+                                BarOptions(title=t("explorer.chart.category"), horizontal=True, height=360,
+                                           selected=flt.categories, empty_text=empty)),
+                      "explorer_chart_category", "categories")
+        with right:
+            clickable(bar_chart(overview.by_district,
+                                BarOptions(title=t("explorer.chart.district"), height=360,
+                                           selected=flt.districts, empty_text=empty)),
+                      "explorer_chart_district", "districts")
+        left, right = st.columns(2)
+        with left:
+            clickable(bar_chart(query(q.top_tags, scope, flt, 15, today),
+                                BarOptions(title=t("explorer.chart.tags"), horizontal=True, height=380,
+                                           selected=flt.tags, empty_text=empty)),
+                      "explorer_chart_tags", "tags")
+        with right:
+            clickable(age_gender_pyramid(overview.age_gender,
+                                         PyramidOptions(title=t("explorer.chart.pyramid"), height=380,
+                                                        empty_text=empty)),
+                      "explorer_chart_pyramid", "age_gender")
+        clickable(bar_chart(overview.by_stage,
+                            BarOptions(title=t("explorer.chart.stage"), height=260, selected=flt.stages,
+                                       empty_text=empty)),
+                  "explorer_chart_stage", "stages")
 
 # ---- the list
 st.subheader(t("explorer.list"))
@@ -91,12 +94,12 @@ rows = query(q.person_page, scope, flt, sort, descending, int(page), page_size, 
 st.caption(t("explorer.page_of", page=int(page), pages=pages, n=f"{count.matched:,}") + " · "
            + t("explorer.open_hint"))
 columns = [c for c in q.LIST_COLUMNS if c != "id"]
-st.dataframe(
+list_key = uf.list_key(int(page), page_size, sort, descending)
+table(
     rows,
-    key="explorer_list",
-    on_select=uf.on_row_select("explorer_list", tuple(rows["id"].tolist())),
+    key=list_key,
+    on_select=uf.on_row_select(list_key, tuple(rows["id"].tolist())),
     selection_mode="single-row",
-    hide_index=True,
     column_order=columns,
     column_config={
         **{c: st.column_config.Column(t(f"explorer.col.{c}")) for c in columns},
@@ -139,14 +142,18 @@ if person_id is not None:
         st.text(" · ".join(profile.tags) if profile.tags else t("explorer.profile.no_tags"))
 
         st.markdown(f"**{t('explorer.profile.stages')}**")
-        st.plotly_chart(stage_timeline(profile.stages, TimelineOptions(empty_text=t("explorer.profile.none"))),
-                        key="explorer_timeline", config={"displaylogo": False, "staticPlot": False})
+        with guarded("explorer.timeline"):
+            timeline = TimelineOptions(empty_text=t("explorer.profile.none"),
+                                       tick_format=t("explorer.profile.month_format"),
+                                       hover_format=t("explorer.profile.day_format"))
+            st.plotly_chart(stage_timeline(profile.stages, timeline),
+                            key="explorer_timeline", config={"displaylogo": False, "staticPlot": False})
 
         st.markdown(f"**{t('explorer.profile.appointments')}**")
         if profile.appointments.empty:
             st.caption(t("explorer.profile.none"))
         else:
-            st.dataframe(profile.appointments, hide_index=True,
+            table(profile.appointments,
                          column_order=["body", "title", "level", "term_start", "term_end", "state_label"],
                          column_config={
                              "body": t("explorer.profile.body"), "title": t("explorer.profile.post"),
@@ -161,7 +168,7 @@ if person_id is not None:
         if profile.participations.empty:
             st.caption(t("explorer.profile.none"))
         else:
-            st.dataframe(profile.participations, hide_index=True, column_config={
+            table(profile.participations, column_config={
                 "title": t("explorer.profile.activity"), "kind": t("explorer.profile.kind"),
                 "starts_at": st.column_config.DatetimeColumn(t("explorer.profile.starts_at"), format="YYYY-MM-DD"),
                 "status": t("explorer.profile.status"),

@@ -15,6 +15,8 @@ from store.settings import get_setting
 from ui.auth import current_scope, current_viewer, guard_page
 from ui.cache import no_persons_yet, query
 from ui.i18n import current_language, t
+from ui.panels import guarded
+from ui.tables import table
 
 PAGE_SIZE = 20
 # Named lists are personal data: never on the big screen, not for leadership accounts
@@ -47,9 +49,8 @@ def funnel_section(funnel: q.Funnel, stage_labels: dict[str, str]) -> bool:
     st.caption(t("lifecycle.funnel.caption", n=f"{funnel.without_history:,}"))
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.FUNNEL_TABLE_COLUMNS}
     percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
+    table(
         charts.funnel_table(funnel.table, stage_labels, headers),
-        hide_index=True,
         column_config={headers[c]: percent for c in charts.FUNNEL_RATE_COLUMNS},
     )
     return True
@@ -71,7 +72,8 @@ def cohort_section(df, stage_labels: dict[str, str]) -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.cohort_heatmap(df, stage_labels), key="lc_cohorts")
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.COHORT_TABLE_COLUMNS}
-    right.dataframe(charts.cohort_table(df, headers), hide_index=True)
+    with right:
+        table(charts.cohort_table(df, headers))
 
 
 def source_section(df) -> None:
@@ -96,7 +98,7 @@ def candidate_section(scope, role: str, today: date, lang: str) -> None:
         st.info(t("lifecycle.candidates.none"))
         return
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.CANDIDATE_TABLE_COLUMNS}
-    st.dataframe(charts.candidate_table(page.rows, headers, lang), hide_index=True)
+    table(charts.candidate_table(page.rows, headers, lang))
     _pager(page.total, "lc_cand_page")
 
 
@@ -124,7 +126,7 @@ def term_section(scope, role: str, today: date, lang: str, body_labels: dict[str
     key = f"lc_term_page_{kind}"
     page = query(q.term_watch_page, scope, today, kind, _page_offset(key), PAGE_SIZE)
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.TERM_TABLE_COLUMNS}
-    st.dataframe(charts.term_table(page.rows, body_labels, headers, lang), hide_index=True)
+    table(charts.term_table(page.rows, body_labels, headers, lang))
     _pager(page.total, key)
 
 
@@ -140,12 +142,20 @@ def main() -> None:
     stage_labels = {s: t(f"lifecycle.stage.{s}") for s in STAGES}
     body_labels = {b: t(f"lifecycle.body.{b}") for b in APPOINTMENT_BODIES}
     overview = query(q.lifecycle_overview, scope)
-    if funnel_section(overview.funnel, stage_labels):
-        time_section(scope, stage_labels)
-        cohort_section(overview.cohorts, stage_labels)
-    source_section(overview.sources)
-    candidate_section(scope, role, today, lang)
-    term_section(scope, role, today, lang, body_labels)
+    with_history = False
+    with guarded("lifecycle.funnel"):
+        with_history = funnel_section(overview.funnel, stage_labels)
+    if with_history:
+        with guarded("lifecycle.time"):
+            time_section(scope, stage_labels)
+        with guarded("lifecycle.cohorts"):
+            cohort_section(overview.cohorts, stage_labels)
+    with guarded("lifecycle.sources"):
+        source_section(overview.sources)
+    with guarded("lifecycle.candidates"):
+        candidate_section(scope, role, today, lang)
+    with guarded("lifecycle.terms"):
+        term_section(scope, role, today, lang, body_labels)
 
 
 guard_page("lifecycle")

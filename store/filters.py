@@ -18,6 +18,13 @@ from store.sql import CheckedInSince, KeywordMatch
 from store.scope import Scope
 
 TAG_MODES = ("any", "all")
+# The values a filter may take from a URL, as the explorer's widgets offer them; anything
+# else in a link is ignored (a widget could not show it, a query could not use it).
+AGE_RANGE = (0, 100)
+ACTIVE_MONTHS_RANGE = (1, 120)
+KEYWORD_MAX_CHARS = 100
+EARLIEST_UPDATE = date(2000, 1, 1)
+FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 @dataclass(frozen=True)
@@ -125,29 +132,62 @@ class PersonFilter:
 
     @classmethod
     def from_query_params(cls, params: Mapping[str, object]) -> "PersonFilter":
-        """The inverse of to_query_params; unparsable values are ignored, never fatal."""
+        """The inverse of to_query_params; malformed or out-of-range values are ignored, never fatal."""
+        return cls.parse_query_params(params)[0]
+
+    @classmethod
+    def parse_query_params(cls, params: Mapping[str, object]) -> tuple["PersonFilter", tuple[str, ...]]:
+        """(the filter, the names of the parameters ignored as malformed or out of range)."""
         values: dict[str, object] = {}
+        ignored: list[str] = []
         for f in fields(cls):
             if f.name not in params:
                 continue
             raw = params[f.name]
             items = [str(v) for v in raw] if isinstance(raw, (list, tuple)) else [str(raw)]
             try:
-                if f.type.startswith("tuple"):
-                    values[f.name] = tuple(v for v in items if v)
-                elif f.name in ("age_min", "age_max", "active_months"):
-                    values[f.name] = int(items[-1])
-                elif f.name == "active":
-                    values[f.name] = items[-1] in ("1", "true", "yes")
-                elif f.name == "updated_since":
-                    values[f.name] = date.fromisoformat(items[-1])
-                elif f.name == "tags_mode":
-                    values[f.name] = items[-1] if items[-1] in TAG_MODES else "any"
-                else:
-                    values[f.name] = items[-1]
+                values[f.name] = _parse(f.name, f.type, items)
             except ValueError:
-                continue
-        return cls(**values)
+                ignored.append(f.name)
+        return cls(**values), tuple(ignored)
+
+
+def _within(value: int, bounds: tuple[int, int]) -> int:
+    if not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"{value} outside {bounds[0]}..{bounds[1]}")
+    return value
+
+
+def _text(value: str) -> str:
+    # A control character (NUL above all) cannot reach a query on PostgreSQL; no widget types one.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("control character")
+    return value
+
+
+def _parse(name: str, type_: str, items: list[str]):
+    """One URL parameter's value for the field `name`; ValueError when a link's value is unusable."""
+    if type_.startswith("tuple"):
+        return tuple(_text(v) for v in items if v)
+    last = items[-1] if items else ""
+    if name in ("age_min", "age_max"):
+        return _within(int(last), AGE_RANGE)
+    if name == "active_months":
+        return _within(int(last), ACTIVE_MONTHS_RANGE)
+    if name == "active":
+        return FLAGS[last.lower()] if last.lower() in FLAGS else _reject(last)
+    if name == "updated_since":
+        day = date.fromisoformat(last)
+        return day if day >= EARLIEST_UPDATE else _reject(last)
+    if name == "tags_mode":
+        return last if last in TAG_MODES else _reject(last)
+    if name == "keyword":
+        return _text(last) if len(last) <= KEYWORD_MAX_CHARS else _reject(last)
+    return last
+
+
+def _reject(value: str):
+    raise ValueError(f"unusable value {value[:40]!r}")
 
 
 def _years_before(day: date, years: int) -> date:

@@ -188,6 +188,21 @@ def make_app(monkeypatch):
     return make
 
 
+@pytest.fixture
+def open_page(make_app):
+    """Returns a function (url, page name, **query params) -> AppTest that has run that page without
+    an exception (the page name is its file in pages/, e.g. "explorer")."""
+
+    def open_(url: str, name: str, **query_params):
+        at = make_app(url, **query_params)
+        at.run()
+        at.switch_page(f"pages/{name}.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_
+
+
 # ---- real browser (tests/browser_support.py) ----
 # Defined here, once: a session fixture imported into several test modules would
 # start one Playwright per module, and Playwright's sync API refuses to nest.

@@ -34,14 +34,22 @@ def test_monthly_trend_of_nothing_is_an_empty_figure():
 
 
 def test_participation_funnel_and_no_show_note():
-    df = pd.DataFrame([{"registrations": 10, "approved": 8, "checked_in": 6, "absent": 1}])
-    texts = charts.FunnelTexts(registered="报名", approved="通过", checked_in="签到", no_show="缺席率 {rate}")
+    df = pd.DataFrame([{"registrations": 10756, "approved": 9000, "checked_in": 8400, "absent": 100,
+                        "approval_rate": 9000 / 10756, "checkin_rate": 8400 / 9000, "no_show_rate": 100 / 9000}])
+    texts = charts.FunnelTexts(registered="报名", approved="通过", checked_in="签到", no_show="缺席率 {rate}",
+                               layer="{n}（{rate}）")
     fig = charts.participation_funnel(df, texts)
-    assert list(fig.data[0].x) == [10, 8, 6]
+    assert list(fig.data[0].x) == [10756, 9000, 8400]
     assert list(fig.data[0].y) == ["报名", "通过", "签到"]
-    assert fig.layout.annotations[0].text == "缺席率 12.5%"
-    none_approved = pd.DataFrame([{"registrations": 3, "approved": 0, "checked_in": 0, "absent": 0}])
-    assert charts.participation_funnel(none_approved, texts).layout.annotations[0].text == "缺席率 —"
+    # Counts in full (plotly would print "10.756k" beside "8400"); each layer's rate is the
+    # headline's: approved of registered, checked in of approved (not of registered).
+    assert fig.data[0].textinfo == "text"
+    assert list(fig.data[0].text) == ["10,756", "9,000（83.7%）", "8,400（93.3%）"]
+    assert fig.layout.annotations[0].text == "缺席率 1.1%"
+    none_approved = pd.DataFrame([{"registrations": 3, "approved": 0, "checked_in": 0, "absent": 0,
+                                   "approval_rate": 0.0, "checkin_rate": None, "no_show_rate": None}])
+    fig = charts.participation_funnel(none_approved, texts)
+    assert fig.layout.annotations[0].text == "缺席率 —" and fig.data[0].text[2] == "0（—）"
 
 
 REACH = pd.DataFrame({

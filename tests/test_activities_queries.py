@@ -111,12 +111,22 @@ def test_empty_period_has_no_rates(store):
 
 
 def test_funnel_of_one_activity_and_of_the_period(store):
-    one = q.activity_funnel(store, EVERYTHING, START, END, activity_id=1).iloc[0].to_dict()
-    assert one == {"registrations": 6, "approved": 4, "checked_in": 2, "absent": 1}
-    period = q.activity_funnel(store, EVERYTHING, START, END).iloc[0].to_dict()
-    assert period == {"registrations": 10, "approved": 7, "checked_in": 4, "absent": 2}
-    scoped = q.activity_funnel(store, Scope(districts=(UPTOWN,)), START, END, activity_id=1).iloc[0].to_dict()
-    assert scoped == {"registrations": 3, "approved": 2, "checked_in": 1, "absent": 0}
+    def funnel(*args, **kwargs):
+        return q.activity_funnel(store, *args, **kwargs).iloc[0].to_dict()
+
+    one = funnel(EVERYTHING, START, END, activity_id=1)
+    assert one == {"registrations": 6, "approved": 4, "checked_in": 2, "absent": 1,
+                   "approval_rate": 4 / 6, "checkin_rate": 2 / 4, "no_show_rate": 1 / 4}
+    period = funnel(EVERYTHING, START, END)
+    assert period == {"registrations": 10, "approved": 7, "checked_in": 4, "absent": 2,
+                      "approval_rate": 7 / 10, "checkin_rate": 4 / 7, "no_show_rate": 2 / 7}
+    # The period's rates are the headline's: one definition.
+    s = q.activity_summary(store, EVERYTHING, START, END)
+    assert (period["approval_rate"], period["checkin_rate"], period["no_show_rate"]) == (
+        s.approval_rate, s.checkin_rate, s.no_show_rate)
+    scoped = funnel(Scope(districts=(UPTOWN,)), START, END, activity_id=1)
+    assert scoped == {"registrations": 3, "approved": 2, "checked_in": 1, "absent": 0,
+                      "approval_rate": 2 / 3, "checkin_rate": 1 / 2, "no_show_rate": 0.0}
 
 
 def test_monthly_by_kind(store):

@@ -121,7 +121,8 @@ def brute_headline(scope: Scope, today: date) -> q.Headline:
     ids = in_scope(scope)
     year = today.year
     active_since = datetime.combine(today - timedelta(days=q.ACTIVE_DAYS), datetime.min.time())
-    fresh_since = datetime.combine(today - timedelta(days=q.FRESH_DAYS), datetime.min.time())
+    fresh_since = datetime.combine(today - timedelta(days=365), datetime.min.time())
+    tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time())
     ours = [p for p in PERSONS if p[0] in ids]
     parts = [x for x in PARTICIPATIONS if x[1] in ids]
     acts = {a[0] for a in ACTIVITIES if scope.is_everything or a[3] in scope.districts or
@@ -131,7 +132,8 @@ def brute_headline(scope: Scope, today: date) -> q.Headline:
         persons=len(ours),
         new_this_year=sum(p[6].year == year for p in ours),
         active_90d=len({x[1] for x in parts if x[4] and x[4] >= active_since}),
-        activities_this_year=sum(a[4].year == year for a in ACTIVITIES if a[0] in acts),
+        # Held this year so far: an upcoming activity of the year is not counted yet.
+        activities_this_year=sum(a[4].year == year and a[4] < tomorrow for a in ACTIVITIES if a[0] in acts),
         checkins_this_year=sum(1 for x in parts if x[4] and x[4].year == year),
         fresh_12m=sum(p[7] >= fresh_since for p in ours),
         last_change=max(changes) if changes else None,
@@ -146,7 +148,7 @@ def test_headline_matches_brute_force(store, scope):
 def test_headline_by_hand(store):
     h = q.headline(store, EVERYTHING, TODAY)
     assert (h.persons, h.new_this_year, h.active_90d, h.activities_this_year, h.checkins_this_year,
-            h.fresh_12m) == (5, 2, 1, 2, 2, 3)
+            h.fresh_12m) == (5, 2, 1, 1, 2, 3)
     assert h.last_change == D(2025, 6, 1)
 
 

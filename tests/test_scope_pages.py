@@ -24,6 +24,7 @@ from sqlalchemy import Engine, and_, distinct, exists, false, func, insert, not_
 from streamlit.testing.v1 import AppTest
 
 from store import clock
+from charts.audit import action_label, readable_detail
 from charts.cockpit import format_count
 from loaders.api import apply_import, prepare_import
 from loaders.demo import generate_demo
@@ -36,6 +37,7 @@ from store.schema import STAGES, activity, appointment, audit_log, import_batch,
 from store.scope import EVERYTHING, Scope
 from ui.auth import ROLE_PAGES, ROLES, Viewer
 from tests.test_cockpit_page import walk
+from ui.audit import audit_texts
 from ui.i18n import translate
 
 # Reads the project's clock: proven at every day of conftest.DATES (tests/test_calendar.py).
@@ -406,9 +408,11 @@ def test_cockpit_counts_only_the_scope(city, username):
     assert kpi(at, "persons") == format_count(expected, 5)
     # The sidebar footer counts the same persons.
     assert translate("footer.persons", "zh", n=f"{expected:,}") in " ".join(captions(at))
+    # Held this year so far (README, "Figures"): from 1 January to the end of today.
     year = datetime(clock.today().year, 1, 1)
-    activities = count_activities(city.engine, who, year, datetime(clock.today().year + 1, 1, 1))
-    assert activities != count_activities(city.engine, None, year, datetime(clock.today().year + 1, 1, 1))
+    tomorrow = datetime.combine(clock.today() + timedelta(days=1), datetime.min.time())
+    activities = count_activities(city.engine, who, year, tomorrow)
+    assert activities != count_activities(city.engine, None, year, tomorrow)
     assert kpi(at, "activities") == format_count(activities, 5)
     # The map colours only the scope's district.
     shown = district_map(at)
@@ -662,7 +666,8 @@ SEED_ACTION = "scope_seed"
 
 
 def audit_truth(engine: Engine, actors, action: str | None = None, actor_part: str = "") -> list[tuple]:
-    """(actor, action, detail) of the entries of `actors`, newest first, read straight from audit_log."""
+    """(actor, action, detail) of the entries of `actors`, newest first, read straight from audit_log
+    (as codes and JSON; `as_shown` gives them as the page words them)."""
     stmt = select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
     if actors is not None:
         stmt = stmt.where(audit_log.c.actor.in_(actors))
@@ -672,6 +677,12 @@ def audit_truth(engine: Engine, actors, action: str | None = None, actor_part: s
         stmt = stmt.where(audit_log.c.actor.contains(actor_part))
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(stmt.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()))]
+
+
+def as_shown(rows: list[tuple]) -> list[tuple]:
+    """audit_truth's rows as the page shows them: action names, details in words."""
+    texts = audit_texts("zh")
+    return [(actor, action_label(action, texts), readable_detail(detail, texts)) for actor, action, detail in rows]
 
 
 def audit_shown(at: AppTest) -> tuple[int, list[tuple]]:
@@ -711,21 +722,21 @@ def test_a_district_admin_reads_only_the_audit_entries_of_its_district(audit_see
     total, rows = audit_shown(at)
     expected = audit_truth(city.engine, within)
     assert total == len(expected) > 100 and len(expected) < len(audit_truth(city.engine, None))
-    assert rows == expected[:100]
+    assert rows == as_shown(expected[:100])
     text = page_text(at)
     for outsider in (*OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
         assert f"export-by-{outsider}" not in text
     # The action filter offers only actions of entries it may show.
-    assert set(audit_filter(at, "audit.actions").options) == {a for _, a, _ in expected}
+    assert set(audit_filter(at, "audit.actions").options) == {a for _, a, _ in as_shown(expected)}
 
     audit_filter(at, "audit.page").set_value(2).run()
-    assert audit_shown(at) == (len(expected), expected[100:200])
+    assert audit_shown(at) == (len(expected), as_shown(expected[100:200]))
 
     audit_filter(at, "audit.actions").set_value(["export"]).run()
     exports = audit_truth(city.engine, within, "export")
     assert {f"export-by-{a}" for a in SCOPED_ACCOUNTS} <= {json.loads(d)["marker"] for _, _, d in exports
                                                           if "marker" in json.loads(d)}
-    assert audit_shown(at) == (len(exports), exports[:100])
+    assert audit_shown(at) == (len(exports), as_shown(exports[:100]))
 
     # Naming another district's admin finds nothing, rather than their export.
     audit_filter(at, "audit.actor").input("o_admin").run()
@@ -739,7 +750,7 @@ def test_an_unscoped_admin_reads_every_audit_entry(audit_seeded):
     at = open_page(sign_in("admin"), "audit")
     audit_filter(at, "audit.actions").set_value(["export"]).run()
     exports = audit_truth(city.engine, None, "export")
-    assert audit_shown(at) == (len(exports), exports[:100])
+    assert audit_shown(at) == (len(exports), as_shown(exports[:100]))
     text = page_text(at)
     for actor in (*SCOPED_ACCOUNTS, *OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
         assert f"export-by-{actor}" in text

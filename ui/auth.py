@@ -23,6 +23,7 @@ from store.settings import get_setting
 from ui.cache import get_engine
 from ui.i18n import t
 from ui.markdown import escape_markdown
+from ui.params import check_common
 
 ROLES = ("screen", "leader", "staff", "admin")
 
@@ -80,6 +81,8 @@ def guard_page(name: str) -> Viewer:
     app.py's navigation already hides pages a role may not use; this guard also
     holds when a page script is run on its own (see ui/serve.py).
     """
+    # Every page reads `lang` and `kiosk`: checked here, where every page passes.
+    check_common()
     if not get_setting("require_login"):
         return OPEN_VIEWER
     viewer = st.session_state.get("viewer")

@@ -18,28 +18,33 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from store import clock
-from store.filters import PersonFilter
+from store.filters import ACTIVE_MONTHS_RANGE, AGE_RANGE, EARLIEST_UPDATE, KEYWORD_MAX_CHARS, PersonFilter
 from store.queries.explorer import AGE_BANDS, FilterOptions
+from ui import params
 from ui.i18n import t
 from ui.markdown import escape_markdown  # noqa: F401  (pages call it as uf.escape_markdown)
 
 FIELDS = tuple(f.name for f in fields(PersonFilter))
 MULTI = ("categories", "districts", "streets", "stages", "parties", "tags", "genders", "educations", "bodies")
 PREFIX = "pf_"
-AGE_LIMITS = (0, 100)  # the slider's ends stand for "no limit"
+AGE_LIMITS = AGE_RANGE  # the slider's ends stand for "no limit"
 ACTIVE_CHOICES = ("any", "yes", "no")
 DEFAULT_ACTIVE_MONTHS = 12
 PAGE_KEY = "explorer_page"
 PERSON_PARAM = "person"
+LIST_KEY = "explorer_list"
+LIST_GENERATION = "explorer_list_generation"
 
 
 # ---------------------------------------------------------------- URL
 
 
 def read_filter() -> PersonFilter:
-    """The filter in the current URL (unknown or malformed values are ignored)."""
-    params = {name: st.query_params.get_all(name) for name in FIELDS if name in st.query_params}
-    return PersonFilter.from_query_params(params)
+    """The filter in the current URL; malformed or out-of-range values are dropped with a notice."""
+    found = {name: st.query_params.get_all(name) for name in FIELDS if name in st.query_params}
+    flt, ignored = PersonFilter.parse_query_params(found)
+    params.ignore(ignored)
+    return flt
 
 
 def write_filter(flt: PersonFilter) -> None:
@@ -108,7 +113,7 @@ def filter_from_widgets(state: Mapping[str, Any]) -> PersonFilter:
         values["active"] = active == "yes"
     since = state.get(PREFIX + "updated_since")
     values["updated_since"] = since if isinstance(since, date) else None
-    values["keyword"] = str(state.get(PREFIX + "keyword") or "")[:100]
+    values["keyword"] = str(state.get(PREFIX + "keyword") or "")[:KEYWORD_MAX_CHARS]
     return PersonFilter(**values)
 
 
@@ -172,10 +177,13 @@ def _sync_widgets(flt: PersonFilter) -> None:
 
 def _on_widget_change(opts: FilterOptions) -> None:
     write_filter(sanitize(filter_from_widgets(st.session_state), opts))
+    # A new search: the previous search's person is no longer what the page is about.
+    close_person()
 
 
 def clear_filters() -> None:
     write_filter(PersonFilter())
+    close_person()
 
 
 def _labels(pairs) -> Callable[[str], str]:
@@ -188,18 +196,21 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
     flt = read_filter()
     clean = sanitize(flt, opts)
     if clean != flt:
+        # Values no widget offers (a stale link, a district outside the viewer's scope).
+        params.ignore(name for name in MULTI if getattr(clean, name) != getattr(flt, name))
         write_filter(clean)
     _sync_widgets(clean)
     changed = {"on_change": _on_widget_change, "args": (opts,)}
     bar = st.sidebar
     bar.subheader(t("explorer.filters"))
     bar.text_input(t("explorer.f.keyword"), key=PREFIX + "keyword", help=t("explorer.f.keyword_help"),
-                   max_chars=100, **changed)
+                   max_chars=KEYWORD_MAX_CHARS, **changed)
     any_ = t("explorer.f.placeholder")
 
     def multi(name: str, options, format_func=None) -> None:
+        # Streamlit's "Select all" is English only, and all of a field's values is no filter at all.
         bar.multiselect(t(f"explorer.f.{name}"), options, key=PREFIX + name, placeholder=any_,
-                        format_func=format_func or str, **changed)
+                        format_func=format_func or str, select_all=False, **changed)
 
     multi("categories", [c for c, _ in opts.categories], _labels(opts.categories))
     multi("districts", [c for c, _ in opts.districts], _labels(opts.districts))
@@ -217,9 +228,10 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
     left, right = bar.columns([3, 2])
     left.selectbox(t("explorer.f.active"), ACTIVE_CHOICES, key=PREFIX + "active",
                    format_func=lambda c: t(f"explorer.f.active_{c}"), **changed)
-    right.number_input(t("explorer.f.active_months"), min_value=1, max_value=120, step=1,
+    right.number_input(t("explorer.f.active_months"), min_value=ACTIVE_MONTHS_RANGE[0],
+                       max_value=ACTIVE_MONTHS_RANGE[1], step=1,
                        key=PREFIX + "active_months", **changed)
-    bar.date_input(t("explorer.f.updated_since"), value=None, key=PREFIX + "updated_since", min_value=date(2000, 1, 1),
+    bar.date_input(t("explorer.f.updated_since"), value=None, key=PREFIX + "updated_since", min_value=EARLIEST_UPDATE,
                    **changed)
     bar.button(t("explorer.f.clear"), on_click=clear_filters, icon=":material/filter_alt_off:",
                disabled=clean.is_empty(), width="stretch")
@@ -235,6 +247,7 @@ def on_chart_select(chart_key: str, field: str) -> Callable[[], None]:
         new = add_selection(read_filter(), field, points)
         if new != read_filter():
             write_filter(new)
+            close_person()
 
     return callback
 
@@ -250,16 +263,22 @@ def current_page(pages: int) -> None:
 
 
 def opened_person() -> int | None:
-    raw = st.query_params.get(PERSON_PARAM)
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    """The `person` of the URL: an id the store's key can hold, else dropped with a notice."""
+    return params.number(PERSON_PARAM, 1, params.MAX_ID, integer=True)
 
 
 def close_person() -> None:
     if PERSON_PARAM in st.query_params:
         del st.query_params[PERSON_PARAM]
+    # A fresh list widget: the closed person's row would otherwise stay ticked, and ticking
+    # it again would change nothing, so the profile could not be reopened.
+    st.session_state[LIST_GENERATION] = st.session_state.get(LIST_GENERATION, 0) + 1
+
+
+def list_key(*view) -> str:
+    """The person list's widget key: new after a profile closes and for every page, sort and size
+    of the list (`view`), so a ticked row always belongs to the rows on screen."""
+    return "_".join([LIST_KEY, str(st.session_state.get(LIST_GENERATION, 0)), *map(str, view)])
 
 
 def on_row_select(list_key: str, ids: tuple[int, ...]) -> Callable[[], None]:

@@ -45,6 +45,11 @@ def t(key: str, **values) -> str:
     return translate(key, current_language(), **values)
 
 
+def group(prefix: str, lang: str) -> dict[str, str]:
+    """Every text whose key starts with `prefix` ("audit.action."), keyed by the rest of its key."""
+    return {key[len(prefix):]: translate(key, lang) for key in all_texts() if key.startswith(prefix)}
+
+
 def language_switch() -> None:
     """A sidebar switch; the choice is kept in the URL so a shared link keeps its language."""
     current = current_language()

@@ -20,6 +20,7 @@ import streamlit as st
 from charts import cockpit as cockpit_charts
 from charts.cockpit import Card
 from charts.echarts_theme import CYAN, GOLD, MUTED, TEXT, options_of, responsive
+from ui import params
 
 KIOSK_VALUES = ("1", "true", "yes")
 GEOJSON_PATH = Path(__file__).resolve().parent.parent / "data" / "hangzhou.geojson"
@@ -32,12 +33,8 @@ def kiosk_requested() -> bool:
 
 
 def carousel_seconds() -> int | None:
-    """`?carousel=30`: seconds per panel, or None for the full grid (at least 5 s)."""
-    try:
-        value = int(st.query_params.get("carousel", ""))
-    except ValueError:
-        return None
-    return max(value, 5) if value > 0 else None
+    """`?carousel=30`: seconds per panel (5 s to an hour), or None for the full grid."""
+    return params.number("carousel", 5, 3600, integer=True)
 
 
 # ---- layout -------------------------------------------------------------------------------

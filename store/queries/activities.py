@@ -163,10 +163,11 @@ def activity_summary(engine: Engine, scope: Scope, start: date, end: date) -> Ac
 
 
 def activity_funnel(engine: Engine, scope: Scope, start: date, end: date, activity_id: int | None = None) -> pd.DataFrame:
-    """One row: registrations, approved, checked_in, absent — of one activity, or of the period."""
+    """One row — of one activity, or of the period: registrations, approved, checked_in, absent and
+    the rates ActivitySummary defines (approval_rate, checkin_rate, no_show_rate; None without a
+    denominator), so the funnel shows the same rates as the headline numbers."""
     if activity_id is None:
         s = activity_summary(engine, scope, start, end)
-        values = [s.registrations, s.approved, s.checked_in, s.absent]
     else:
         stmt = select(*_status_counts()).where(participation.c.activity_id == activity_id)
         part_scope = _participation_scope(scope)
@@ -174,8 +175,11 @@ def activity_funnel(engine: Engine, scope: Scope, start: date, end: date, activi
             stmt = stmt.where(part_scope)
         with engine.connect() as conn:
             row = conn.execute(stmt).one()
-        values = [int(row.registrations or 0), int(row.approved or 0), int(row.checked_in or 0), int(row.absent or 0)]
-    return pd.DataFrame([values], columns=["registrations", "approved", "checked_in", "absent"])
+        s = ActivitySummary(1, *(int(v or 0) for v in row))
+    return pd.DataFrame([{
+        "registrations": s.registrations, "approved": s.approved, "checked_in": s.checked_in, "absent": s.absent,
+        "approval_rate": s.approval_rate, "checkin_rate": s.checkin_rate, "no_show_rate": s.no_show_rate,
+    }])
 
 
 def monthly_by_kind(engine: Engine, scope: Scope, start: date, end: date) -> pd.DataFrame:

@@ -26,11 +26,13 @@ from sqlalchemy import (
     union_all,
 )
 
+from store.queries.health import LIVENESS_MONTHS, months_before
 from store.schema import STAGES, activity, category, participation, person, person_tag, region, tag
 from store.scope import Scope
 
 ACTIVE_DAYS = 90
-FRESH_DAYS = 365
+# "Updated within 12 months" is one figure, on the cockpit and on the data-health page.
+FRESH_MONTHS = LIVENESS_MONTHS
 MONTHS = 24
 FEED_EACH = 8
 # Upper bounds (exclusive) of the age bands, youngest first; the last band is open.
@@ -39,6 +41,14 @@ AGE_BANDS = (("u35", 35), ("35_44", 45), ("45_54", 55), ("55_64", 65), ("65p", N
 
 @dataclass(frozen=True)
 class Headline:
+    """The cockpit's number cards; each is defined once, in the README's "Figures".
+
+    `activities_this_year` counts activities held from 1 January to today (as the
+    activities page's "this year" does: an upcoming activity is not yet held);
+    `checkins_this_year` the check-ins recorded since 1 January; `fresh_12m` the
+    persons updated within 12 months (as the data-health page counts them).
+    """
+
     persons: int
     new_this_year: int
     active_90d: int
@@ -82,8 +92,9 @@ def headline(engine: Engine, scope: Scope, today: date) -> Headline:
     """All headline numbers in one round trip (scalar subqueries, each index-backed)."""
     year_start = datetime(today.year, 1, 1)
     next_year = datetime(today.year + 1, 1, 1)
+    tomorrow = _start(today + timedelta(days=1))
     active_since = _start(today - timedelta(days=ACTIVE_DAYS))
-    fresh_since = _start(today - timedelta(days=FRESH_DAYS))
+    fresh_since = months_before(today, FRESH_MONTHS)
     in_scope = _person_in_scope(scope)
     part_scope = _participation_in_scope(scope)
 
@@ -100,7 +111,7 @@ def headline(engine: Engine, scope: Scope, today: date) -> Headline:
         .scalar_subquery(),
         select(func.count())
         .select_from(activity)
-        .where(activity.c.starts_at >= year_start, activity.c.starts_at < next_year, *_activity_in_scope(scope))
+        .where(activity.c.starts_at >= year_start, activity.c.starts_at < tomorrow, *_activity_in_scope(scope))
         .scalar_subquery(),
         select(func.count())
         .select_from(participation)
@@ -205,6 +216,12 @@ def _month_starts(today: date, months: int) -> list[date]:
         out.append(date(y, m, 1))
         y, m = (y, m - 1) if m > 1 else (y - 1, 12)
     return out[::-1]
+
+
+def last_whole_month_end(today: date) -> date:
+    """The last day of the month before today's. The monthly chart ends there: the current
+    month, only partly over, would read as a collapse."""
+    return date(today.year, today.month, 1) - timedelta(days=1)
 
 
 def monthly_participation(engine: Engine, scope: Scope, today: date, months: int = MONTHS) -> pd.DataFrame:

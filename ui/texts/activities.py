@@ -37,11 +37,16 @@ TEXTS = {
     "activities.trend.activities": ("活动场次", "Activities"),
     "activities.trend.registrations": ("报名人次", "Registrations"),
     "activities.trend.checked_in": ("签到人次", "Check-ins"),
+    # A month the period covers only in part: its bar is short because the month is, not the work.
+    "activities.trend.month_from": ("{month}（{day}日起）", "{month} (from day {day})"),
+    "activities.trend.month_to": ("{month}（截至{day}日）", "{month} (to day {day})"),
     "activities.funnel.title": ("报名 → 审核 → 签到", "Registered → approved → checked in"),
     "activities.funnel.registered": ("报名", "Registered"),
     "activities.funnel.approved": ("审核通过", "Approved"),
     "activities.funnel.checked_in": ("签到", "Checked in"),
     "activities.funnel.no_show": ("缺席率 {rate}", "No-show rate {rate}"),
+    # A funnel layer: its count and its rate, the same rate as the headline's (approval, check-in).
+    "activities.funnel.layer": ("{n} 人次（{rate}）", "{n} ({rate})"),
     "activities.funnel.choose": ("查看哪场活动", "Which activity"),
     "activities.funnel.all": ("本期全部活动", "All activities of the period"),
     "activities.list.title": ("活动列表", "Activities"),

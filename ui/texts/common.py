@@ -27,6 +27,16 @@ TEXTS = {
         "页面出现意外错误，已记录。请刷新页面或联系管理员。",
         "Something unexpected went wrong and was logged. Refresh the page or contact an administrator.",
     ),
+    # One figure shown on several pages: one name (README, "Figures").
+    "figure.fresh_12m": ("12个月内更新率", "Updated in 12 months"),
+    "params.ignored": (
+        "链接中 {names} 的值无法使用，已忽略。",
+        "The link's value of {names} could not be used and was ignored.",
+    ),
+    "panel.failed": (
+        "这部分暂时无法显示，错误已记录。",
+        "This part cannot be shown right now; the error was logged.",
+    ),
     "empty.no_persons": (
         "库中还没有人员数据。请到「数据导入」页上传表格，或运行 `python -m loaders demo` 生成演示数据。",
         "The store has no persons yet. Upload a spreadsheet on the Import page, or run `python -m loaders demo`.",

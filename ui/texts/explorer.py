@@ -93,6 +93,9 @@ TEXTS = {
     "explorer.profile.starts_at": ("时间", "Date"),
     "explorer.profile.status": ("状态", "Status"),
     "explorer.profile.checked_in_at": ("签到时间", "Checked in"),
+    # d3 time formats of the stage timeline's axis and hover (plotly would print English month names).
+    "explorer.profile.month_format": ("%Y年%-m月", "%b %Y"),
+    "explorer.profile.day_format": ("%Y年%-m月%-d日", "%Y-%m-%d"),
     "explorer.profile.entered_at": ("进入时间", "Entered"),
     "explorer.profile.note": ("备注", "Note"),
     # Export
