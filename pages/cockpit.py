@@ -33,6 +33,7 @@ threshold = get_setting("privacy_threshold")
 kiosk = theme.kiosk_requested() or viewer.role == "screen"
 layout = theme.LAYOUT
 carousel = theme.carousel_seconds()
+theme.check_legacy_scale()
 theme.apply_cockpit_theme(kiosk)
 
 

@@ -66,6 +66,16 @@ def _boom(*args, **kwargs):
     raise AttributeError("'float' object has no attribute 'replace'")
 
 
+@pytest.fixture(autouse=True)
+def fresh_chart_options():
+    """The cockpit caches chart options by their arguments: a builder made to fail must be called."""
+    from ui.theme import chart_options
+
+    chart_options.clear()
+    yield
+    chart_options.clear()
+
+
 # (page, module, builder): one builder per page, made to fail.
 BROKEN = [
     ("cockpit", charts.cockpit, "activity_feed_html"),

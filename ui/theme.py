@@ -32,6 +32,12 @@ def kiosk_requested() -> bool:
     return st.query_params.get("kiosk") in KIOSK_VALUES
 
 
+def check_legacy_scale() -> None:
+    """Older links carry `?scale=2`: no longer needed (the cockpit fits any window) and ignored,
+    but a malformed value is dropped with the same notice as any other parameter's."""
+    params.number("scale", 0.5, 4.0)
+
+
 def carousel_seconds() -> int | None:
     """`?carousel=30`: seconds per panel (5 s to an hour), or None for the full grid."""
     return params.number("carousel", 5, 3600, integer=True)
