@@ -31,7 +31,7 @@ def test_header_signature(a, b, same):
 
 def test_save_load_update_forget(engine):
     labels = ["姓名", "移动电话号", "统战对象类别"]
-    assert current_revision(engine) == "0003"
+    assert int(current_revision(engine)) >= 3  # the migration that adds column_mapping
     assert mappings.load_mapping(engine, labels) is None
     sig = mappings.save_mapping(engine, labels, {"移动电话号": "phone"}, "clerk", now=T0)
     saved = mappings.load_mapping(engine, ["统战对象类别", "姓　名", "移动电话号"])
