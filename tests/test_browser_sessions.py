@@ -7,12 +7,16 @@ every second here, so "within seconds" is a few seconds.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from store import accounts, clock
@@ -251,6 +255,50 @@ def test_a_revoked_screen_token_stops_the_lobby(server, chromium):
         page.goto(f"{base}/cockpit?kiosk=1&token={token}")
         wait_for_app(page)
         page.get_by_text(refused).wait_for()
+
+
+def fetch_status(url: str, cookie: str | None = None) -> int:
+    request = urllib.request.Request(url, headers={"Cookie": f"brain_session={cookie}"} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_an_unmasked_export_downloads_once_and_only_with_the_cookie(server, chromium):
+    base, engine = server
+    user = add_account(engine, "export.admin", role="admin")
+    with browser_page(chromium, width=1440, height=1200) as (page, _):
+        cookie = open_signed_in(page, base + LINK, user)["value"]
+        button = page.get_by_role("button", name=re.compile("导出 Excel"))
+        button.wait_for()
+
+        # Nothing to download exists before the click.
+        assert audit_count(engine, "export", user) == 0
+
+        with page.expect_download() as info:
+            button.click()
+        data = open(info.value.path(), "rb").read()
+        rows = list(load_workbook(io.BytesIO(data), read_only=True).active.values)[1:]
+        assert len(rows) == headcount_shown(page) > 0
+        assert audit_count(engine, "export", user) == 1
+
+        # A second click, its download held back: the link it made ...
+        links: list[str] = []
+        page.route("**/_brain/export/**", lambda route: (links.append(route.request.url), route.abort()))
+        button.click()
+        deadline = time.monotonic() + 20
+        while not links and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        [link] = links
+        # ... opens nothing without the session's cookie, nor with a forged one ...
+        assert fetch_status(link) == 403
+        assert fetch_status(link, cookie[:-2] + "xx") == 403
+        # ... opens once with it, and never again.
+        assert fetch_status(link, cookie) == 200
+        assert fetch_status(link, cookie) == 410
+        assert audit_count(engine, "export", user) == 2
 
 
 def test_an_idle_cockpit_stops_refreshing(store, chromium):

@@ -1,5 +1,5 @@
-"""The sign-in gate under AppTest: one refusal message, links that wait for the sign-in, and open
-sessions that follow a revocation within seconds.
+"""The sign-in gate under AppTest: one refusal message, links that wait for the sign-in, open
+sessions that follow a revocation within seconds, and one-time export links.
 
 Changes are made as the command line makes them, from "another process": nothing tells
 the app but the accounts epoch its version watch reads (every second here).
@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import Engine, event, insert
 
 from store import accounts, clock
+from store.filters import PersonFilter
 from store.schema import person
-from ui import cache
+from ui import cache, downloads
+from ui.auth import idle_timeout
 from ui.i18n import translate
 
 PASSWORD = "a-long-password"
@@ -158,3 +160,69 @@ def test_a_signed_in_warm_view_issues_no_sql(gated, sqlite_engine, counted):
     at.run()
     assert not at.exception and viewer_name(at) == "zhao"
     assert counted == []
+
+
+# ---- one-time export links --------------------------------------------------------------
+
+def order(session_id: int | None, seconds: float = downloads.TICKET_SECONDS) -> downloads.ExportOrder:
+    return downloads.ExportOrder(session_id, PersonFilter(), "name", False, clock.today(),
+                                 time.monotonic() + seconds)
+
+
+def test_a_ticket_opens_once_for_its_own_session_and_not_after_a_minute():
+    book = downloads.TicketBook()
+    ticket = book.issue(order(7))
+    assert book.redeem(ticket, 8) is None  # another session
+    assert book.redeem(ticket, 7) is not None
+    assert book.redeem(ticket, 7) is None  # once
+    stale = book.issue(order(7, seconds=-1))
+    assert book.redeem(stale, 7) is None
+    assert book.redeem("made-up", 7) is None
+
+
+@pytest.fixture
+def download_env(sqlite_engine, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    monkeypatch.setenv("BRAIN_ANALYTIC_COPY", "0")
+    return sqlite_engine
+
+
+def held_session(engine, username: str, role: str) -> tuple[int, str]:
+    acc = accounts.create_account(engine, username, PASSWORD, role)
+    start = accounts.start_session(engine, acc.id, "password")
+    return start.session_id, accounts.redeem_handoff(engine, start.handoff, cache.cookie_key())
+
+
+def test_an_export_link_needs_the_cookie_of_its_session(download_env):
+    engine = download_env
+    session_id, cookie = held_session(engine, "admin1", "admin")
+    _, other_cookie = held_session(engine, "admin2", "admin")
+    ticket = downloads.ticket_book().issue(order(session_id))
+    for wrong in (None, "", other_cookie, cookie[:-2] + "xx"):
+        with pytest.raises(downloads.Refused) as refused:
+            downloads.open_export(ticket, wrong)
+        assert refused.value.status in (403, 410)
+    assert downloads.open_export(ticket, cookie).data[:2] == b"PK"  # an .xlsx
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_export(ticket, cookie)
+    assert refused.value.status == 410
+
+    # A session that ended (signed out, disabled, reset) opens nothing any more.
+    ticket = downloads.ticket_book().issue(order(session_id))
+    accounts.set_disabled(engine, "admin1", True)
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_export(ticket, cookie)
+    assert refused.value.status == 403
+
+
+def test_an_export_link_follows_the_accounts_current_role(download_env):
+    engine = download_env
+    session_id, cookie = held_session(engine, "demoted", "staff")
+    ticket = downloads.ticket_book().issue(order(session_id))
+    accounts.set_role(engine, "demoted", "leader")  # leaders see no lists of people
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_export(ticket, cookie)
+    assert (refused.value.status, refused.value.key) == (403, "auth.forbidden")
+    held = accounts.check_session(engine, session_id=session_id, idle=idle_timeout())
+    assert held.account.role == "leader"

@@ -17,7 +17,26 @@ TEXTS = {
         "您的登录已失效（已在别处退出，或账号已被更改），请重新登录。",
         "Your session has ended (signed out elsewhere, or the account was changed); please sign in again.",
     ),
+    "download.started": (
+        "下载已开始。下载链接只能使用一次，一分钟内有效；如未开始，请再点一次导出。",
+        "The download has started. Its link works once, within a minute; if nothing arrives, click export again.",
+    ),
+    "download.expired": (
+        "下载链接已失效（只能使用一次，一分钟内有效）。请回到页面重新点击导出。",
+        "This download link has expired (it works once, within a minute). Click export on the page again.",
+    ),
+    "download.refused": (
+        "只有导出该文件的登录会话才能下载它。请登录后在页面上重新导出。",
+        "Only the signed-in session that made this export may download it. Sign in and export again.",
+    ),
+    "download.too_large": (
+        "符合条件的人员已超过一次导出的上限，请先缩小筛选范围。",
+        "More persons match than one export may hold; narrow the filters first.",
+    ),
+    "download.failed": ("导出失败，请稍后重试；详情已写入服务器日志。",
+                        "The export failed; try again later. The server log has the details."),
     "web.refused": ("请求被拒绝。", "Request refused."),
+    "download.sign_in_again": ("请重新登录后再导出。", "Please sign in again to export."),
     "auth.bad_token": (
         "大屏链接无效或已被吊销，请联系管理员获取新链接。",
         "This screen link is invalid or revoked; ask an administrator for a new one.",
