@@ -404,7 +404,13 @@ def _session_moved() -> bool:
 
 def _follow_changes() -> None:
     """The background check: when this tab's viewer changed or went, the whole page runs again."""
-    if st.session_state.get("viewer") is not None and _session_moved():
+    try:
+        moved = st.session_state.get("viewer") is not None and _session_moved()
+    except SQLAlchemyError as exc:
+        # The store is away: the page's next run says so; this hidden check only tries again.
+        log.warning("session check failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc))
+        return
+    if moved:
         st.session_state["_recheck"] = True
         st.rerun(scope="app")
 
