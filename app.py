@@ -9,7 +9,7 @@ from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 from store.queries.common import store_summary
 from store.url import describe_url
-from ui.auth import current_scope, sign_in_gate, sign_out_button, Viewer
+from ui.auth import current_scope, sign_in_gate, sign_out_button, watch_session, Viewer
 from ui.cache import query, store_url
 from ui.i18n import language_switch, t
 
@@ -36,18 +36,43 @@ PAGES = [
 ]
 
 
+def _forbidden() -> None:
+    st.error(t("auth.forbidden"))
+
+
+def stand_in(name: str, run=lambda: None) -> st.Page:
+    """A hidden page at `name`'s URL that runs `run` instead of the page.
+
+    Streamlit answers a URL no page claims with an English "Page not found" dialog
+    and forgets the path; a stand-in keeps the URL (and its filters) and says why
+    the page is not shown.
+    """
+    return st.Page(run, title=t(f"page.{name}"), url_path=name, visibility="hidden")
+
+
+def waiting_pages() -> list[st.Page]:
+    """Before sign-in: every page's URL is known and none runs, so a bookmarked or shared link
+    waits under the sign-in form and opens, with its filters, once signed in."""
+    sign_in = st.Page(lambda: None, title=t("auth.sign_in"), url_path="sign_in", default=True)
+    return [sign_in, *(stand_in(name) for _, name, _ in PAGES)]
+
+
 def build_pages(viewer: Viewer) -> dict[str, list[st.Page]]:
     """Only the pages the viewer's role may use: the others cannot be reached by URL either.
 
     The default page is a hidden one that forwards to the first real page: a
     default page lives at "/" only, so making the cockpit default would leave
     /cockpit (the URL a lobby screen bookmarks) answering "page not found".
+    A page the role may not use is a stand-in that says so.
     """
     sections: dict[str, list[st.Page]] = {}
+    refused: list[st.Page] = []
     for section, name, icon in PAGES:
         if viewer.may_open(name):
             page = st.Page(f"pages/{name}.py", title=t(f"page.{name}"), icon=icon, url_path=name)
             sections.setdefault(t(section), []).append(page)
+        else:
+            refused.append(stand_in(name, _forbidden))
     first = next(iter(sections.values()))[0]
 
     def forward() -> None:
@@ -55,7 +80,7 @@ def build_pages(viewer: Viewer) -> dict[str, list[st.Page]]:
         st.switch_page(first, query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
     home = st.Page(forward, title=first.title, url_path="home", default=True, visibility="hidden")
-    sections.setdefault("", []).insert(0, home)
+    sections.setdefault("", []).extend([home, *refused])
     return sections
 
 
@@ -78,9 +103,12 @@ def main() -> None:
     try:
         viewer = sign_in_gate()
         if viewer is None:
-            # Declare an (empty) navigation so the pages/ folder is never offered to a stranger.
-            st.navigation([st.Page(lambda: None, title=t("auth.sign_in"), url_path="sign_in")], position="hidden")
-            st.stop()
+            # Declare a navigation of stand-ins so the pages/ folder is never offered to a stranger.
+            # Return rather than st.stop(): a run that stops keeps the previous run's fragments
+            # registered, and a late tick of one would draw into this page.
+            st.navigation(waiting_pages(), position="hidden")
+            return
+        watch_session()
         # A screen token always gets the bare kiosk layout.
         kiosk = is_kiosk() or viewer.role == "screen"
         page = st.navigation(build_pages(viewer), position="hidden" if kiosk else "sidebar")

@@ -19,7 +19,7 @@ from charts.echarts_theme import THEME
 from store.queries import cockpit as q
 from store.settings import get_setting
 from ui import theme
-from ui.auth import guard_page
+from ui.auth import follows_session, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
 from ui.panels import guarded
@@ -152,5 +152,6 @@ def cockpit() -> None:
 
 
 # The fragment re-runs only itself; every query inside is answered from the cache
-# until the data version changes, so an idle refresh costs the store nothing.
-st.fragment(cockpit, run_every=carousel or get_setting("cockpit_refresh_seconds"))()
+# until the data version changes, so an idle refresh costs the store nothing. A viewer
+# signed out, revoked or idle meanwhile gets no refresh: the whole page runs again instead.
+st.fragment(follows_session(cockpit), run_every=carousel or get_setting("cockpit_refresh_seconds"))()

@@ -1,12 +1,19 @@
-"""Local accounts, sign-in with lockout, and revocable screen tokens. No Streamlit here.
+"""Local accounts, sign-in with lockout, sign-in sessions, and revocable screen tokens. No Streamlit here.
 
-Passwords are hashed with Argon2id (argon2-cffi). Screen tokens are long random
-strings shown once; only their SHA-256 is stored.
+Passwords are hashed with Argon2id (argon2-cffi). Screen tokens and session
+tokens are long random strings; only their SHA-256 is stored. A session's cookie
+carries its token signed with the store's session key, so a cookie that was not
+issued here is refused before any lookup, and a session ends for good when it is
+revoked (sign-out, disable, password reset) or idle. Every change to accounts,
+sessions and tokens moves the accounts epoch (store/version.py), which open
+sessions watch.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -14,15 +21,21 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from store.audit import record
 from store.engine import writing
-from store.schema import ROLES, account, screen_token
+from store.schema import ROLES, account, account_session, meta, screen_token
 from store.scope import Scope
+from store.version import bump_accounts_epoch
 
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+# The account table's username column: nothing longer can be an account, nor land in the audit log.
+MAX_USERNAME_LENGTH = 64
+# How long a signed-in page has to exchange its one-time handoff code for the session cookie.
+HANDOFF = timedelta(seconds=60)
 _hasher = PasswordHasher()
 # Verifying against a real hash when the user is unknown keeps both paths equally slow.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -130,19 +143,30 @@ def create_account(engine: Engine, username: str, password: str | None, role: st
     return get_account(engine, username)
 
 
-def _change(engine: Engine, username: str, values: dict, actor: str, action: str, detail: dict) -> Account:
+def _change(engine: Engine, username: str, values: dict, actor: str, action: str, detail: dict, *,
+            end_sessions: str | None = None) -> Account:
+    """Change an account; `end_sessions` (a reason) also revokes every open session of it.
+
+    Either way the accounts epoch moves, so open sessions pick up a new role or scope too.
+    """
     with engine.begin() as conn:
         result = conn.execute(update(account).where(account.c.username == username).values(**values))
         if result.rowcount == 0:
             raise AccountError(f"没有用户 {username} · no account {username}")
+        if end_sessions:
+            account_id = select(account.c.id).where(account.c.username == username).scalar_subquery()
+            _revoke(conn, account_session.c.account_id == account_id, end_sessions, datetime.now())
         record(conn, actor, action, {"username": username, **detail})
+        bump_accounts_epoch(conn)
     return get_account(engine, username)
 
 
 def set_password(engine: Engine, username: str, password: str, actor: str = "cli") -> Account:
+    """A new password; whoever was signed in with the old one is signed out."""
     _check_password(password)
     return _change(engine, username, {"password_hash": _hasher.hash(password), "failed_logins": 0,
-                                      "locked_until": None}, actor, "account_password", {})
+                                      "locked_until": None}, actor, "account_password", {},
+                   end_sessions="password")
 
 
 def set_role(engine: Engine, username: str, role: str, actor: str = "cli") -> Account:
@@ -162,7 +186,7 @@ def set_scope(engine: Engine, username: str, scope: Scope, actor: str = "cli") -
 def set_disabled(engine: Engine, username: str, disabled: bool, actor: str = "cli") -> Account:
     action = "account_disable" if disabled else "account_enable"
     return _change(engine, username, {"disabled": disabled, "failed_logins": 0, "locked_until": None},
-                   actor, action, {})
+                   actor, action, {}, end_sessions="disabled" if disabled else None)
 
 
 def _password_matches(stored_hash: str | None, password: str) -> bool:
@@ -183,6 +207,9 @@ def sign_in(engine: Engine, username: str, password: str, *, max_failures: int =
     any writer, an import included (SQLite: BEGIN IMMEDIATE, within the busy timeout;
     PostgreSQL: the account row locked FOR UPDATE), and decides on the account as it is by
     then: simultaneous attempts neither fail at once nor lose a count.
+
+    The reason of a failure is for the audit log only: the sign-in form says the same
+    for all of them, so nobody learns from it which usernames exist.
     """
     now = now or datetime.now()
     username = username.strip()
@@ -232,6 +259,144 @@ def bootstrap_admin(engine: Engine) -> str | None:
     return password
 
 
+# ---- Sign-in sessions ----
+
+@dataclass(frozen=True)
+class SessionStart:
+    session_id: int
+    # One-time code the signed-in page exchanges for its cookie (redeem_handoff), within HANDOFF.
+    handoff: str
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    session_id: int | None
+    account: Account | None
+    # None when the session holds; else: invalid (no such session or cookie), ended (revoked,
+    # or its account disabled) or idle (it ends now, as the idle timeout says).
+    failure: str | None = None
+
+
+def session_key(engine: Engine) -> bytes:
+    """The key session cookies are signed with: one per store, made on first use, shared by its processes."""
+    with engine.connect() as conn:
+        value = conn.execute(select(meta.c.value).where(meta.c.key == "session_key")).scalar()
+    if value is None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert(meta).values(key="session_key", value=secrets.token_hex(32)))
+        except IntegrityError:
+            pass  # another process made it first: use theirs
+        with engine.connect() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == "session_key")).scalar_one()
+    return bytes.fromhex(value)
+
+
+def _signature(token: str, key: bytes) -> str:
+    digest = hmac.new(key, token.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _signed(token: str, key: bytes) -> str:
+    return f"{token}.{_signature(token, key)}"
+
+
+def _cookie_token(cookie: str, key: bytes) -> str | None:
+    """The token of a cookie this store signed, else None."""
+    if not isinstance(cookie, str) or not cookie or len(cookie) > 200 or not cookie.isascii():
+        return None
+    token, _, signature = cookie.rpartition(".")
+    if not token or not hmac.compare_digest(signature, _signature(token, key)):
+        return None
+    return token
+
+
+def start_session(engine: Engine, account_id: int, method: str, *, now: datetime | None = None) -> SessionStart:
+    """A new session for an account that has just signed in (by password or the identity provider)."""
+    now = now or datetime.now()
+    handoff = secrets.token_urlsafe(32)
+    with writing(engine) as conn:  # waits its turn behind an import, as sign_in does
+        session_id = conn.execute(insert(account_session).values(
+            account_id=account_id, handoff_sha256=_token_hash(handoff), handoff_expires_at=now + HANDOFF,
+            method=method, created_at=now, last_seen_at=now).returning(account_session.c.id)).scalar_one()
+    return SessionStart(session_id, handoff)
+
+
+def redeem_handoff(engine: Engine, handoff: str, key: bytes, *, now: datetime | None = None) -> str | None:
+    """The signed cookie value for a session's handoff code: once, within HANDOFF, and not after revocation."""
+    if not handoff or len(handoff) > 200:
+        return None
+    now = now or datetime.now()
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        redeemed = conn.execute(update(account_session).where(
+            account_session.c.handoff_sha256 == _token_hash(handoff),
+            account_session.c.handoff_expires_at >= now,
+            account_session.c.revoked_at.is_(None),
+        ).values(token_sha256=_token_hash(token), handoff_sha256=None, handoff_expires_at=None)).rowcount
+    return _signed(token, key) if redeemed == 1 else None
+
+
+def check_session(engine: Engine, *, idle: timedelta, session_id: int | None = None, cookie: str | None = None,
+                  key: bytes | None = None, now: datetime | None = None) -> SessionCheck:
+    """Whether a session (by id, or by its cookie and the store's key) still holds, and for whom.
+
+    A session idle for longer than `idle` ends here (recorded as a logout for idleness).
+    """
+    now = now or datetime.now()
+    if cookie is not None:
+        token = _cookie_token(cookie, key or b"")
+        if token is None:
+            return SessionCheck(None, None, "invalid")
+        which = account_session.c.token_sha256 == _token_hash(token)
+    else:
+        which = account_session.c.id == session_id
+    stmt = (select(*account.c, account_session.c.id.label("session_id"), account_session.c.last_seen_at,
+                   account_session.c.revoked_at)
+            .join(account, account.c.id == account_session.c.account_id).where(which))
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
+    if row is None:
+        return SessionCheck(None, None, "invalid")
+    if row.revoked_at is not None or row.disabled:
+        return SessionCheck(row.session_id, None, "ended")
+    if row.last_seen_at < now - idle:
+        end_session(engine, row.session_id, "idle", now=now)
+        return SessionCheck(row.session_id, None, "idle")
+    return SessionCheck(row.session_id, _account_from_row(row))
+
+
+def touch_session(engine: Engine, session_id: int, *, now: datetime | None = None) -> None:
+    """Note activity, so the session's idle clock starts again (callers do this at most once a minute)."""
+    with engine.begin() as conn:
+        conn.execute(update(account_session).where(account_session.c.id == session_id,
+                                                   account_session.c.revoked_at.is_(None))
+                     .values(last_seen_at=now or datetime.now()))
+
+
+def _revoke(conn: Connection, which, reason: str, now: datetime) -> int:
+    return conn.execute(update(account_session).where(which, account_session.c.revoked_at.is_(None))
+                        .values(revoked_at=now, revoked_reason=reason, handoff_sha256=None,
+                                handoff_expires_at=None)).rowcount
+
+
+def end_session(engine: Engine, session_id: int, reason: str = "logout", *, now: datetime | None = None) -> bool:
+    """Sign a session out for good (its cookie opens nothing any more); False when it had ended already.
+
+    The logout is audited once, however many of the session's pages notice it.
+    """
+    now = now or datetime.now()
+    with engine.begin() as conn:
+        if not _revoke(conn, account_session.c.id == session_id, reason, now):
+            return False
+        username = conn.execute(select(account.c.username).join(
+            account_session, account_session.c.account_id == account.c.id)
+            .where(account_session.c.id == session_id)).scalar_one()
+        record(conn, username, "logout", None if reason == "logout" else {"reason": reason})
+        bump_accounts_epoch(conn)
+    return True
+
+
 # ---- Screen tokens ----
 
 def _token_hash(token: str) -> str:
@@ -259,6 +424,7 @@ def revoke_screen_token(engine: Engine, token_id: int, actor: str = "cli") -> No
         if result.rowcount == 0:
             raise AccountError(f"没有有效的令牌 {token_id} · no active token {token_id}")
         record(conn, actor, "screen_token_revoke", {"id": token_id})
+        bump_accounts_epoch(conn)
 
 
 def list_screen_tokens(engine: Engine) -> list[dict]:

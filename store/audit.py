@@ -12,9 +12,21 @@ from store.schema import audit_log
 from store.scope import Scope
 
 
+# The width of audit_log.actor. A longer actor (a 50,000-character "username" typed into the
+# sign-in form) is cut to it: the log stays readable, and PostgreSQL does not refuse the row.
+ACTOR_LENGTH = 64
+
+
+def bounded_actor(actor: str | None) -> str | None:
+    if actor is None or len(actor) <= ACTOR_LENGTH:
+        return actor
+    return actor[:ACTOR_LENGTH - 1] + "…"
+
+
 def record(conn: Connection, actor: str | None, action: str, detail: dict | str | None = None,
            at: datetime | None = None) -> None:
     """Write one audit row inside the caller's transaction (so it lands with the change or not at all)."""
+    actor = bounded_actor(actor)
     if isinstance(detail, dict):
         detail = json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)
     conn.execute(insert(audit_log).values(at=at or clock.now(), actor=actor, action=action, detail=detail))

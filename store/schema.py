@@ -254,6 +254,28 @@ screen_token = Table(
     Column("last_used_at", DateTime),
 )
 
+# A signed-in browser: the session cookie holds a random token, only its hash is kept here, so a
+# session can be revoked (sign-out, disable, password reset) and expires with the idle timeout.
+account_session = Table(
+    "account_session",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of the cookie's token; empty until the browser has exchanged its handoff code.
+    Column("token_sha256", String(64), unique=True),
+    # SHA-256 of a one-time code the signed-in page exchanges for its cookie, and until when it may.
+    Column("handoff_sha256", String(64), unique=True),
+    Column("handoff_expires_at", DateTime),
+    # password | oidc
+    Column("method", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    # logout | idle | disabled | password
+    Column("revoked_reason", String(16)),
+    Index("ix_account_session_account_id", "account_id"),
+)
+
 ROLES = ("screen", "leader", "staff", "admin")
 
 # Column mappings staff corrected on the import page, per header signature (a hash of the

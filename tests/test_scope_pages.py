@@ -505,16 +505,27 @@ def test_explorer_url_naming_an_outside_person_or_name_shows_nothing(city):
 
 @pytest.fixture
 def exports(monkeypatch):
-    """The bytes of every explorer export the page offers, made as a click would make them."""
+    """The bytes of every explorer export the page offers: each run clicks the button, and the
+    one-time link it makes is opened for the session that clicked, as the download route does."""
+    from ui import downloads
+    from ui.auth import idle_timeout
+    from ui.cache import get_engine
+
     made: list[bytes] = []
-    original = streamlit.download_button
+    original_button = streamlit.button
+    original_issue = downloads.TicketBook.issue
 
-    def download_button(label, data, *args, **kwargs):
-        if kwargs.get("key") == "explorer_export":
-            made.append(data() if callable(data) else data)
-        return original(label, data, *args, **kwargs)
+    def button(label, *args, **kwargs):
+        return original_button(label, *args, **kwargs) or kwargs.get("key") == "explorer_export"
 
-    monkeypatch.setattr(streamlit, "download_button", download_button)
+    def issue(self, order):
+        ticket = original_issue(self, order)
+        held = accounts.check_session(get_engine(), session_id=order.session_id, idle=idle_timeout())
+        made.append(downloads.export_of(ticket, held).data)
+        return ticket
+
+    monkeypatch.setattr(streamlit, "button", button)
+    monkeypatch.setattr(downloads.TicketBook, "issue", issue)
     return made
 
 

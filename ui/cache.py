@@ -8,7 +8,10 @@ cockpit cost the database what one does.
 The data version itself is watched by one background thread per process, every
 `version_check_seconds`, so that no page view asks for it: a view or a refresh
 with unchanged data issues no SQL at all. A write made by this process marks
-the version stale, and the next view asks at once.
+the version stale, and the next view asks at once. The same round trip reads the
+accounts epoch, which open sessions compare with the one they were checked at
+(ui/auth.py): a revocation reaches them within one interval, at no cost to a
+refresh while nothing changes.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from store.analytic import ReadRouter
 from store.engine import open_store
 from store.settings import get_setting
 from store.url import resolve_database_url
-from store.version import data_version
+from store.accounts import session_key
+from store.version import watched_versions
 
 log = logging.getLogger("brain.cache")
 
@@ -58,22 +62,24 @@ class VersionWatch:
     def __init__(self, url: str):
         self.url = url
         self.version: str | None = None
+        self.epoch = ""
         self.stale = True
         self.asked_at = time.monotonic()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def current(self) -> str:
-        """The version; asks the store only when stale (first use, or after a write of ours)."""
+    def current(self) -> tuple[str, str]:
+        """(data version, accounts epoch); asks the store only when stale (first use, or after a write of ours)."""
         with self.lock:
             self.asked_at = time.monotonic()
             if self.stale or self.version is None:
-                self.version = data_version(_engine_for(self.url))  # an outage raises here, to the page
+                # An outage raises here, to the page.
+                self.version, self.epoch = watched_versions(_engine_for(self.url))
                 self.stale = False
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._poll, daemon=True, name="version-watch")
                 self.thread.start()
-            return self.version
+            return self.version, self.epoch
 
     def mark_stale(self) -> None:
         with self.lock:
@@ -86,14 +92,14 @@ class VersionWatch:
             if _watch_for(self.url) is not self:
                 return  # the cache was cleared and a new watch took over
             try:
-                version = data_version(_engine_for(self.url))
+                version, epoch = watched_versions(_engine_for(self.url))
             except Exception as exc:  # noqa: BLE001 - the store is away: keep serving what is cached
                 # One line, not a traceback every interval while the store is down.
                 log.warning("data version check failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc))
                 continue
             with self.lock:
                 if not self.stale:
-                    self.version = version
+                    self.version, self.epoch = version, epoch
 
 
 @st.cache_resource(show_spinner=False)
@@ -102,7 +108,7 @@ def _watch_for(url: str) -> VersionWatch:
 
 
 def _version_for(url: str) -> str:
-    return _watch_for(url).current()
+    return _watch_for(url).current()[0]
 
 
 def current_data_version() -> str:
@@ -112,6 +118,25 @@ def current_data_version() -> str:
 def data_changed() -> None:
     """Call after this process wrote to the store: the next read sees the new version."""
     _watch_for(store_url()).mark_stale()
+
+
+def accounts_epoch() -> str:
+    """The accounts epoch as last watched (no SQL while it is current); it moves with every account change."""
+    return _watch_for(store_url()).current()[1]
+
+
+# A change to accounts made by this process is a write like any other: the next check sees it at once.
+accounts_changed = data_changed
+
+
+@st.cache_resource(show_spinner=False)
+def _session_key_for(url: str) -> bytes:
+    return session_key(_engine_for(url))
+
+
+def cookie_key() -> bytes:
+    """The store's key for signing session cookies, read once per process."""
+    return _session_key_for(store_url())
 
 
 @st.cache_resource(show_spinner=False)

@@ -299,11 +299,14 @@ def on_row_select(list_key: str, ids: tuple[int, ...]) -> Callable[[], None]:
 
 
 def export_button(flt: PersonFilter, matched: int, *, sort: str, descending: bool) -> None:
-    """A download button that builds the .xlsx only when clicked (each export is audited)."""
-    from store.export import EXPORT_MAX_ROWS, export_persons
+    """An export button; its click makes a one-time download link for this session (ui/downloads.py).
+
+    The workbook is built when the link is fetched, and audited then.
+    """
+    from store.export import EXPORT_MAX_ROWS
     from store.privacy import may_see_personal
     from ui.auth import current_viewer
-    from ui.cache import get_engine
+    from ui.downloads import offer_export
 
     if matched == 0:
         st.caption(t("explorer.export.none"))
@@ -311,17 +314,7 @@ def export_button(flt: PersonFilter, matched: int, *, sort: str, descending: boo
     if matched > EXPORT_MAX_ROWS:
         st.warning(t("explorer.export.too_many", n=f"{matched:,}", limit=f"{EXPORT_MAX_ROWS:,}"))
         return
-    viewer = current_viewer()
-    unmasked = may_see_personal(viewer.role)
-    today = clock.today()
-
-    def build() -> bytes:
-        return export_persons(get_engine(), viewer.scope, flt, actor=viewer.name, unmasked=unmasked,
-                              sort=sort, descending=descending, today=today).data
-
-    st.download_button(
-        t("explorer.export", n=f"{matched:,}"), data=build, file_name=f"人员名单_{today:%Y%m%d}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:", on_click="ignore", key="explorer_export",
-    )
+    if st.button(t("explorer.export", n=f"{matched:,}"), icon=":material/download:", key="explorer_export"):
+        offer_export(flt, sort=sort, descending=descending, today=clock.today())
+    unmasked = may_see_personal(current_viewer().role)
     st.caption(t("explorer.export.unmasked" if unmasked else "explorer.export.masked"))

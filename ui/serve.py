@@ -1,5 +1,9 @@
 """`python -m ui.serve [streamlit options]`: run the app the safe way.
 
+It serves server.py: app.py through Streamlit's ASGI app, with the routes that
+set and clear the HttpOnly session cookie and answer one-time downloads
+(ui/web.py) on the same port.
+
 Streamlit still treats a `pages/` folder beside the entry script as an old-style
 multipage app until the first `st.navigation` call of the process. Without this
 launcher, the very first visitor after a restart who opens a page URL directly
@@ -15,14 +19,15 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = ROOT / "server.py"
 
 
 def main() -> int:
     PagesManager.uses_pages_directory = False
     port = _option("--server.port") or "8501"
     print(f"统战大脑 · United-Front Brain: http://localhost:{port}", flush=True)
-    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    sys.argv = ["streamlit", "run", str(SERVER), *sys.argv[1:]]
     return cli.main()
 
 
@@ -37,7 +42,7 @@ def _option(name: str) -> str | None:
     try:
         import tomllib
 
-        with open(APP.parent / ".streamlit" / "config.toml", "rb") as fh:
+        with open(ROOT / ".streamlit" / "config.toml", "rb") as fh:
             return str(tomllib.load(fh).get("server", {}).get("port", "")) or None
     except OSError:
         return None
