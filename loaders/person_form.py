@@ -17,6 +17,7 @@ from sqlalchemy import Engine, or_, select
 
 from loaders.apply import PERSON_COLUMNS, load_candidates, match_person
 from loaders.plan import PERSON_FIELDS, PERSONS, field_label, prepare_import
+from loaders.reference import load_reference
 from store.schema import person
 
 FORM_FIELDS = PERSON_FIELDS + ("tags",)
@@ -52,6 +53,16 @@ def check_person(form: dict[str, object]) -> CheckedPerson:
     values = dict(zip(PERSON_COLUMNS, row.values))
     return CheckedPerson(values={k: v for k, v in values.items() if v is not None}, tags=row.tags or (),
                          problems=list(row.problems or []), warnings=list(row.warnings or []), _row=row)
+
+
+def form_text(field_name: str, value) -> str:
+    """A stored value as the form shows it: names where the store keeps codes; check_person reads them back."""
+    if value is None:
+        return ""
+    ref = load_reference()
+    names = {"gender": {"M": "男", "F": "女"}, "category": ref.category_names, "district": ref.district_names,
+             "party": ref.party_names}.get(field_name, {})
+    return names.get(value, _cell(value))
 
 
 def _cell(value) -> str:

@@ -67,6 +67,7 @@ class Reference:
     district_aliases: dict[str, str]  # lookup key -> district code (old names)
     district_names: dict[str, str]  # code -> name_zh
     streets: dict[str, list[Region]] = field(default_factory=dict)  # lookup key -> streets
+    party_names: dict[str, str] = field(default_factory=dict)  # code -> name_zh
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -122,8 +123,10 @@ def load_reference(data_dir: Path = DATA_DIR) -> Reference:
                 categories.setdefault(_lookup_key(value), code)
 
     parties: dict[str, str] = {}
+    party_names: dict[str, str] = {}
     for row in _read_csv(data_dir / "parties.csv"):
         code = row["code"]
+        party_names[code] = row["name_zh"]
         for value in [code, row["name_zh"], row.get("name_en", ""), *_split_aliases(row.get("aliases", ""))]:
             if value:
                 parties.setdefault(_lookup_key(value), code)
@@ -148,4 +151,4 @@ def load_reference(data_dir: Path = DATA_DIR) -> Reference:
             for alias in _split_aliases(row.get("aliases", "")):
                 streets.setdefault(street_key(alias), []).append(region)
     return Reference(synonyms, categories, category_names, parties, districts, aliases,
-                     district_names, streets)
+                     district_names, streets, party_names)

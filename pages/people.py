@@ -12,11 +12,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from loaders.person_form import check_person, likely_duplicates
+from loaders.person_form import check_person, form_text, likely_duplicates
 from store import changes as ch
 from store import clock
 from store.privacy import mask_id_number, mask_phone, may_see_personal
-from store.queries.people import ADMIN_ONLY, person_record, tag_names
+from store.queries.people import ADMIN_ONLY, person_record, tag_names, tags_by_id
 from store.schema import APPOINTMENT_BODIES, STAGES
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
@@ -28,6 +28,9 @@ engine = get_engine()
 is_admin = viewer.role == "admin"
 FORM_FIELDS = ("name", "gender", "ethnicity", "birth_date", "id_number", "phone", "party", "category", "district",
                "street", "organization", "position", "education", "title", "stage", "source")
+# The stage moves through 调整阶段 only: with a stage event, so the lifecycle follows it.
+EDIT_FIELDS = tuple(f for f in FORM_FIELDS if f != "stage")
+ADD_KEYS = tuple(f"add_{name}" for name in FORM_FIELDS + ("tags", "reason"))
 COLUMN_OF = {"category": "category_code", "district": "district_code"}
 MASKS = {"id_number": mask_id_number, "phone": mask_phone}
 
@@ -39,35 +42,84 @@ def field_label(column: str) -> str:
     return FIELD_LABELS.get(name, name)
 
 
-def shown(column: str | None, text: str | None) -> str:
+CODED = {"gender": "gender", "category_code": "category", "district_code": "district", "party": "party"}
+
+
+def in_words(column: str | None, value) -> str:
+    """A stored value as staff read it: names, not the store's codes."""
+    if value is None:
+        return ""
+    if column == "stage":
+        return t(f"lifecycle.stage.{value}")
+    if column == "body":
+        return t(f"people.body.{value}")
+    if column in CODED:
+        return form_text(CODED[column], value)
+    return str(value)
+
+
+def shown(column: str | None, text: str | None, tags: dict[int, str] | None = None) -> str:
     """A change row's value as this viewer may see it: masked IDs and phones, birth years only."""
     if text is None or pd.isna(text):
         return ""
     value = json.loads(text)
-    if isinstance(value, dict):  # a whole row
-        value = value.get("name") or value.get("title") or value.get("stage") or ""
+    if isinstance(value, dict):  # a whole row: what names it
+        if "tag_id" in value:
+            return (tags or {}).get(value["tag_id"], "")
+        column = next((k for k in ("name", "title", "stage", "body") if value.get(k)), None)
+        value = value.get(column)
     if not may_see_personal(viewer.role):
         if column in MASKS:
             return MASKS[column](value) or ""
         if column == "birth_date" and value:
             return str(value)[:4]
-    return "" if value is None else str(value)
+    return in_words(column, value)
 
 
 def problems_box(problems) -> None:
     st.error(t("people.problems") + "\n\n" + "\n".join(f"- {msg}" for _, msg in problems))
 
 
-def after_write(message: str) -> None:
+def open_person(pid: int) -> None:
+    """Open a person (0: none). The URL says who is open; the id box follows it on the next run."""
+    if pid:
+        st.query_params["person"] = str(pid)
+    else:
+        st.query_params.pop("person", None)
+
+
+def after_write(message: str, *, reset: dict | None = None) -> None:
+    """Show the message on the next run; `reset` (widget key -> value) starts the saved form afresh,
+    so one more click does not save the same thing twice."""
     data_changed()
     st.session_state["people_flash"] = message
+    st.session_state["people_reset"] = reset or {}
+    st.session_state["people_reload"] = True
     st.rerun()
+
+
+def editable_fields() -> list[str]:
+    return [n for n in EDIT_FIELDS if is_admin or COLUMN_OF.get(n, n) not in ADMIN_ONLY]
+
+
+def fill_forms(record: dict, *, reload: bool) -> None:
+    """The person's forms show the stored record when first drawn and after this page wrote (a save,
+    an undo, a merge); on other runs they keep what was typed, and a save compares with what they showed."""
+    pid, values = record["id"], record["values"]
+    masked_phone = not may_see_personal(viewer.role)
+    state = {f"edit_{pid}_{n}": "" if n == "phone" and masked_phone else form_text(n, values.get(COLUMN_OF.get(n, n)))
+             for n in editable_fields()}
+    state |= {f"edit_{pid}_reason": "", f"tags_{pid}": list(record["tags"]), f"stage_{pid}": values["stage"]}
+    if reload or any(key not in st.session_state for key in state):
+        st.session_state.update(state)
+        st.session_state[f"people_seen_{pid}"] = dict(values)
 
 
 # ---------------------------------------------------------------- add
 
 def add_section() -> None:
     st.subheader(t("people.add.title"))
+    # Kept after a refused save, so nothing typed is lost; emptied after a save (after_write).
     with st.form("people_add", clear_on_submit=False):
         cols = st.columns(3)
         form = {}
@@ -86,7 +138,7 @@ def add_section() -> None:
     if dupes and not anyway:
         st.warning(t("people.add.duplicate", names="、".join(f"#{d}" for d in dupes)))
         for d in dupes:
-            st.page_link("pages/people.py", label=f"#{d}", query_params={"person": str(d)})
+            st.button(t("people.add.open", id=d), key=f"add_open_{d}", on_click=open_person, args=(d,))
         return
     try:
         with ch.change_set_of(engine, "staff", viewer.name, reason or None, scope=viewer.scope) as cs:
@@ -96,8 +148,9 @@ def add_section() -> None:
     except ch.WriteRefused as refused:
         st.error(str(refused))
         return
-    st.query_params["person"] = str(pid)
-    after_write(t("people.add.saved", name=checked.values["name"], id=pid))
+    open_person(pid)
+    after_write(t("people.add.saved", name=checked.values["name"], id=pid),
+                reset={key: "" for key in ADD_KEYS} | {"add_anyway": False})
 
 
 # ---------------------------------------------------------------- edit
@@ -107,24 +160,19 @@ def edit_section(record: dict) -> None:
     st.subheader(t("people.edit.title"))
     if not is_admin:
         st.caption(t("people.edit.admin_only"))
-    # What the form showed when it was opened: a save compares against it (optimistic concurrency).
+    # What the form showed when it was filled (fill_forms): a save compares against it (optimistic concurrency).
     seen_key = f"people_seen_{pid}"
-    if seen_key not in st.session_state:
-        st.session_state[seen_key] = dict(values)
     with st.form(f"people_edit_{pid}"):
         cols = st.columns(3)
         form = {}
-        for i, name in enumerate(FORM_FIELDS):
+        for i, name in enumerate(editable_fields()):
             column = COLUMN_OF.get(name, name)
             current = values.get(column)
-            if column in ADMIN_ONLY and not is_admin:
-                continue
             if name == "phone" and not may_see_personal(viewer.role):
                 form[name] = cols[i % 3].text_input(field_label(column), placeholder=mask_phone(current) or "",
                                                     help=t("people.edit.phone_hint"), key=f"edit_{pid}_{name}")
                 continue
-            form[name] = cols[i % 3].text_input(field_label(column), value="" if current is None else str(current),
-                                                key=f"edit_{pid}_{name}")
+            form[name] = cols[i % 3].text_input(field_label(column), key=f"edit_{pid}_{name}")
         reason = st.text_input(t("people.reason"), key=f"edit_{pid}_reason")
         submitted = st.form_submit_button(t("people.add.save"), type="primary")
     if not submitted:
@@ -144,13 +192,18 @@ def edit_section(record: dict) -> None:
                               may_leave_scope=is_admin) as cs:
             changed = cs.edit_person(pid, new, seen=seen)
     except ch.EditConflict as conflict:
-        del st.session_state[seen_key]
-        st.error(t("people.conflict", fields="、".join(field_label(f) for f in conflict.changed)))
-        return
+        # Nothing is lost: the fields the other save changed and this viewer did not touch now show the
+        # other's value; what was typed stays, and saving again (having seen it) keeps both.
+        st.session_state[seen_key].update({f: now for f, (_, now) in conflict.changed.items()})
+        theirs = conflict.changed
+        untouched = {f"edit_{pid}_{n}": form_text(n, theirs[c][1]) for n in form
+                     if (c := COLUMN_OF.get(n, n)) in theirs and form[n] == form_text(n, theirs[c][0])}
+        st.session_state["people_error"] = t("people.conflict", fields="、".join(field_label(f) for f in theirs))
+        st.session_state["people_reset"] = untouched
+        st.rerun()
     except ch.WriteRefused as refused:
         st.error(str(refused))
         return
-    del st.session_state[seen_key]
     shown_fields = [f for f in changed if f not in ch.BOOKKEEPING]
     after_write(t("people.edit.saved", n=len(shown_fields)) if shown_fields else t("people.edit.nothing"))
 
@@ -159,8 +212,7 @@ def tags_section(record: dict) -> None:
     pid = record["id"]
     st.subheader(t("people.tags.title"))
     with st.form(f"people_tags_{pid}"):
-        picked = st.multiselect(t("people.tags.pick"), options=tag_names(engine), default=record["tags"],
-                                key=f"tags_{pid}", placeholder="")
+        picked = st.multiselect(t("people.tags.pick"), options=tag_names(engine), key=f"tags_{pid}", placeholder="")
         new = st.text_input(t("people.tags.new"), key=f"tags_new_{pid}") if is_admin else ""
         submitted = st.form_submit_button(t("people.tags.save"))
     if not submitted:
@@ -183,7 +235,7 @@ def stage_section(record: dict) -> None:
     with st.form(f"people_stage_{pid}"):
         c1, c2 = st.columns(2)
         stage = c1.selectbox(t("people.stage.pick"), STAGES, format_func=lambda s: t(f"lifecycle.stage.{s}"),
-                             index=STAGES.index(record["values"]["stage"]), key=f"stage_{pid}")
+                             key=f"stage_{pid}")
         day = c2.date_input(t("people.stage.date"), value=clock.today(), key=f"stage_day_{pid}")
         unit = c1.text_input(t("people.stage.unit"), key=f"stage_unit_{pid}")
         note = c2.text_input(t("people.stage.note"), key=f"stage_note_{pid}")
@@ -197,14 +249,21 @@ def stage_section(record: dict) -> None:
     except ch.WriteRefused as refused:
         st.error(str(refused))
         return
-    after_write(t("people.edit.saved", n=1))
+    after_write(t("people.edit.saved", n=1), reset={f"stage_unit_{pid}": "", f"stage_note_{pid}": ""})
 
 
 def posts_section(record: dict) -> None:
     pid = record["id"]
     st.subheader(t("people.post.title"))
     if record["appointments"]:
-        st.dataframe(pd.DataFrame(record["appointments"]).drop(columns=["person_id"]), hide_index=True)
+        posts = pd.DataFrame(record["appointments"])
+        posts["body"] = [t(f"people.body.{b}") for b in posts["body"]]
+        day = st.column_config.DateColumn
+        st.dataframe(posts, hide_index=True, column_order=["body", "title", "level", "term_start", "term_end"],
+                     column_config={"body": t("people.post.body"), "title": t("people.post.name"),
+                                    "level": t("people.post.level"),
+                                    "term_start": day(t("people.post.start"), format="YYYY-MM-DD"),
+                                    "term_end": day(t("people.post.end"), format="YYYY-MM-DD")})
     with st.form(f"people_post_{pid}"):
         c1, c2, c3 = st.columns(3)
         body = c1.selectbox(t("people.post.body"), APPOINTMENT_BODIES, format_func=lambda b: t(f"people.body.{b}"),
@@ -214,15 +273,18 @@ def posts_section(record: dict) -> None:
         start = c1.date_input(t("people.post.start"), value=None, key=f"post_start_{pid}")
         end = c2.date_input(t("people.post.end"), value=None, key=f"post_end_{pid}")
         submitted = st.form_submit_button(t("people.post.save"))
-    if submitted:
+    if submitted and not title.strip():
+        st.warning(t("people.post.no_title"))
+    elif submitted:
         try:
             with ch.change_set_of(engine, "staff", viewer.name, scope=viewer.scope) as cs:
-                cs.add_appointment(pid, dict(body=body, title=title or None, level=level or None,
+                cs.add_appointment(pid, dict(body=body, title=title.strip(), level=level or None,
                                              term_start=start, term_end=end))
         except ch.WriteRefused as refused:
             st.error(str(refused))
             return
-        after_write(t("people.edit.saved", n=1))
+        after_write(t("people.edit.saved", n=1), reset={f"post_title_{pid}": "", f"post_level_{pid}": "",
+                                                        f"post_start_{pid}": None, f"post_end_{pid}": None})
     open_posts = [a for a in record["appointments"] if a["term_end"] is None or a["term_end"] > clock.today()]
     if open_posts:
         c1, c2 = st.columns([3, 1])
@@ -297,6 +359,7 @@ def history_section(pid: int) -> None:
     if history.empty:
         st.info(t("people.history.none"))
         return
+    tags = tags_by_id(engine) if (history["entity"] == "person_tag").any() else {}
     rows = []
     for r in history.itertuples():
         if r.op == "update":
@@ -308,9 +371,9 @@ def history_section(pid: int) -> None:
             t("people.col.via"): t(f"people.source.{r.source}") + (f" · {t('people.op.undo')}" if pd.notna(r.undoes) else ""),
             t("people.col.actor"): r.actor or "",
             t("people.col.what"): what,
-            t("people.col.old"): shown(r.field, r.old_value),
-            t("people.col.new"): shown(r.field, r.new_value),
-            t("people.col.reason"): r.reason or "",
+            t("people.col.old"): shown(r.field, r.old_value, tags),
+            t("people.col.new"): shown(r.field, r.new_value, tags),
+            t("people.col.reason"): r.reason if isinstance(r.reason, str) else "",
             t("people.col.status"): t(f"people.status.{r.status}"),
         })
     visible = history[~history["field"].isin(ch.BOOKKEEPING)]
@@ -342,15 +405,21 @@ def main() -> None:
     st.caption(t("people.intro"))
     if flash := st.session_state.pop("people_flash", None):
         st.success(flash)
+    if refused := st.session_state.pop("people_error", None):
+        st.error(refused)
+    st.session_state.update(st.session_state.pop("people_reset", {}))
+    reload = st.session_state.pop("people_reload", False)
     raw = st.query_params.get("person")
-    chosen = st.number_input(t("people.open"), min_value=0, step=1, value=int(raw) if raw and raw.isdigit() else 0,
-                             key="people_open")
+    # Set before the box is drawn: after an add, or a click on a likely duplicate, it shows the new one.
+    st.session_state["people_open"] = int(raw) if raw and raw.isdigit() else 0
+    chosen = st.number_input(t("people.open"), min_value=0, step=1, key="people_open",
+                             on_change=lambda: open_person(int(st.session_state["people_open"] or 0)))
     if chosen:
-        st.query_params["person"] = str(int(chosen))
         record = person_record(engine, viewer.scope, int(chosen))
         if record is None:
             st.warning(t("people.not_found"))
         else:
+            fill_forms(record, reload=reload)
             values = record["values"]
             st.markdown(f"### {escape_markdown(values['name'])} · #{record['id']}")
             edit_section(record)

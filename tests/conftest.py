@@ -203,6 +203,23 @@ def open_page(make_app):
     return open_
 
 
+@pytest.fixture
+def signed_in_app(make_app, monkeypatch):
+    """Returns a function (url, username, password, **query) -> AppTest of the app with sign-in
+    required, signed in through the sign-in form (the account must exist)."""
+
+    def make(url: str, username: str, password: str, **query_params):
+        at = make_app(url, **query_params)
+        monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+        at.run()
+        at.text_input[0].input(username)
+        at.text_input[1].input(password)
+        at.button[0].click().run()
+        return at
+
+    return make
+
+
 # ---- real browser (tests/browser_support.py) ----
 # Defined here, once: a session fixture imported into several test modules would
 # start one Playwright per module, and Playwright's sync API refuses to nest.

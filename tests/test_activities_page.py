@@ -142,14 +142,9 @@ def test_period_without_activities(make_app, sqlite_engine):
     assert any("没有活动" in i.value for i in at.info)
 
 
-def test_leader_gets_no_explorer_link(make_app, demo_url, demo_engine, monkeypatch):
+def test_leader_gets_no_explorer_link(signed_in_app, demo_url, demo_engine):
     accounts.create_account(demo_engine, "leader_act", "a-long-password", "leader")
-    at = make_app(demo_url)
-    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
-    at.run()
-    at.text_input[0].input("leader_act")
-    at.text_input[1].input("a-long-password")
-    at.button[0].click().run()
+    at = signed_in_app(demo_url, "leader_act", "a-long-password")
     at.switch_page(PAGE).run()
     assert not at.exception
     assert metrics(at)  # the numbers are there

@@ -98,6 +98,12 @@ def test_a_second_save_from_a_stale_form_is_refused(make_app, sqlite_engine):
     assert row.title == "副教授"  # the other save is kept, this one is not written
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(person.c.organization).where(person.c.id == pid)).scalar_one() is None
+    # What was typed is still there: saving again, having seen the conflict, keeps both saves.
+    assert at.text_input(key=f"edit_{pid}_organization").value == "某大学"
+    submit(at, "保存")
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(person.c.title, person.c.organization).where(person.c.id == pid)).one() == (
+            "副教授", "某大学")
 
 
 def test_merge_two_duplicates_then_undo_from_the_history(make_app, sqlite_engine):
@@ -144,8 +150,126 @@ def test_bulk_tag_from_the_explorer_is_one_undoable_change_set(make_app, sqlite_
     with sqlite_engine.connect() as conn:
         tagged = set(conn.execute(select(person_tag.c.person_id).join(tag).where(tag.c.name == "青年")).scalars())
     assert tagged == set(west)
+    assert not at.checkbox(key="bulk_sure").value  # applied: doing it again takes a new confirmation
+    submit(at, "执行")
+    assert any("请先勾选确认" in w.value for w in at.warning)
     history = ch.person_history(sqlite_engine, west[4])
+    assert history["change_set_id"].nunique() == 2  # the import and the one bulk change
     bulk_set = int(history["change_set_id"].iloc[0])
     ch.undo_change_set(sqlite_engine, bulk_set, "admin")
     with sqlite_engine.connect() as conn:
         assert not conn.execute(select(person_tag.c.person_id)).first()
+
+
+def test_the_added_person_opens_and_the_form_is_emptied(make_app, sqlite_engine):
+    at = open_page(make_app, sqlite_engine)
+    fill(at, "add", name="张三", phone="13800000000", category="无党派人士")
+    submit(at, "保存")
+    [pid] = [r.id for r in persons(sqlite_engine)]
+    assert at.number_input(key="people_open").value == pid
+    assert any(f"张三 · #{pid}" in m.value for m in at.markdown)
+    assert at.text_input(key="add_name").value == "" and at.text_input(key="add_phone").value == ""
+    # A second click on the emptied form adds nobody.
+    next(b for b in at.button if b.label == "保存" and b.form_id == "people_add").click().run()
+    assert len(persons(sqlite_engine)) == 1
+
+
+def test_the_duplicate_warning_opens_the_existing_person(make_app, sqlite_engine):
+    pid = seeded(sqlite_engine)
+    at = open_page(make_app, sqlite_engine)
+    fill(at, "add", name="李四", phone="13800000000", category="无党派人士")
+    submit(at, "保存")
+    assert any("可能已有此人" in w.value for w in at.warning)
+    submit(at, f"打开 #{pid}")
+    assert at.number_input(key="people_open").value == pid
+    assert at.text_input(key=f"edit_{pid}_title").value == "教授"
+    assert len(persons(sqlite_engine)) == 1
+
+
+def test_the_edit_form_reads_in_order_with_names_not_codes(signed_in_app, sqlite_engine):
+    from store.accounts import create_account
+
+    pid = seeded(sqlite_engine)
+    # A staff member, who edits neither name, ID number nor birth date.
+    create_account(sqlite_engine, "staff1", "Staff-pass-2026", "staff")
+    at = signed_in_app(url_of(sqlite_engine), "staff1", "Staff-pass-2026", person=str(pid))
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    form = [w for w in at.text_input if w.key.startswith(f"edit_{pid}_") and not w.key.endswith("_reason")]
+    # Three to a row in the form's order, with no gaps where a field is for admins only: the
+    # tree lists the first column's fields, then the second's, then the third's.
+    fields = ["gender", "ethnicity", "phone", "party", "category", "district", "street", "organization",
+              "position", "education", "title", "source"]
+    assert [w.key.removeprefix(f"edit_{pid}_") for w in form] == fields[0::3] + fields[1::3] + fields[2::3]
+    assert at.text_input(key=f"edit_{pid}_category").value == "无党派人士"
+    assert at.text_input(key=f"edit_{pid}_district").value == "西湖区"
+    # The stage moves through 调整阶段 only: a stage event with it, so the funnel follows.
+    assert f"edit_{pid}_stage" not in [w.key for w in at.text_input]
+    at.text_input(key=f"edit_{pid}_title").input("研究员")
+    submit(at, "保存")
+    with sqlite_engine.connect() as conn:
+        row = conn.execute(select(person.c.category_code, person.c.district_code, person.c.title)
+                           .where(person.c.id == pid)).one()
+    assert tuple(row) == ("non_party", "330106", "研究员")
+
+
+def test_posts_read_as_a_table_in_words(make_app, sqlite_engine):
+    import datetime as dt
+    import json
+
+    pid = seeded(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "staff", "clerk") as cs:
+        cs.add_appointment(pid, dict(body="cppcc", title="政协委员", level="区级", term_start=dt.date(2022, 1, 10),
+                                     term_end=dt.date(2027, 1, 10)))
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    [posts] = [df for df in at.dataframe if "title" in df.value.columns and "政协委员" in set(df.value["title"])]
+    assert list(posts.value["body"]) == ["政协"]  # the body's name, not its code
+    shown = json.loads(posts.proto.columns)
+    labels = {column: (config if isinstance(config, str) else config.get("label")) for column, config in shown.items()}
+    assert {labels[c] for c in ("body", "title", "level", "term_start", "term_end")} == {
+        "机构", "职务", "级别", "任期开始", "任期结束"}
+    assert list(posts.proto.column_order) == ["body", "title", "level", "term_start", "term_end"]  # no ids
+
+
+def test_a_recorded_post_empties_its_form_and_an_empty_post_is_refused(make_app, sqlite_engine):
+    from store.schema import appointment
+
+    pid = seeded(sqlite_engine)
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    at.selectbox(key=f"post_body_{pid}").set_value("cppcc")
+    at.text_input(key=f"post_title_{pid}").input("政协委员")
+    submit(at, "记录任职")
+    assert at.text_input(key=f"post_title_{pid}").value == ""
+    submit(at, "记录任职")  # a second click on the emptied form
+    assert any("请填写职务" in w.value for w in at.warning)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(appointment.c.body, appointment.c.title)).all() == [("cppcc", "政协委员")]
+
+
+def test_the_history_names_stages_and_tags(make_app, sqlite_engine):
+    pid = seeded(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "staff", "clerk") as cs:
+        cs.move_stage(pid, "use")
+        cs.add_tags(pid, ["海归"], create=True)
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    [history] = [df.value for df in at.dataframe if "内容" in df.value.columns]
+    assert {"使用", "海归"} <= set(history["新值"]) and "use" not in set(history["新值"])
+    assert ("发现", "使用") in set(zip(history["原值"], history["新值"]))  # the stage field, in words
+    assert all(isinstance(v, str) for v in history["原因"])  # no missing value printed as "None"
+
+
+def test_after_an_undo_the_forms_show_what_is_stored(make_app, sqlite_engine):
+    pid = seeded(sqlite_engine)
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    at.text_input(key=f"edit_{pid}_title").input("研究员")
+    submit(at, "保存")
+    submit(at, "撤销整次变更")
+    assert persons(sqlite_engine)[0].title == "教授"
+    assert at.text_input(key=f"edit_{pid}_title").value == "教授"  # not the undone 研究员
+    # The next correction is this viewer's own, not a conflict with their undo, and brings nothing back.
+    at.text_input(key=f"edit_{pid}_organization").input("某大学")
+    submit(at, "保存")
+    assert not at.error, [e.value for e in at.error]
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(person.c.title, person.c.organization).where(person.c.id == pid)).one() == (
+            "教授", "某大学")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from loaders.normalise import id_check_digit
-from loaders.person_form import check_person, likely_duplicates
+from loaders.person_form import check_person, form_text, likely_duplicates
+from loaders.reference import load_reference
 from store import changes as ch
 
 
@@ -24,6 +25,19 @@ def test_the_form_is_normalised_as_an_import_row_is():
     assert checked.values["stage"] == "cultivate"
     assert checked.values["birth_date"] == dt.date(1986, 10, 5)  # taken from the ID number
     assert checked.tags == ("海归", "专家")
+
+
+def test_every_code_shows_as_a_name_that_reads_back_as_the_code():
+    ref = load_reference()
+    stored = {"gender": ["M", "F"], "category": list(ref.category_names), "district": list(ref.district_names),
+              "party": list(ref.party_names)}
+    for field_name, codes in stored.items():
+        column = {"category": "category_code", "district": "district_code"}.get(field_name, field_name)
+        for code in codes:
+            shown = form_text(field_name, code)
+            assert shown != code
+            checked = check_person({"name": "张三", "phone": "13800000000", "category": "无党派人士", field_name: shown})
+            assert checked.ok and checked.values[column] == code, (shown, checked.problems, checked.warnings)
 
 
 def test_a_15_digit_id_becomes_18_digits():

@@ -23,6 +23,8 @@ def bulk_actions(flt: PersonFilter, matched: int) -> None:
         return
     if done := st.session_state.pop("bulk_flash", None):
         st.success(done)
+        # Applied once: doing it again takes a new confirmation.
+        st.session_state["bulk_sure"] = False
     with st.expander(t("bulk.title", n=f"{matched:,}")):
         with st.form("bulk_form"):
             action = st.selectbox(t("bulk.action"), ACTIONS, format_func=lambda a: t(f"bulk.{a}"), key="bulk_action")

@@ -34,3 +34,9 @@ def person_record(engine: Engine, scope: Scope, person_id: int) -> dict | None:
 def tag_names(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(select(tag.c.name).order_by(tag.c.name)).scalars())
+
+
+def tags_by_id(engine: Engine) -> dict[int, str]:
+    """Every tag's name by id (the history names the tags a change added or removed)."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(tag.c.id, tag.c.name)).all())
