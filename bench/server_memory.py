@@ -45,7 +45,8 @@ LIMIT_MIB = 1024
 PAGE_VISITS: list[tuple[str, str]] = [("cockpit", "cockpit"), ("explorer", "explorer")]
 PAGE_VISITS += [(label, f"explorer?{urlencode(params, doseq=True)}")
                 for label, script, params in EXPLORER_SOURCE if script == "pages/explorer.py" and params]
-PAGE_VISITS += [("activities", "activities"), ("lifecycle", "lifecycle"), ("data health", "data_health"),
+PAGE_VISITS += [("people", "people"), ("activities", "activities"), ("lifecycle", "lifecycle"),
+                ("data health", "data_health"),
                 ("data import", "data_import"), ("audit", "audit")]
 
 # Drawn, not merely present: Plotly has put its SVG in, ECharts and the data
@@ -55,10 +56,11 @@ PAGE_VISITS += [("activities", "activities"), ("lifecycle", "lifecycle"), ("data
 # as many of each as the server sent during the run.
 DRAWN_JS = """(want) => {
     const all = (sel) => [...document.querySelectorAll(sel)];
-    const sized = (c) => c && c.width > 0 && c.height > 0;
+    // A canvas has a pixel size; an SVG chart (the cockpit's) a drawn box.
+    const sized = (c) => c && ((c.width > 0 && c.height > 0) || c.getBoundingClientRect().width > 0);
     const drawn = {
         plotly: all('[data-testid="stPlotlyChart"]').filter(e => e.querySelector('.main-svg')).length,
-        echarts: all('.echarts-container').filter(e => sized(e.querySelector('canvas'))).length,
+        echarts: all('.echarts-container').filter(e => sized(e.querySelector('canvas, svg'))).length,
         tables: all('[data-testid="stDataFrame"]').filter(e => sized(e.querySelector('canvas'))).length,
     };
     return Object.keys(want).every(k => drawn[k] >= want[k]);

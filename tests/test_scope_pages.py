@@ -326,8 +326,8 @@ def period_of(at: AppTest) -> tuple[datetime, datetime]:
 
 def readme_pages() -> dict[str, set[str]]:
     """The README's page table: page -> the roles it is for ("everyone" includes the lobby screen)."""
-    english = {"cockpit": "cockpit", "explorer": "explorer", "activities": "activities", "lifecycle": "lifecycle",
-               "data health": "data_health", "import": "data_import", "audit": "audit"}
+    english = {"cockpit": "cockpit", "explorer": "explorer", "people": "people", "activities": "activities",
+               "lifecycle": "lifecycle", "data health": "data_health", "import": "data_import", "audit": "audit"}
     table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Pages", 1)[1].split("\n## ", 1)[0]
     out: dict[str, set[str]] = {}
     for line in table.splitlines():
