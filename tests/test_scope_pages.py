@@ -46,7 +46,7 @@ pytestmark = pytest.mark.calendar
 ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = str(ROOT / "app.py")
 PASSWORD = "a-long-password"
-PAGES = ("cockpit", "explorer", "activities", "lifecycle", "data_health", "data_import", "audit")
+PAGES = ("cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import", "audit")
 DISTRICT, OTHER = "330106", "330102"  # 西湖区, and a district the scoped accounts must never see
 DUP_IN, DUP_OUT = "甲测重", "乙测重"  # a suspected duplicate pair inside DISTRICT, and one in OTHER
 # Activities held in DISTRICT and in OTHER that nobody signed up for: only "held there" can bring them in.
