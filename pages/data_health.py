@@ -12,7 +12,7 @@ import streamlit as st
 
 from charts import health as charts
 from store.filters import PersonFilter
-from store.privacy import mask_phone, may_see_personal
+from store.privacy import mask_phone, may_see_personal, shown_birth
 from store.queries import health as q
 from ui.auth import current_scope
 from ui.cache import no_persons_yet, query
@@ -101,7 +101,8 @@ def duplicates_section(scope) -> None:
             page = query(q.name_birth_duplicates, scope, offset, PAGE_SIZE) if offset else by_name
             for row in page.rows.itertuples(index=False):
                 explorer_link(PersonFilter(keyword=row.name),
-                              t("health.dup.link", name=row.name, birth=row.birth_date, n=row.persons))
+                              t("health.dup.link", name=row.name, n=row.persons,
+                                birth=shown_birth(row.birth_date, may_see_personal(viewer.role))))
     with phone_tab:
         st.caption(t("health.dup.by_phone.caption"))
         if by_phone.groups == 0:

@@ -1,9 +1,16 @@
 """Masking of personal fields: what a list, a profile or an export shows to whom.
 
 Pure functions, no database: the same masks serve the screen and the Excel export.
+
+A mask only protects if nothing shown beside it fills it in. The eight digits an
+18-digit ID number's mask hides (`330106********1234`) are the holder's birth date
+(YYYYMMDD), so a role that sees masked ID numbers sees a birth year or an age,
+never the birth date — in a list, a profile, an export or a duplicate report.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 # Roles that may see ID numbers and phones in full (on screen and in exports).
 UNMASKED_ROLES = frozenset({"admin"})
@@ -11,6 +18,13 @@ UNMASKED_ROLES = frozenset({"admin"})
 
 def may_see_personal(role: str | None) -> bool:
     return role in UNMASKED_ROLES
+
+
+def shown_birth(birth: date | None, unmasked: bool) -> date | int | None:
+    """The birth date for a role that sees ID numbers in full; only its year for one that sees them masked."""
+    if birth is None or unmasked:
+        return birth
+    return birth.year
 
 
 def mask_id_number(value: str | None) -> str | None:
