@@ -12,7 +12,7 @@ from datetime import date
 import streamlit as st
 from streamlit_echarts import Map, st_echarts
 
-from store import clock
+from store import clock, privacy
 from charts import cockpit as charts
 from charts.echarts_theme import THEME, Style, options_of
 from store.queries import cockpit as q
@@ -41,13 +41,19 @@ def show(chart, name: str, *, echarts_map: Map | None = None) -> None:
                key=f"cockpit_chart_{name}")
 
 
+EDUCATION_TOP = 6
+
+
+# Each panel's counts pass through store.privacy before its chart: withheld as the big
+# screen must (small ones, and those subtraction would recover from a known total).
 def category_panel(height: str = "category") -> None:
-    df = query(q.by_category, scope)
+    df = privacy.cockpit_categories(query(q.by_category, scope), threshold)
     show(charts.ranked_bar(df, label_col=f"name_{lang}", threshold=threshold, style=style), height)
 
 
 def district_panel(height: str = "map") -> None:
-    df = query(q.by_district, scope)
+    persons = query(q.headline, scope, clock.today()).persons
+    df = privacy.cockpit_districts(query(q.by_district, scope), persons, threshold)
     geojson = theme.area_geojson()
     if geojson is None:
         st.caption(t("cockpit.map_fallback"))
@@ -61,40 +67,43 @@ def district_panel(height: str = "map") -> None:
 
 
 def tags_panel(height: str = "tags") -> None:
-    df = query(q.top_tags, scope, 20)
+    # Tags are not a partition (a person has several): nothing adds up to a known total.
+    df = privacy.withhold_rows(query(q.top_tags, scope, 20), ["n"], threshold, key="tag", total_known=False)
     show(charts.ranked_bar(df, label_col="tag", threshold=threshold, style=style, color="#3d8bff"), height)
 
 
 def funnel_panel(height: str = "funnel") -> None:
-    df = query(q.by_stage, scope)
+    df = privacy.funnel_layers(query(q.by_stage, scope), threshold)
     names = {s: t(f"cockpit.stage.{s}") for s in df["stage"]}
     show(charts.funnel_chart(df, names, conversion_label=t("cockpit.conversion"), threshold=threshold,
                              style=style), height)
 
 
 def monthly_panel(height: str = "monthly") -> None:
-    df = query(q.monthly_participation, scope, clock.today())
+    today = clock.today()
+    df = privacy.cockpit_monthly(query(q.monthly_participation, scope, today), today, threshold)
     show(charts.monthly_lines(df, registrations_name=t("cockpit.registrations"),
                               checkins_name=t("cockpit.checkins"), threshold=threshold, style=style), height)
 
 
 def age_panel(height: str = "age") -> None:
-    df = query(q.age_gender, scope, clock.today())
+    df = privacy.withhold_grid(query(q.age_gender, scope, clock.today()), ["male", "female"], threshold, key="band")
     names = {b: t(f"cockpit.band.{b}") for b in df["band"]}
     show(charts.age_gender_bars(df, names, male_name=t("cockpit.male"), female_name=t("cockpit.female"),
                                 threshold=threshold, style=style), height)
 
 
 def education_panel(height: str = "education") -> None:
-    df = query(q.by_education, scope)
-    show(charts.education_ring(df, other_name=t("cockpit.other"), threshold=threshold, style=style), height)
+    slices = charts.education_slices(query(q.by_education, scope), other_name=t("cockpit.other"), top=EDUCATION_TOP)
+    df = privacy.withhold_rows(slices, ["n"], threshold, key="education", base="n")
+    show(charts.education_ring(df, other_name=t("cockpit.other"), top=None, threshold=threshold, style=style), height)
 
 
 FEED_TEXT_KEYS = ("upcoming", "past", "online", "registered", "checked_in", "none")
 
 
 def activities_panel(height: str = "feed") -> None:
-    df = query(q.activity_feed, scope, clock.today())
+    df = privacy.cockpit_feed(query(q.activity_feed, scope, clock.today()), threshold)
     texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
     texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
     st.html(charts.activity_feed_html(df, texts, lang=lang, threshold=threshold, height_px=layout.px(height)))

@@ -1,0 +1,134 @@
+"""store.privacy's withholding on a few inline rows: which cells go, and with which mark."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from charts import cockpit as c
+from charts.echarts_theme import options_of
+from store import privacy
+from store.privacy import COMPLEMENT, Hidden, derivable, withhold
+
+SMALL = privacy.small_mark(5)
+
+
+def counts(*values) -> dict:
+    return {chr(ord("a") + i): v for i, v in enumerate(values)}
+
+
+@pytest.mark.parametrize("values,expected", [
+    # Nothing small: nothing withheld.
+    ((10, 20, 30), {}),
+    # The issue's street: one small category beside a known total gives it away, so the
+    # next smallest goes with it.
+    ((2, 8, 30, 40), {"a": SMALL, "b": COMPLEMENT}),
+    # Two small ones cover each other...
+    ((2, 3, 30, 40), {"a": SMALL, "b": SMALL}),
+    # ... unless both are 4 (the sum 8 pins them) or both 1 (the sum 2, each at least 1).
+    ((4, 4, 30, 40), {"a": SMALL, "b": SMALL, "c": COMPLEMENT}),
+    ((1, 1, 30, 40), {"a": SMALL, "b": SMALL, "c": COMPLEMENT}),
+    # A complement of exactly 5 beside a 1: the sum 6 leaves 1 + 5 only; one more goes.
+    ((1, 5, 6, 40), {"a": SMALL, "b": COMPLEMENT, "c": COMPLEMENT}),
+    # Ties are broken by key, so every page withholds the same cell.
+    ((3, 9, 9, 40), {"a": SMALL, "b": COMPLEMENT}),
+])
+def test_withhold_with_a_known_total(values, expected):
+    cells = counts(*values)
+    got = withhold(cells, 5, zeros_known=True)
+    assert got == expected
+    assert derivable(cells, got, 5, zeros_known=True) == []
+
+
+def test_zeros_known_or_secret():
+    cells = counts(0, 0, 30, 40)
+    # Empty groups of a public breakdown: withheld on screen ("<5"), but no secret to cover.
+    assert withhold(cells, 5, zeros_known=True) == {"a": SMALL, "b": SMALL}
+    # Zeros that are secret (a column of a withheld group): their sum 0 pins them both.
+    assert withhold(cells, 5) == {"a": SMALL, "b": SMALL, "c": COMPLEMENT}
+
+
+def test_forced_cells_and_unknown_totals():
+    # A row withheld in another column is withheld here too, marked by its own size.
+    assert withhold(counts(12, 30, 40), 5, forced={"a"}) == {"a": COMPLEMENT, "b": COMPLEMENT}
+    assert withhold(counts(3, 30, 40), 5, total_known=False) == {"a": SMALL}
+
+
+def test_withhold_rows_withholds_a_small_group_in_every_column():
+    df = pd.DataFrame({"code": ["x", "y", "z", "w"], "persons": [3, 9, 50, 60], "dormant": [1, 7, 20, 0],
+                       "rate": [0.3, 0.2, 0.1, 0.05]})
+    out = privacy.withhold_rows(df, ["persons", "dormant"], 5, key="code", base="persons",
+                                rates={"rate": ("dormant", "persons")})
+    assert list(out["persons"]) == [SMALL, COMPLEMENT, 50, 60]
+    # x and y go with their groups, w's 0 is small: three withheld cover each other.
+    assert list(out["dormant"]) == [SMALL, COMPLEMENT, 20, SMALL]
+    assert [math.isnan(r) for r in out["rate"]] == [True, True, False, True]
+    assert df["persons"].tolist() == [3, 9, 50, 60]  # the input is left as it was
+
+
+def test_grid_is_one_breakdown():
+    df = pd.DataFrame({"band": ["u35", "35_44"], "male": [2, 40], "female": [30, 50]})
+    out = privacy.withhold_grid(df, ["male", "female"], 5, key="band")
+    assert out.loc[0, "male"] == SMALL and out.loc[0, "female"] == COMPLEMENT
+    assert out.loc[1, "male"] == 40
+
+
+@pytest.mark.parametrize("stages,expected", [
+    ((50, 30, 17, 8), [105, 55, 25, 8]),
+    # 使用 small: it and 管理 (next smallest) are withheld; the layer between them would
+    # give 使用 away, the layers around both only their sum.
+    ((50, 30, 3, 8), [91, 41, 11, COMPLEMENT]),
+    # 管理 small and 发现 its complement: every inner layer straddles them.
+    ((6, 30, 40, 2), [78, COMPLEMENT, COMPLEMENT, SMALL]),
+    # Nobody in 管理: a public zero, the layer is just small.
+    ((50, 30, 17, 0), [97, 47, 17, SMALL]),
+])
+def test_funnel_layers(stages, expected):
+    df = pd.DataFrame({"stage": ["discover", "cultivate", "use", "manage"], "n": list(stages)})
+    assert list(privacy.funnel_layers(df, 5)["reached"]) == expected
+
+
+def test_districts_count_those_in_no_district():
+    df = pd.DataFrame({"code": ["330102", "330106", "330110"], "n": [40, 3, 30], "in_scope": [True, True, False]})
+    # 2 persons in no district: with the 3 they cover each other, no complement needed.
+    assert list(privacy.cockpit_districts(df, 45, 5)["n"]) == [40, SMALL, 30]
+    # Everyone in a district: the 3 needs a complement, and outside districts are left alone.
+    assert list(privacy.cockpit_districts(df, 43, 5)["n"]) == [COMPLEMENT, SMALL, 30]
+
+
+def test_monthly_checkins_of_this_year_add_up_to_the_headline():
+    from datetime import date
+
+    df = pd.DataFrame({"month": ["2025-12", "2026-01", "2026-02"], "registrations": [3, 50, 60],
+                       "checkins": [3, 2, 40]})
+    out = privacy.cockpit_monthly(df, date(2026, 2, 10), 5)
+    assert list(out["registrations"]) == [SMALL, 50, 60]
+    # Last year's small month stands alone; this year's needs a complement.
+    assert list(out["checkins"]) == [SMALL, SMALL, COMPLEMENT]
+
+
+def test_shown_number_and_text():
+    assert privacy.shown_number(COMPLEMENT) is None and privacy.shown_number(float("nan")) is None
+    assert privacy.shown_number(7) == 7
+    assert privacy.shown_text(1234) == "1,234" and privacy.shown_text(SMALL) == "<5"
+    assert privacy.shown_text(None) == "—"
+
+
+# ---- the cockpit's builders draw a withheld count as its mark
+
+def test_builders_draw_marks():
+    assert c.suppress(COMPLEMENT) is None and c.format_count(COMPLEMENT) == "*"
+    assert c.format_share(COMPLEMENT, 100) == "—"
+    df = pd.DataFrame({"label": ["甲", "乙", "丙"], "n": pd.Series([100, COMPLEMENT, SMALL], dtype=object)})
+    o = options_of(c.ranked_bar(df))
+    assert o["series"][0]["data"] == [100, None, None]
+    assert o["yAxis"][1]["data"] == ["100", "*", "<5"]
+    stages = pd.DataFrame({"stage": ["discover", "cultivate", "use", "manage"], "n": [50, 30, 3, 8]})
+    layers = privacy.funnel_layers(stages, 5)
+    o = options_of(c.funnel_chart(layers, {}, conversion_label="转化"))
+    data = o["series"][0]["data"]
+    assert [d.get("value") for d in data] == [91, 41, 11, None]
+    assert data[3]["label"]["formatter"] == "manage  *"
+    assert isinstance(layers["reached"][3], Hidden)
