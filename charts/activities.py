@@ -1,7 +1,8 @@
 """Charts of the activities page (plotly): trend by kind, participation funnel, reach bars.
 
 Texts arrive as arguments (the page translates them); names are picked from a
-query's `name_zh` / `name_en` columns by `lang`.
+query's `name_zh` / `name_en` columns by `lang`. A count store.privacy withheld
+arrives as its mark (`Hidden`): it draws no bar and reads as its mark.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from store.privacy import Hidden, count_column, shown_number, shown_rate, shown_text
 
 # Kinds keep their colour whatever subset a period shows.
 KIND_COLOURS = {
@@ -55,7 +58,9 @@ def monthly_trend(
         part = df[df["kind"] == kind].set_index("month")[metric].reindex(months, fill_value=0)
         fig.add_bar(
             x=months,
-            y=part.tolist(),
+            y=[shown_number(v) for v in part],
+            customdata=[shown_text(v) for v in part],
+            hovertemplate="%{x} · %{fullData.name}: %{customdata}<extra></extra>",
             name=kind_labels.get(kind, kind),
             marker_color=KIND_COLOURS.get(kind, "#8c959f"),
         )
@@ -75,17 +80,21 @@ class FunnelTexts:
 def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), layout: Layout = Layout(height=300)) -> go.Figure:
     """Registered → approved → checked-in of the first row of `df`, its no-show rate as a note."""
     row = df.iloc[0] if len(df) else pd.Series({"registrations": 0, "approved": 0, "checked_in": 0, "absent": 0})
-    values = [int(row["registrations"]), int(row["approved"]), int(row["checked_in"])]
+    values = [row["registrations"], row["approved"], row["checked_in"]]
+    # Each layer's count and its share of the first; a withheld count shows its mark alone.
+    text = [shown_text(v) if i == 0 or shown_rate(v, values[0], 0) is None
+            else f"{shown_text(v)} · {shown_rate(v, values[0], 0):.0%}" for i, v in enumerate(values)]
     fig = go.Figure(
         go.Funnel(
             y=[texts.registered, texts.approved, texts.checked_in],
-            x=values,
-            textinfo="value+percent initial",
+            x=[shown_number(v) or 0 for v in values],
+            text=text,
+            textinfo="text",
             marker_color=[BAR_COLOUR, "#54aeff", "#2da44e"],
         )
     )
-    approved = int(row["approved"])
-    rate = f"{int(row['absent']) / approved:.1%}" if approved else "—"
+    no_show = shown_rate(row["absent"], row["approved"], 0)
+    rate = "—" if no_show is None else f"{no_show:.1%}"
     fig.add_annotation(
         text=texts.no_show.format(rate=rate), xref="paper", yref="paper", x=1, y=0, showarrow=False,
         font=dict(color=WARN_COLOUR),
@@ -115,15 +124,16 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
     """Horizontal bars: share of persons with at least one check-in, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
     rates = [0.0 if r != r else float(r) for r in df["rate"]]
+    withheld = [isinstance(a, Hidden) or isinstance(b, Hidden) for a, b in zip(df["reached"], df["persons"])]
     fig = go.Figure(
         go.Bar(
             y=names,
             x=rates,
             orientation="h",
             marker_color=BAR_COLOUR,
-            text=[f"{r:.0%}" for r in rates],
-            customdata=list(zip(df["reached"].tolist(), df["persons"].tolist())),
-            hovertemplate="%{y}: %{x:.1%} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
+            text=["—" if w else f"{r:.0%}" for w, r in zip(withheld, rates)],
+            customdata=[(shown_text(a), shown_text(b)) for a, b in zip(df["reached"], df["persons"])],
+            hovertemplate="%{y}: %{text} (%{customdata[0]} / %{customdata[1]})<extra></extra>",
         )
     )
     fig.update_layout(xaxis=dict(tickformat=".0%", title=texts.value_title or None), yaxis=dict(autorange="reversed"))
@@ -136,12 +146,12 @@ def dormant_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layout 
     fig = go.Figure(
         go.Bar(
             y=names,
-            x=df["dormant"].astype(int).tolist(),
+            x=[shown_number(d) for d in df["dormant"]],
             orientation="h",
             marker_color=WARN_COLOUR,
-            text=[f"{int(d):,}" for d in df["dormant"]],
-            customdata=df["persons"].astype(int).tolist(),
-            hovertemplate="%{y}: %{x:,} / %{customdata:,}<extra></extra>",
+            text=[shown_text(d) for d in df["dormant"]],
+            customdata=[shown_text(n) for n in df["persons"]],
+            hovertemplate="%{y}: %{text} / %{customdata}<extra></extra>",
         )
     )
     fig.update_layout(xaxis=dict(title=texts.value_title or None), yaxis=dict(autorange="reversed"))
@@ -166,10 +176,10 @@ def activity_table(
         "starts_at": rows["starts_at"].tolist(),
         "district": [None if d != d else d for d in district],
         "online": [bool(v) for v in rows["online"]],
-        "registrations": rows["registrations"].astype(int).tolist(),
-        "approved": rows["approved"].astype(int).tolist(),
-        "checked_in": rows["checked_in"].astype(int).tolist(),
-        "absent": rows["absent"].astype(int).tolist(),
+        "registrations": count_column(rows["registrations"]),
+        "approved": count_column(rows["approved"]),
+        "checked_in": count_column(rows["checked_in"]),
+        "absent": count_column(rows["absent"]),
         "no_show_rate": rows["no_show_rate"].astype(float).tolist(),
     }
     return pd.DataFrame({headers[c]: data[c] for c in ACTIVITY_TABLE_COLUMNS})

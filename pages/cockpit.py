@@ -15,6 +15,7 @@ from streamlit_echarts import Map, st_echarts
 from store import clock, privacy
 from charts import cockpit as charts
 from charts.echarts_theme import THEME, Style, options_of
+from store.queries import activities as qa
 from store.queries import cockpit as q
 from store.settings import get_setting
 from ui import theme
@@ -103,7 +104,14 @@ FEED_TEXT_KEYS = ("upcoming", "past", "online", "registered", "checked_in", "non
 
 
 def activities_panel(height: str = "feed") -> None:
-    df = privacy.cockpit_feed(query(q.activity_feed, scope, clock.today()), threshold)
+    today = clock.today()
+    feed = query(q.activity_feed, scope, today)
+    # Activities already held are also counted on the activities page, with every activity
+    # of their months: withheld as there, or subtraction across the two pages would tell.
+    start = privacy.feed_months_from(feed, today)
+    rows = None if start is None else query(qa.activity_page, scope, start, today, "starts_at", True, 0,
+                                            privacy.ALL_ACTIVITIES).rows
+    df = privacy.cockpit_feed(feed, threshold, rows, query(q.monthly_participation, scope, today), today)
     texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
     texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
     st.html(charts.activity_feed_html(df, texts, lang=lang, threshold=threshold, height_px=layout.px(height)))

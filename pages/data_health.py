@@ -12,14 +12,27 @@ import streamlit as st
 
 from charts import health as charts
 from store.filters import PersonFilter
-from store.privacy import mask_phone, may_see_personal, shown_birth
+from store import privacy
+from store.privacy import mask_phone, may_see_personal, shown_birth, shown_count, shown_rate, shown_text
 from store.queries import health as q
 from ui.auth import current_scope
 from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
+from store.settings import get_setting
 from ui.i18n import current_language, t
 
 PAGE_SIZE = 20
+# What a viewer of aggregates is spared: counts under the privacy threshold, and those
+# subtraction would recover (store/privacy.py); 0 for staff and admins.
+THRESHOLD = privacy.threshold_for(viewer.role, get_setting("privacy_threshold"))
+
+
+def _count(n) -> str:
+    return shown_text(shown_count(n, THRESHOLD))
+
+
+def _share(share) -> str:
+    return "—" if share is None else f"{share:.0%}"
 
 
 def _pager(total: int, key: str) -> int:
@@ -41,20 +54,20 @@ def liveness_section(scope, today: date) -> None:
     right.markdown(t("health.live.definition", fields=fields))
     a, b, c = right.columns(3)
     for col, label, share in (
-        (a, "health.live.fresh", live.fresh_share),
+        (a, "health.live.fresh", shown_rate(live.fresh, live.persons, THRESHOLD)),
         (b, "health.live.complete", live.completeness),
-        (c, "health.live.active", live.active_share),
+        (c, "health.live.active", shown_rate(live.active, live.persons, THRESHOLD)),
     ):
-        col.metric(t(label), "—" if share is None else f"{share:.0%}")
+        col.metric(t(label), _share(share))
 
 
 def freshness_section(scope, today: date, lang: str) -> None:
     st.subheader(t("health.fresh.title"))
     overall = query(q.freshness, scope, today).iloc[0]
     for col, months in zip(st.columns(len(q.FRESH_MONTHS)), q.FRESH_MONTHS):
-        share = overall[f"share_{months}"]
-        col.metric(t("health.fresh.window", n=months), "—" if share != share else f"{share:.0%}",
-                   help=f"{int(overall[f'fresh_{months}']):,} / {int(overall['persons']):,}")
+        fresh, persons = int(overall[f"fresh_{months}"]), int(overall["persons"])
+        col.metric(t("health.fresh.window", n=months), _share(shown_rate(fresh, persons, THRESHOLD)),
+                   help=f"{_count(fresh)} / {_count(persons)}")
     by = st.segmented_control(
         t("health.fresh.by"),
         options=list(q.FRESHNESS_DIMENSIONS),
@@ -62,7 +75,7 @@ def freshness_section(scope, today: date, lang: str) -> None:
         default="category",
         key="health_fresh_by",
     ) or "category"
-    df = query(q.freshness, scope, today, by)
+    df = privacy.freshness_rows(query(q.freshness, scope, today, by), q.FRESH_MONTHS, THRESHOLD)
     via_labels = {v: t(f"health.via.{v}") for v in ("import", "staff", "self", "sync")}
     names = charts.group_labels(df, lang, via_labels if by == "updated_via" else None, t("health.unknown"))
     windows = {m: t("health.fresh.window", n=m) for m in q.FRESH_MONTHS}
@@ -72,10 +85,13 @@ def freshness_section(scope, today: date, lang: str) -> None:
 
 def completeness_section(scope, lang: str) -> None:
     st.subheader(t("health.complete.title"))
-    df = query(q.completeness, scope)
+    raw = query(q.completeness, scope)
+    # The overall row from the counts themselves; each of its figures stands alone.
+    overall = (shown_count(raw["persons"].sum(), THRESHOLD), [shown_count(raw[f].sum(), THRESHOLD) for f in q.FIELDS])
+    df = privacy.completeness_rows(raw, q.FIELDS, THRESHOLD)
     field_labels = {f: t(f"health.field.{f}") for f in q.FIELDS}
     fig = charts.completeness_heatmap(
-        df, q.FIELDS, field_labels, charts.group_labels(df, lang), t("health.complete.overall")
+        df, q.FIELDS, field_labels, charts.group_labels(df, lang), t("health.complete.overall"), overall=overall
     )
     st.plotly_chart(fig, key="health_complete")
     st.caption(t("health.complete.caption"))
@@ -86,8 +102,8 @@ def duplicates_section(scope) -> None:
     # The first page carries the totals: page 1 costs one query, not a count and a page.
     by_name = query(q.name_birth_duplicates, scope, 0, PAGE_SIZE)
     by_phone = query(q.phone_duplicates, scope, 0, PAGE_SIZE)
-    st.caption(t("health.dup.summary", groups=f"{by_name.groups:,}", persons=f"{by_name.persons:,}",
-                 phone_groups=f"{by_phone.groups:,}", phone_persons=f"{by_phone.persons:,}"))
+    st.caption(t("health.dup.summary", groups=_count(by_name.groups), persons=_count(by_name.persons),
+                 phone_groups=_count(by_phone.groups), phone_persons=_count(by_phone.persons)))
     if not viewer.sees_people:
         st.info(t("health.dup.hidden"))
         return

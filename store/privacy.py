@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -61,7 +62,8 @@ def mask_phone(value: str | None) -> str | None:
 # breakdown whose total is known (shown, or shown elsewhere) gives its one hidden cell away:
 # 210 persons and eleven categories summing to 208. So when a cell of such a breakdown is
 # withheld, more go with it (the smallest shown ones first) until no withheld cell can be
-# worked out from the total and what each mark says: "<5" is 0 to 4, "*" is 5 or more.
+# worked out from the total and what each mark says: "<5" is 0 to 4, "*" is withheld to
+# cover another and claims no size.
 
 
 class Hidden(str):
@@ -100,23 +102,31 @@ def shown_text(value, missing: str = "—") -> str:
     return missing if number is None else f"{int(number):,}"
 
 
-def _bounds(n: int, threshold: int, zeros_known: bool) -> tuple[float, float]:
-    """What the mark of a withheld count `n` tells a reader about it."""
+def count_column(values) -> list:
+    """A table column of counts: numbers, or all texts when one is withheld (a column holds one type)."""
+    values = list(values)
+    if any(isinstance(v, Hidden) for v in values):
+        return [shown_text(v) for v in values]
+    return [None if shown_number(v) is None else int(v) for v in values]
+
+
+def _bounds(n: int, mark: Hidden, threshold: int, zeros_known: bool) -> tuple[float, float]:
+    """What a withheld count's mark tells a reader about it."""
     if n == 0 and zeros_known:
         return 0, 0
-    if n < threshold:
-        return (1 if zeros_known else 0), threshold - 1
-    return threshold, math.inf
+    low = 1 if zeros_known else 0
+    return (low, threshold - 1) if mark != COMPLEMENT else (low, math.inf)
 
 
-def derivable(counts: Mapping, withheld: Iterable, threshold: int, zeros_known: bool = False) -> list:
+def derivable(counts: Mapping, withheld: Mapping, threshold: int, zeros_known: bool = False) -> list:
     """The withheld cells of a breakdown with a known total whose value that total pins down.
 
-    Each withheld cell lies within its mark's bounds and all of them add up to the total
-    minus the shown cells; a cell is pinned when those leave it one possible value.
+    `withheld` maps each withheld cell to its mark. Each lies within what its mark says and
+    together they add up to the total minus the shown cells; a cell is pinned when that
+    leaves it one possible value.
     """
     secret = [k for k in withheld if not (zeros_known and counts[k] == 0)]
-    bounds = {k: _bounds(int(counts[k]), threshold, zeros_known) for k in secret}
+    bounds = {k: _bounds(int(counts[k]), withheld[k], threshold, zeros_known) for k in secret}
     rest = sum(int(counts[k]) for k in secret)
     low_sum = sum(lo for lo, _ in bounds.values())
     # The highs apart: infinity minus infinity would be no number at all.
@@ -139,9 +149,10 @@ def withhold(counts: Mapping, threshold: int, *, total_known: bool = True, force
 
     Every count under `threshold` is withheld ("<5"), and so is every key in `forced`
     (a row withheld in another column). When the total is known, the smallest shown cells
-    are withheld too ("*") until `derivable` finds nothing. `zeros_known`: the breakdown's
-    empty groups are public (a page lists only groups that have persons), so a zero is no
-    secret and its mark no cover.
+    are withheld too ("*") until `derivable` finds nothing. When every cell is withheld and
+    the total still pins them (two "<5" adding up to 8 are 4 and 4), the largest small ones
+    are marked "*" instead, which claims no size. `zeros_known`: the breakdown's empty
+    groups are public (a page lists only groups that have persons), so a zero is no secret.
     """
     small = small_mark(threshold)
     forced = set(forced)
@@ -153,6 +164,10 @@ def withhold(counts: Mapping, threshold: int, *, total_known: bool = True, force
     candidates = sorted((k for k in counts if k not in hidden), key=lambda k: (int(counts[k]), repr(k)))
     while candidates and derivable(counts, hidden, threshold, zeros_known):
         hidden[candidates.pop(0)] = COMPLEMENT
+    smalls = sorted((k for k, mark in hidden.items() if mark == small and int(counts[k]) > 0),
+                    key=lambda k: (-int(counts[k]), repr(k)))
+    while smalls and derivable(counts, hidden, threshold, zeros_known):
+        hidden[smalls.pop(0)] = COMPLEMENT
     return hidden
 
 
@@ -174,7 +189,9 @@ def withhold_rows(df: pd.DataFrame, counts: Sequence[str], threshold: int, *, ke
     out = df.copy()
     forced: dict = {}
     if base is not None:
-        forced = withhold(dict(zip(keys, df[base])), threshold, total_known=total_known, zeros_known=True)
+        # Groups adding up to fewer than the threshold: their total is withheld too, nothing to cover.
+        known = total_known and int(df[base].sum()) >= threshold
+        forced = withhold(dict(zip(keys, df[base])), threshold, total_known=known, zeros_known=True)
         out[base] = pd.Series(_marked(df[base], keys, forced), index=df.index, dtype=object)
     for column in counts:
         if column == base:
@@ -215,7 +232,7 @@ def cockpit_districts(df: pd.DataFrame, persons: int, threshold: int) -> pd.Data
     inside = df[df["in_scope"]] if "in_scope" in df else df
     rest = int(persons) - int(inside["n"].sum())
     cells = {**dict(zip(inside["code"], inside["n"])), **({None: rest} if rest > 0 else {})}
-    hidden = withhold(cells, threshold, zeros_known=True)
+    hidden = withhold(cells, threshold, total_known=int(persons) >= threshold, zeros_known=True)
     out = df.copy()
     out["n"] = pd.Series([hidden.get(c, n) if inside_ else n for c, n, inside_ in
                           zip(df["code"], df["n"], df["in_scope"] if "in_scope" in df else [True] * len(df))],
@@ -232,7 +249,7 @@ def funnel_layers(stages: pd.DataFrame, threshold: int) -> pd.DataFrame:
     minus the shown stages tells) and it is not small itself.
     """
     current = [int(v) for v in stages["n"]]
-    hidden = withhold(dict(enumerate(current)), threshold, zeros_known=True)
+    hidden = withhold(dict(enumerate(current)), threshold, total_known=sum(current) >= threshold, zeros_known=True)
     secret = {i for i in hidden if current[i] > 0}
     out = stages.copy()
     layers = []
@@ -262,7 +279,303 @@ def cockpit_monthly(df: pd.DataFrame, today: date, threshold: int) -> pd.DataFra
     return out
 
 
-def cockpit_feed(df: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Each activity's sign-ups and check-ins: a check-in count is withheld with its sign-ups."""
-    return withhold_rows(df, ["registered", "checked_in"], threshold, key="id", base="registered",
-                         total_known=False)
+# ---- the staff pages, for a viewer of aggregates ---------------------------------------------
+#
+# Leaders open the activities, lifecycle and data-health pages too, aggregates only. Each
+# page passes its numbers through the functions below with `threshold_for(role, setting)`:
+# the setting for a leader, 0 for staff and admins (who list the persons themselves, and
+# to whom nothing is withheld).
+
+
+def threshold_for(role: str | None, setting: int) -> int:
+    return int(setting) if counts_suppressed(role) else 0
+
+
+def shown_count(n: int, threshold: int) -> int | Hidden:
+    """A count that stands alone: itself, or "<5"."""
+    return int(n) if int(n) >= threshold else small_mark(threshold)
+
+
+def shown_rate(numerator, denominator, threshold: int) -> float | None:
+    """numerator / denominator, or None when there is none or either count is withheld
+    (a rate and one of its counts give the other away)."""
+    if isinstance(numerator, Hidden) or isinstance(denominator, Hidden) or not denominator:
+        return None
+    if int(numerator) < threshold or int(denominator) < threshold:
+        return None
+    return int(numerator) / int(denominator)
+
+
+# ---- activities: an activity's counts, its month × kind cell, its month, the period ---------
+#
+# An activity's counts add up, with the others of its month and kind, to a cell of the
+# activities page's trend; the cells of a month to the month's check-ins on the cockpit; the
+# months to the period's totals. Withheld month by month — a month's kinds as a breakdown of
+# the month, a cell's activities as one of the cell — every decision depends on that month
+# alone: the cockpit's feed, the trend and the list withhold the same cells whatever period a
+# page shows (a viewer of aggregates gets whole months).
+
+ACTIVITY_COUNTS = ("registrations", "approved", "rejected", "checked_in", "absent")
+
+
+def month_of(moment) -> str:
+    return f"{pd.Timestamp(moment):%Y-%m}"
+
+
+def checkin_months_withheld(monthly: pd.DataFrame, today: date, threshold: int) -> dict:
+    """{month: mark} of the months whose check-ins the cockpit withholds."""
+    shown = cockpit_monthly(monthly, today, threshold)
+    return {m: v for m, v in zip(shown["month"], shown["checkins"]) if isinstance(v, Hidden)}
+
+
+@dataclass(frozen=True)
+class ActivityCounts:
+    """Withheld cells, per count column: `cells` {(month, kind): mark}, `activities` {id: mark};
+    `unprotected`: the columns of which some month is pinned by its own total, a total that
+    only the period's total (minus the other months) could give: that one must be withheld."""
+
+    cells: dict
+    activities: dict
+    unprotected: frozenset
+
+
+def _withhold_each(breakdowns: Mapping, threshold: int, forced: Iterable = (), zeros_known: bool = False,
+                   all_of: Iterable = ()) -> tuple[dict, bool]:
+    """Withhold each of several breakdowns (group -> {key: count}), each with a known total:
+    (every withheld cell, whether one of them is still pinned). Keys in `forced` are withheld;
+    so is every key of a group in `all_of`."""
+    forced, all_of = set(forced), set(all_of)
+    hidden: dict = {}
+    pinned = False
+    for group, cells in breakdowns.items():
+        inner = set(cells) if group in all_of else forced & set(cells)
+        withheld = withhold(cells, threshold, forced=inner, zeros_known=zeros_known)
+        pinned = pinned or bool(derivable(cells, withheld, threshold, zeros_known))
+        hidden |= withheld
+    return hidden, pinned
+
+
+def _grouped(keys, groups, values) -> dict:
+    out: dict = {}
+    for key, group, n in zip(keys, groups, values):
+        out.setdefault(group, {})[key] = int(n)
+    return out
+
+
+def activity_counts(rows: pd.DataFrame, months_withheld: Mapping, threshold: int) -> ActivityCounts:
+    """Withhold the counts of activities (rows as store.queries.activities.activity_page gives
+    them, every activity of whole months) and of the month × kind cells they add up to.
+
+    Registrations and check-ins: a month's cells are a breakdown of the month (one of them
+    withheld when the cockpit withholds the month, or the cells would add up to it), and a
+    cell's activities a breakdown of the cell (all withheld in a withheld cell). Approvals,
+    rejections and absences: a month's activities are a breakdown of the month. A count
+    is withheld with its activity's registrations.
+    """
+    months = [month_of(s) for s in rows["starts_at"]]
+    groups = list(zip(months, rows["kind"]))
+    keys = list(rows["id"])
+    cells: dict = {}
+    activities: dict = {}
+    unprotected = set()
+    for column in ("registrations", "checked_in"):
+        sums: dict = {}
+        for group, n in zip(groups, rows[column]):
+            sums.setdefault(group[0], {}).setdefault(group, 0)
+            sums[group[0]][group] += int(n)
+        forced = set(cells.get("registrations", {}))
+        if column == "checked_in":
+            forced |= {min(sums[m], key=lambda c: (sums[m][c], repr(c))) for m in sums if m in months_withheld}
+        cells[column], pinned = _withhold_each(sums, threshold, forced, zeros_known=column == "registrations")
+        activities[column], _ = _withhold_each(_grouped(keys, groups, rows[column]), threshold,
+                                               activities.get("registrations", {}), all_of=cells[column])
+        if pinned:
+            unprotected.add(column)
+    for column in ("approved", "rejected", "absent"):
+        activities[column], pinned = _withhold_each(_grouped(keys, months, rows[column]), threshold,
+                                                    activities["registrations"])
+        if pinned:
+            unprotected.add(column)
+    return ActivityCounts(cells=cells, activities=activities, unprotected=frozenset(unprotected))
+
+
+def activities_trend(trend: pd.DataFrame, counts: ActivityCounts) -> pd.DataFrame:
+    """The trend's registrations and check-ins per month and kind, withheld as `counts` says."""
+    out = trend.copy()
+    keys = list(zip(trend["month"], trend["kind"]))
+    for column in ("registrations", "checked_in"):
+        out[column] = pd.Series(_marked(trend[column], keys, counts.cells[column]), index=trend.index, dtype=object)
+    return out
+
+
+def activities_list(rows: pd.DataFrame, counts: ActivityCounts) -> pd.DataFrame:
+    """Activities with their counts withheld as `counts` says; a no-show rate goes with its counts."""
+    out = rows.copy()
+    keys = list(rows["id"])
+    for column in ACTIVITY_COUNTS:
+        out[column] = pd.Series(_marked(rows[column], keys, counts.activities[column]), index=rows.index,
+                                dtype=object)
+    gone = [isinstance(a, Hidden) or isinstance(b, Hidden) for a, b in zip(out["absent"], out["approved"])]
+    out["no_show_rate"] = pd.Series([math.nan if g else r for g, r in zip(gone, rows["no_show_rate"])],
+                                    index=rows.index, dtype="float64")
+    return out
+
+
+def period_totals(values: Mapping[str, int], threshold: int, *, monthly: pd.DataFrame | None = None,
+                  months: Iterable[str] = (), today: date | None = None, unprotected: Iterable = ()) -> dict:
+    """The period's registrations, approvals, check-ins and absences: each "<5" when small,
+    "*" for a column whose months `activity_counts` could not protect on their own.
+
+    Check-ins add up the period's months, which the cockpit shows: the total is withheld
+    ("*") when, with the cockpit's months, it would pin a month the cockpit withholds — inside
+    the period (the total minus the shown months) or outside it in this year (the year's
+    total minus the period's).
+    """
+    out = {k: shown_count(v, threshold) for k, v in values.items()}
+    for column in unprotected:
+        if column in out:
+            out[column] = COMPLEMENT
+    checkins = out.get("checked_in")
+    if monthly is None or not threshold or isinstance(checkins, Hidden):
+        return out
+    months = set(months)
+    counts = dict(zip(monthly["month"], (int(n) for n in monthly["checkins"])))
+    withheld = checkin_months_withheld(monthly, today, threshold)
+    inside = {m: v for m, v in withheld.items() if m in months}
+    this_year = f"{today.year}-"
+    outside = {m: v for m, v in withheld.items() if m.startswith(this_year) and m not in months}
+    last_year_known = not any(m in withheld for m in months if not m.startswith(this_year))
+    if derivable(counts, inside, threshold, zeros_known=True) or (
+            last_year_known and derivable(counts, outside, threshold, zeros_known=True)):
+        out["checked_in"] = COMPLEMENT
+    return out
+
+
+def whole_months(start: date, end: date, threshold: int) -> tuple[date, date]:
+    """A viewer of aggregates sees periods of whole months (the last one up to the end day),
+    so the months it shows are the same months every page and period shows."""
+    return (start.replace(day=1), end) if threshold else (start, end)
+
+
+def months_between(start: date, end: date) -> list[str]:
+    return [f"{p:%Y-%m}" for p in pd.period_range(start, end, freq="M")]
+
+
+@dataclass(frozen=True)
+class ActivitiesView:
+    """The activities page's numbers as a viewer sees them: the period's totals, the trend,
+    and (for a viewer of aggregates) every activity of the period."""
+
+    totals: dict
+    trend: pd.DataFrame
+    rows: pd.DataFrame | None
+
+
+def activities_view(totals: Mapping[str, int], trend: pd.DataFrame, rows: pd.DataFrame | None,
+                    monthly: pd.DataFrame | None, start: date, end: date, today: date,
+                    threshold: int) -> ActivitiesView:
+    """`totals`: registrations, approved, checked_in, absent of the period; `rows`: every activity
+    of the period (activity_page); `monthly`: the cockpit's monthly_participation."""
+    if not threshold:
+        return ActivitiesView(dict(totals), trend, rows)
+    counts = activity_counts(rows, checkin_months_withheld(monthly, today, threshold), threshold)
+    shown = period_totals(totals, threshold, monthly=monthly, months=months_between(start, end), today=today,
+                          unprotected=counts.unprotected)
+    return ActivitiesView(shown, activities_trend(trend, counts), activities_list(rows, counts))
+
+
+ALL_ACTIVITIES = 1_000_000
+
+
+def feed_months_from(feed: pd.DataFrame, today: date) -> date | None:
+    """The first day of the earliest month of the feed's activities held by today (None: none are)."""
+    held = [pd.Timestamp(s).date() for s in feed["starts_at"] if s is not None and pd.Timestamp(s).date() <= today]
+    return min(held).replace(day=1) if held else None
+
+
+def cockpit_feed(feed: pd.DataFrame, threshold: int, rows: pd.DataFrame | None = None,
+                 monthly: pd.DataFrame | None = None, today: date | None = None) -> pd.DataFrame:
+    """Each activity's sign-ups and check-ins. One held by today is withheld as the activities
+    page withholds it (`rows`: every activity of its months, activity_page; `monthly`: the
+    cockpit's monthly_participation); one to come stands alone. A check-in count goes with
+    its activity's sign-ups."""
+    out = withhold_rows(feed, ["registered", "checked_in"], threshold, key="id", base="registered",
+                        total_known=False)
+    if rows is None or not threshold:
+        return out
+    counts = activity_counts(rows, checkin_months_withheld(monthly, today, threshold), threshold)
+    listed = set(rows["id"])
+    for column, source in (("registered", "registrations"), ("checked_in", "checked_in")):
+        values = [counts.activities[source].get(i, n) if i in listed else shown
+                  for i, n, shown in zip(feed["id"], feed[column], out[column])]
+        out[column] = pd.Series(values, index=feed.index, dtype=object)
+    return out
+
+
+def reach_rows(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Persons reached and dormant per category or district (persons: the same breakdown as the cockpit's)."""
+    return withhold_rows(frame, ["persons", "reached", "dormant"], threshold, key="code", base="persons",
+                         rates={"rate": ("reached", "persons")})
+
+
+# ---- lifecycle
+
+
+def lifecycle_funnel(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Both readings of the funnel. In order, each layer holds the next (stopping at a stage is
+    a breakdown of those who started): layered as the cockpit's funnel. Any stage: the first
+    layer is the same group as in order's, the others stand alone. A conversion goes with its counts."""
+    ordered = [int(v) for v in table["in_order"]]
+    stops = pd.DataFrame({"n": [a - b for a, b in zip(ordered, ordered[1:] + [0])]})
+    out = table.copy()
+    layers = list(funnel_layers(stops, threshold)["reached"])
+    out["in_order"] = pd.Series(layers, index=table.index, dtype=object)
+    any_stage = [layers[0]] + [shown_count(v, threshold) for v in table["any_stage"][1:]]
+    out["any_stage"] = pd.Series(any_stage, index=table.index, dtype=object)
+    for counts, step, cumulative in (("in_order", "in_order_next", "in_order_cum"),
+                                     ("any_stage", "any_next", "any_cum")):
+        shown = list(out[counts])
+        out[step] = pd.Series([None] + [shown_rate(shown[i], shown[i - 1], threshold) for i in range(1, len(shown))],
+                              index=table.index, dtype="float64")
+        out[cumulative] = pd.Series([shown_rate(v, shown[0], threshold) for v in shown], index=table.index,
+                                    dtype="float64")
+    return out
+
+
+def cohort_rows(cohorts: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Per year of discovery: its finds (a breakdown of the funnel's first layer) and how many
+    reached each later stage; a median of days goes with the count it is the median of."""
+    return withhold_rows(cohorts, ["discover", "cultivate", "use", "manage"], threshold, key="cohort",
+                         base="discover", rates={"days_to_cultivate": ("cultivate", "discover"),
+                                                 "days_to_use": ("use", "discover")})
+
+
+def source_rows(sources: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    return withhold_rows(sources, ["persons", "cultivate", "use"], threshold, key="source", base="persons",
+                         rates={"cultivate_rate": ("cultivate", "persons"), "use_rate": ("use", "persons")})
+
+
+def stay_rows(stays: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Completed stays per stage: a median of a few stays would tell one person's."""
+    return withhold_rows(stays, ["stays"], threshold, key="stage", base="stays", total_known=False,
+                         rates={"median_days": ("stays", "stays")})
+
+
+def term_rows(by_body: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Posts ending soon and overdue per body: each column adds up to the total in the caption."""
+    return withhold_rows(by_body, ["soon", "overdue"], threshold, key="body")
+
+
+# ---- data health
+
+
+def freshness_rows(df: pd.DataFrame, months: Sequence[int], threshold: int) -> pd.DataFrame:
+    """Persons per group (as the cockpit's breakdowns) and those updated within each window,
+    which add up to the overall figures above them."""
+    return withhold_rows(df, ["persons", *(f"fresh_{m}" for m in months)], threshold, key="key", base="persons",
+                         rates={f"share_{m}": (f"fresh_{m}", "persons") for m in months})
+
+
+def completeness_rows(df: pd.DataFrame, fields: Sequence[str], threshold: int) -> pd.DataFrame:
+    """Per category: persons, and per field those who have it filled (adding up to the overall row)."""
+    return withhold_rows(df, ["persons", *fields], threshold, key="key", base="persons")

@@ -1,8 +1,8 @@
 """An attacker for the withheld counts: what subtraction recovers from what a page shows.
 
 Written apart from store/privacy.py on purpose: it knows only what a reader knows —
-the shown numbers, what each mark means ("<5": 0 to 4, "*": 5 or more, a missing
-number: anything from 0), which numbers add up to which (a total and its breakdown,
+the shown numbers, what each mark means ("<5": 0 to 4, "*": withheld, any size, a
+missing number: anything from 0), which numbers add up to which (a total and its breakdown,
 shown on one page or spread over several) — and tightens every number's possible
 range by subtraction until nothing moves. A withheld count whose range shrinks to one
 value has been recovered.
@@ -40,7 +40,7 @@ class Sheet:
             if str(value).startswith("<"):
                 self._narrow(var, 0, self.threshold - 1)
             else:
-                self._narrow(var, self.threshold, INF)
+                self._narrow(var, 0, INF)
             self.withheld.add(var)
         elif value is not None and not (isinstance(value, float) and math.isnan(value)):
             self._narrow(var, int(value), int(value))
@@ -69,6 +69,20 @@ class Sheet:
 
     def attack(self) -> dict:
         """Subtraction until nothing moves; returns {variable: recovered value} for withheld ones."""
+        # An empty total empties its parts, and empty parts an empty total: zeros that follow
+        # from public ones are public too.
+        public = {v for v, (lo, hi) in self.bounds.items() if hi == 0 and v not in self.withheld}
+        grew = True
+        while grew:
+            grew = False
+            for total, parts in self.sums:
+                if total in public and not public.issuperset(parts):
+                    public.update(parts)
+                    grew = True
+                elif total not in public and public.issuperset(parts):
+                    public.add(total)
+                    grew = True
+        withheld = self.withheld - public
         b = dict(self.bounds)
         changed = True
         while changed:
@@ -90,4 +104,4 @@ class Sheet:
             # The reader's picture must hold the truth, or the marks lied.
             if var in self.truth:
                 assert lo <= self.truth[var] <= hi, (var, (lo, hi), self.truth[var])
-        return {v: b[v][0] for v in self.withheld if b[v][0] == b[v][1]}
+        return {v: b[v][0] for v in withheld if b[v][0] == b[v][1]}

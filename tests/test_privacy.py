@@ -30,8 +30,10 @@ def counts(*values) -> dict:
     # ... unless both are 4 (the sum 8 pins them) or both 1 (the sum 2, each at least 1).
     ((4, 4, 30, 40), {"a": SMALL, "b": SMALL, "c": COMPLEMENT}),
     ((1, 1, 30, 40), {"a": SMALL, "b": SMALL, "c": COMPLEMENT}),
-    # A complement of exactly 5 beside a 1: the sum 6 leaves 1 + 5 only; one more goes.
-    ((1, 5, 6, 40), {"a": SMALL, "b": COMPLEMENT, "c": COMPLEMENT}),
+    # "*" claims no size, so a complement of exactly 5 covers a 1 as well as a larger one.
+    ((1, 5, 6, 40), {"a": SMALL, "b": COMPLEMENT}),
+    # Nothing left to withhold and the total still pins both 4s: one "*" says less than "<5".
+    ((4, 4), {"a": COMPLEMENT, "b": SMALL}),
     # Ties are broken by key, so every page withholds the same cell.
     ((3, 9, 9, 40), {"a": SMALL, "b": COMPLEMENT}),
 ])

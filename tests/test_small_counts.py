@@ -8,13 +8,17 @@ and its breakdown, on one page or across pages), and lets the attacker subtract.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
 from store import clock, privacy
 from store.engine import create_store_engine
 from store.privacy import small_mark
+from store.queries import activities as qa
 from store.queries import cockpit as qc
+from store.queries import health as qh
+from store.queries import lifecycle as ql
 from store.schema import person
 from store.scope import EVERYTHING, Scope
 from tests.disclosure import Sheet
@@ -61,6 +65,27 @@ def breakdown(sheet: Sheet, total, name: str, keys, shown, raw, *, zeros_public:
     return parts
 
 
+def layered(sheet: Sheet, name: str, cells, layers, total) -> None:
+    """A funnel: layer i shows everyone in cell i or a later one; a small cell must stay unknown."""
+    parts = []
+    for i, n in enumerate(cells):
+        var = (name, i)
+        if 0 < n < sheet.threshold:
+            sheet.secret(var, int(n))
+        elif n == 0:
+            sheet.known(var, 0)
+        else:
+            sheet.shown(var, None, int(n))
+        parts.append(var)
+    sheet.total(total, parts)
+    for i, layer in enumerate(layers):
+        reached = int(sum(cells[i:]))
+        sheet.shown((name, "layer", i), layer, reached)
+        if reached == 0:
+            sheet.public_zero((name, "layer", i))
+        sheet.total((name, "layer", i), parts[i:])
+
+
 def read_cockpit(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) -> None:
     h = qc.headline(engine, scope, today)
     T = ("persons",)
@@ -82,22 +107,7 @@ def read_cockpit(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) 
               rest=h.persons - int(raw["n"][inside].sum()))
 
     raw = qc.by_stage(engine, scope)
-    shown = privacy.funnel_layers(raw, t)
-    stages = []
-    for s, n in zip(raw["stage"], raw["n"]):
-        var = ("stage", s)
-        if 0 < n < t:
-            sheet.secret(var, int(n))
-        else:
-            sheet.known(var, int(n)) if n == 0 else sheet.shown(var, None, int(n))
-        stages.append(var)
-    sheet.total(T, stages)
-    for i, layer in enumerate(shown["reached"]):
-        reached = int(raw["n"][i:].sum())
-        sheet.shown(("reached", i), layer, reached)
-        if reached == 0:
-            sheet.public_zero(("reached", i))
-        sheet.total(("reached", i), stages[i:])
+    layered(sheet, "stage", list(raw["n"]), privacy.funnel_layers(raw, t)["reached"], T)
 
     raw = qc.age_gender(engine, scope, today)
     shown = privacy.withhold_grid(raw, ["male", "female"], t, key="band")
@@ -124,17 +134,25 @@ def read_cockpit(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) 
     sheet.total(("card", "checkins_year"), [m for m in months if str(m[1]).startswith(f"{today.year}-")])
 
     raw = qc.activity_feed(engine, scope, today)
-    shown = privacy.cockpit_feed(raw, t)
-    breakdown(sheet, None, "feed_registered", raw["id"], shown["registered"], raw["registered"], zeros_public=False)
-    breakdown(sheet, None, "feed_checked_in", raw["id"], shown["checked_in"], raw["checked_in"], zeros_public=False)
+    start = privacy.feed_months_from(raw, today)
+    listed = None if start is None else qa.activity_page(engine, scope, start, today, "starts_at", True, 0,
+                                                         privacy.ALL_ACTIVITIES).rows
+    shown = privacy.cockpit_feed(raw, t, listed, qc.monthly_participation(engine, scope, today), today)
+    # The same activities' counts as the activities page lists them.
+    breakdown(sheet, None, "activity_registrations", raw["id"], shown["registered"], raw["registered"],
+              zeros_public=False)
+    breakdown(sheet, None, "activity_checked_in", raw["id"], shown["checked_in"], raw["checked_in"],
+              zeros_public=False)
 
 
 def recovered(engine, scope: Scope, today) -> dict:
     sheet = Sheet(THRESHOLD)
-    read_cockpit(sheet, engine, scope, today)
+    for read in (read_cockpit, read_activities, read_lifecycle, read_health):
+        read(sheet, engine, scope, today)
     return sheet.attack()
 
 
+@pytest.mark.slow
 def test_no_withheld_count_is_recovered_by_subtraction(city):
     today = clock.today()
     leaks = {}
@@ -145,6 +163,7 @@ def test_no_withheld_count_is_recovered_by_subtraction(city):
     assert not leaks, {str(k): v for k, v in list(leaks.items())[:5]}
 
 
+@pytest.mark.slow
 def test_without_complements_subtraction_recovers_small_counts(city, monkeypatch):
     """The attack is no formality: with small counts withheld alone (as before), it recovers them."""
     monkeypatch.setattr(privacy, "derivable", lambda *args, **kwargs: [])
@@ -152,3 +171,125 @@ def test_without_complements_subtraction_recovers_small_counts(city, monkeypatch
     leaky = [scope for scope in scopes_of(city) if recovered(city, scope, today)]
     print(f"scopes with a recovered count, small counts withheld alone: {len(leaky)}")
     assert len(leaky) >= 7
+
+
+def shown_or_none(value, shown: bool):
+    return value if shown else None
+
+
+def read_activities(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) -> None:
+    """The activities page in its default period (whole months for a leader), as a leader sees it."""
+    start, end = privacy.whole_months(*qa.period_bounds("90d", today), t)
+    s = qa.activity_summary(engine, scope, start, end)
+    totals = {"registrations": s.registrations, "approved": s.approved, "checked_in": s.checked_in,
+              "absent": s.absent}
+    trend = qa.monthly_by_kind(engine, scope, start, end)
+    rows = qa.activity_page(engine, scope, start, end, "starts_at", True, 0, privacy.ALL_ACTIVITIES).rows
+    view = privacy.activities_view(totals, trend, rows, qc.monthly_participation(engine, scope, today), start, end,
+                                   today, t)
+    # The headline and the period's funnel show each total, or a mark; the rates add nothing more.
+    breakdown(sheet, None, "period", totals, view.totals.values(), totals.values(), zeros_public=False)
+    cells = list(zip(trend["month"], trend["kind"]))
+    for column in ("registrations", "checked_in"):
+        breakdown(sheet, ("period", column), f"trend_{column}", cells, view.trend[column], trend[column],
+                  zeros_public=column == "registrations")
+    # The cockpit's check-ins of a month are the trend's check-ins of that month (checked in
+    # on the activity's day): the same sum, seen on two pages.
+    for month in privacy.months_between(start, end):
+        sheet.total(("checkins", month), [("trend_checked_in", c) for c in cells if c[0] == month])
+    groups = [(f"{pd.Timestamp(x):%Y-%m}", k) for x, k in zip(rows["starts_at"], rows["kind"])]
+    for column in ("registrations", "approved", "checked_in", "absent"):
+        parts = breakdown(sheet, ("period", column), f"activity_{column}", rows["id"], view.rows[column],
+                          rows[column], zeros_public=False)
+        if column in ("registrations", "checked_in"):
+            for cell in set(groups):
+                sheet.total((f"trend_{column}", cell), [p for p, g in zip(parts, groups) if g == cell])
+    result = qa.reach(engine, scope, start, end, today)
+    for dim in qa.REACH_DIMENSIONS:
+        frame = result.by(dim)
+        shown = privacy.reach_rows(frame, t)
+        breakdown(sheet, ("card", "persons"), dim, frame["code"], shown["persons"], frame["persons"], zeros_public=True,
+                  rest=h_persons(sheet) - int(frame["persons"].sum()))
+        breakdown(sheet, ("reached_total",), f"reached_{dim}", frame["code"], shown["reached"], frame["reached"],
+                  zeros_public=False)
+        breakdown(sheet, ("dormant_total",), f"dormant_{dim}", frame["code"], shown["dormant"], frame["dormant"],
+                  zeros_public=False)
+    dormant = int(result.by_category["dormant"].sum())
+    sheet.shown(("dormant_total",), privacy.shown_count(dormant, t), dormant)
+    sheet.shown(("reached_total",), None, int(result.by_category["reached"].sum()))
+
+
+def h_persons(sheet: Sheet) -> int:
+    return sheet.truth[("card", "persons")]
+
+
+def read_lifecycle(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) -> None:
+    overview = ql.lifecycle_overview(engine, scope)
+    table = overview.funnel.table
+    shown = privacy.lifecycle_funnel(table, t)
+    ordered = [int(v) for v in table["in_order"]]
+    stops = [a - b for a, b in zip(ordered, ordered[1:] + [0])]
+    first = ("stops", "layer", 0)
+    layered(sheet, "stops", stops, shown["in_order"], first)
+    breakdown(sheet, None, "any_stage", range(4), shown["any_stage"], table["any_stage"], zeros_public=True)
+    sheet.total(("any_stage", 0), [first])
+    without = overview.funnel.without_history
+    sheet.shown(("without_history",), privacy.shown_count(without, t), without)
+    if not overview.cohorts.empty:
+        cohorts = overview.cohorts
+        shown = privacy.cohort_rows(cohorts, t)
+        breakdown(sheet, first, "cohort_discover", cohorts["cohort"], shown["discover"], cohorts["discover"],
+                  zeros_public=True)
+        for column in ("cultivate", "use", "manage"):
+            breakdown(sheet, (f"cohort_{column}_total",), f"cohort_{column}", cohorts["cohort"], shown[column],
+                      cohorts[column], zeros_public=False)
+            sheet.shown((f"cohort_{column}_total",), None, int(cohorts[column].sum()))
+    sources = overview.sources
+    shown = privacy.source_rows(sources, t)
+    complete = not sources.attrs.get("truncated")
+    breakdown(sheet, ("card", "persons") if complete else None, "source", sources["source"], shown["persons"],
+              sources["persons"], zeros_public=True)
+    for column, stage in (("cultivate", 1), ("use", 2)):
+        breakdown(sheet, ("any_stage", stage) if complete else None, f"source_{column}", sources["source"],
+                  shown[column], sources[column], zeros_public=False)
+    stays = ql.time_in_stage(engine, scope)
+    shown = privacy.stay_rows(stays, t)
+    breakdown(sheet, None, "stays", stays["stage"], shown["stays"], stays["stays"], zeros_public=True)
+    terms = ql.term_watch_by_body(engine, scope, today)
+    shown = privacy.term_rows(terms, t)
+    for column in ("soon", "overdue"):
+        total = int(terms[column].sum())
+        sheet.shown((f"terms_{column}",), privacy.shown_count(total, t), total)
+        breakdown(sheet, (f"terms_{column}",), f"term_{column}", terms["body"], shown[column], terms[column],
+                  zeros_public=False)
+
+
+def read_health(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) -> None:
+    live = qh.liveness(engine, scope, today)
+    # A share of the persons gives its count away: shown only when the count may be.
+    for var, n in ((("fresh", 12), live.fresh), (("active_12m",), live.active)):
+        sheet.shown(var, shown_or_none(n, privacy.shown_rate(n, live.persons, t) is not None), n)
+    overall = qh.freshness(engine, scope, today).iloc[0]
+    for m in qh.FRESH_MONTHS:
+        n = int(overall[f"fresh_{m}"])
+        sheet.shown(("fresh", m), privacy.shown_count(n, t), n)
+    # The cockpit's "updated in 12 months" is the same group.
+    sheet.total(("card", "fresh_12m"), [("fresh", 12)])
+    for by in qh.FRESHNESS_DIMENSIONS:
+        df = qh.freshness(engine, scope, today, by)
+        shown = privacy.freshness_rows(df, qh.FRESH_MONTHS, t)
+        name = {"category": "category", "district": "district", "updated_via": "via"}[by]
+        keys = list(df["key"])
+        breakdown(sheet, ("card", "persons"), name, keys, shown["persons"], df["persons"], zeros_public=True,
+                  rest=h_persons(sheet) - int(df["persons"].sum()))
+        for m in qh.FRESH_MONTHS:
+            breakdown(sheet, ("fresh", m), f"fresh_{m}_{name}", keys, shown[f"fresh_{m}"], df[f"fresh_{m}"],
+                      zeros_public=False)
+    raw = qh.completeness(engine, scope)
+    shown = privacy.completeness_rows(raw, qh.FIELDS, t)
+    breakdown(sheet, ("card", "persons"), "category", raw["key"], shown["persons"], raw["persons"], zeros_public=True,
+              rest=h_persons(sheet) - int(raw["persons"].sum()))
+    for f in qh.FIELDS:
+        n = int(raw[f].sum())
+        sheet.shown(("filled", f), privacy.shown_count(n, t), n)
+        breakdown(sheet, ("filled", f), f"filled_{f}", raw["key"], shown[f], raw[f], zeros_public=False)
