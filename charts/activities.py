@@ -13,7 +13,7 @@ from typing import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from store.privacy import Hidden, count_column, shown_number, shown_rate, shown_text
+from store.privacy import count_column, is_withheld, shown_number, shown_rate, shown_text
 
 # Kinds keep their colour whatever subset a period shows.
 KIND_COLOURS = {
@@ -124,7 +124,7 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
     """Horizontal bars: share of persons with at least one check-in, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
     rates = [0.0 if r != r else float(r) for r in df["rate"]]
-    withheld = [isinstance(a, Hidden) or isinstance(b, Hidden) for a, b in zip(df["reached"], df["persons"])]
+    withheld = [is_withheld(a) or is_withheld(b) for a, b in zip(df["reached"], df["persons"])]
     fig = go.Figure(
         go.Bar(
             y=names,

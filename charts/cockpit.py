@@ -19,7 +19,7 @@ from pyecharts import options as opts
 from pyecharts.charts import Bar, Funnel, Line, Map, Pie
 
 from charts.echarts_theme import CYAN, GOLD, GRID_LINE, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style
-from store.privacy import Hidden
+from store.privacy import is_withheld
 
 DEFAULT_THRESHOLD = 5
 
@@ -28,7 +28,7 @@ DEFAULT_THRESHOLD = 5
 
 def suppress(n, threshold: int = DEFAULT_THRESHOLD) -> int | None:
     """The count itself when it is at least `threshold`, else None (also for missing and withheld counts)."""
-    if n is None or isinstance(n, Hidden) or (isinstance(n, float) and math.isnan(n)):
+    if n is None or is_withheld(n) or (isinstance(n, float) and math.isnan(n)):
         return None
     n = int(n)
     return n if n >= threshold else None
@@ -36,7 +36,7 @@ def suppress(n, threshold: int = DEFAULT_THRESHOLD) -> int | None:
 
 def format_count(n, threshold: int = DEFAULT_THRESHOLD) -> str:
     """`12,345`, or `<5` for a suppressed count (a withheld one: its mark)."""
-    if isinstance(n, Hidden):
+    if is_withheld(n):
         return str(n)
     shown = suppress(n, threshold)
     return f"<{threshold}" if shown is None else f"{shown:,}"

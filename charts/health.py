@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.activities import Layout, apply_layout
-from store.privacy import Hidden, count_column, shown_number, shown_text
+from store.privacy import count_column, is_withheld, shown_number, shown_text
 
 # Darker = fresher: the 3-month bar is the strictest reading.
 WINDOW_COLOURS = {3: "#0a3069", 6: "#1f6feb", 12: "#80ccff"}
@@ -67,7 +67,7 @@ def freshness_bars(
     for months, label in window_labels.items():
         shares = [0.0 if s != s or s is None else float(s) for s in df[f"share_{months}"]]
         counts = df[f"fresh_{months}"]
-        withheld = [isinstance(c, Hidden) or isinstance(n, Hidden) for c, n in zip(counts, df["persons"])]
+        withheld = [is_withheld(c) or is_withheld(n) for c, n in zip(counts, df["persons"])]
         fig.add_bar(
             y=rows, x=shares, name=label, orientation="h", marker_color=WINDOW_COLOURS.get(months, "#8c959f"),
             text=["—" if w else f"{s:.0%}" for w, s in zip(withheld, shares)], textposition="outside",

@@ -96,7 +96,7 @@ def age_panel(height: str = "age") -> None:
 
 def education_panel(height: str = "education") -> None:
     slices = charts.education_slices(query(q.by_education, scope), other_name=t("cockpit.other"), top=EDUCATION_TOP)
-    df = privacy.withhold_rows(slices, ["n"], threshold, key="education", base="n")
+    df = privacy.withhold_rows(slices, ["n"], threshold, key="education", base="n", drop_small=True)
     show(charts.education_ring(df, other_name=t("cockpit.other"), top=None, threshold=threshold, style=style), height)
 
 

@@ -48,15 +48,19 @@ def _pager(total: int, key: str) -> int:
 def liveness_section(scope, today: date) -> None:
     st.subheader(t("health.live.title"))
     live = query(q.liveness, scope, today)
+    score, fresh, complete, active = privacy.liveness_parts(live, THRESHOLD)
     left, right = st.columns([2, 3])
-    left.plotly_chart(charts.liveness_gauge(live.score), key="health_gauge")
+    if score is None and live.score is not None:
+        left.info(t("health.live.withheld", n=THRESHOLD))
+    else:
+        left.plotly_chart(charts.liveness_gauge(score), key="health_gauge")
     fields = "、".join(t(f"health.field.{f}") for f in q.KEY_FIELDS)
     right.markdown(t("health.live.definition", fields=fields))
     a, b, c = right.columns(3)
     for col, label, share in (
-        (a, "health.live.fresh", shown_rate(live.fresh, live.persons, THRESHOLD)),
-        (b, "health.live.complete", live.completeness),
-        (c, "health.live.active", shown_rate(live.active, live.persons, THRESHOLD)),
+        (a, "health.live.fresh", fresh),
+        (b, "health.live.complete", complete),
+        (c, "health.live.active", active),
     ):
         col.metric(t(label), _share(share))
 

@@ -73,6 +73,12 @@ class Hidden(str):
 COMPLEMENT = Hidden("*")
 
 
+def is_withheld(value) -> bool:
+    """Whether a count is a mark. Any text in a count's place is one: a DataFrame built from
+    marks may hold them as plain strings."""
+    return isinstance(value, str)
+
+
 def small_mark(threshold: int) -> Hidden:
     return Hidden(f"<{threshold}")
 
@@ -87,7 +93,7 @@ def counts_suppressed(role: str | None) -> bool:
 
 def shown_number(value):
     """The number to draw: None for a withheld or missing count."""
-    if value is None or isinstance(value, Hidden):
+    if value is None or is_withheld(value):
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -96,7 +102,7 @@ def shown_number(value):
 
 def shown_text(value, missing: str = "—") -> str:
     """`1,234`, a withheld count's mark, or `missing`."""
-    if isinstance(value, Hidden):
+    if is_withheld(value):
         return str(value)
     number = shown_number(value)
     return missing if number is None else f"{int(number):,}"
@@ -105,28 +111,26 @@ def shown_text(value, missing: str = "—") -> str:
 def count_column(values) -> list:
     """A table column of counts: numbers, or all texts when one is withheld (a column holds one type)."""
     values = list(values)
-    if any(isinstance(v, Hidden) for v in values):
+    if any(is_withheld(v) for v in values):
         return [shown_text(v) for v in values]
     return [None if shown_number(v) is None else int(v) for v in values]
 
 
-def _bounds(n: int, mark: Hidden, threshold: int, zeros_known: bool) -> tuple[float, float]:
+def _bounds(mark: Hidden, threshold: int) -> tuple[float, float]:
     """What a withheld count's mark tells a reader about it."""
-    if n == 0 and zeros_known:
-        return 0, 0
-    low = 1 if zeros_known else 0
-    return (low, threshold - 1) if mark != COMPLEMENT else (low, math.inf)
+    return (0, threshold - 1) if mark != COMPLEMENT else (0, math.inf)
 
 
-def derivable(counts: Mapping, withheld: Mapping, threshold: int, zeros_known: bool = False) -> list:
+def derivable(counts: Mapping, withheld: Mapping, threshold: int, zeros_public: bool = False) -> list:
     """The withheld cells of a breakdown with a known total whose value that total pins down.
 
     `withheld` maps each withheld cell to its mark. Each lies within what its mark says and
     together they add up to the total minus the shown cells; a cell is pinned when that
-    leaves it one possible value.
+    leaves it one possible value. `zeros_public`: an empty group discloses nobody, so a
+    pinned zero is no finding (it still covers the others: the reader cannot tell it empty).
     """
-    secret = [k for k in withheld if not (zeros_known and counts[k] == 0)]
-    bounds = {k: _bounds(int(counts[k]), withheld[k], threshold, zeros_known) for k in secret}
+    secret = list(withheld)
+    bounds = {k: _bounds(withheld[k], threshold) for k in secret}
     rest = sum(int(counts[k]) for k in secret)
     low_sum = sum(lo for lo, _ in bounds.values())
     # The highs apart: infinity minus infinity would be no number at all.
@@ -138,21 +142,20 @@ def derivable(counts: Mapping, withheld: Mapping, threshold: int, zeros_known: b
         others_high = math.inf if unbounded - (hi == math.inf) else finite_high - (0 if hi == math.inf else hi)
         least = max(lo, rest - others_high)
         most = min(hi, rest - (low_sum - lo))
-        if least >= most:
+        if least >= most and not (zeros_public and int(counts[k]) == 0):
             pinned.append(k)
     return pinned
 
 
 def withhold(counts: Mapping, threshold: int, *, total_known: bool = True, forced: Iterable = (),
-             zeros_known: bool = False) -> dict:
+             zeros_public: bool = False) -> dict:
     """The cells of one breakdown to withhold, each with its mark: {key: Hidden}.
 
     Every count under `threshold` is withheld ("<5"), and so is every key in `forced`
     (a row withheld in another column). When the total is known, the smallest shown cells
     are withheld too ("*") until `derivable` finds nothing. When every cell is withheld and
     the total still pins them (two "<5" adding up to 8 are 4 and 4), the largest small ones
-    are marked "*" instead, which claims no size. `zeros_known`: the breakdown's empty
-    groups are public (a page lists only groups that have persons), so a zero is no secret.
+    are marked "*" instead, which claims no size. `zeros_public`: see `derivable`.
     """
     small = small_mark(threshold)
     forced = set(forced)
@@ -162,11 +165,11 @@ def withhold(counts: Mapping, threshold: int, *, total_known: bool = True, force
         return hidden
     # Smallest first; ties broken by key so that every page withholds the same cells.
     candidates = sorted((k for k in counts if k not in hidden), key=lambda k: (int(counts[k]), repr(k)))
-    while candidates and derivable(counts, hidden, threshold, zeros_known):
+    while candidates and derivable(counts, hidden, threshold, zeros_public):
         hidden[candidates.pop(0)] = COMPLEMENT
     smalls = sorted((k for k, mark in hidden.items() if mark == small and int(counts[k]) > 0),
                     key=lambda k: (-int(counts[k]), repr(k)))
-    while smalls and derivable(counts, hidden, threshold, zeros_known):
+    while smalls and derivable(counts, hidden, threshold, zeros_public):
         hidden[smalls.pop(0)] = COMPLEMENT
     return hidden
 
@@ -176,14 +179,17 @@ def _marked(values, keys: list, hidden: Mapping) -> list:
 
 
 def withhold_rows(df: pd.DataFrame, counts: Sequence[str], threshold: int, *, key: str, base: str | None = None,
-                  rates: Mapping[str, tuple[str, str]] | None = None, total_known: bool = True) -> pd.DataFrame:
+                  rates: Mapping[str, tuple[str, str]] | None = None, total_known: bool = True,
+                  drop_small: bool = False) -> pd.DataFrame:
     """A copy of a breakdown (one row per group) with its withheld counts replaced by their marks.
 
     `base` is the column of group sizes: a group withheld there is withheld in every column
-    (a group too small to show shows nothing), and its empty groups are public (`zeros_known`).
-    Each column of `counts` is a breakdown of its own, its total known unless `total_known`
-    is False. `rates` maps a rate column to its (numerator, denominator): NaN where either is
-    withheld, since a rate and one of its counts give the other away.
+    (a group too small to show shows nothing), and an empty group is no secret. Each column
+    of `counts` is a breakdown of its own, its total known unless `total_known` is False.
+    `rates` maps a rate column to its (numerator, denominator): NaN where either is withheld,
+    since a rate and one of its counts give the other away. `drop_small`: the breakdown lists
+    only groups that have persons, so its small groups are left out rather than shown as "<5"
+    — listed, they would tell that they are not empty, and the reader could count them.
     """
     keys = list(df[key])
     out = df.copy()
@@ -191,7 +197,7 @@ def withhold_rows(df: pd.DataFrame, counts: Sequence[str], threshold: int, *, ke
     if base is not None:
         # Groups adding up to fewer than the threshold: their total is withheld too, nothing to cover.
         known = total_known and int(df[base].sum()) >= threshold
-        forced = withhold(dict(zip(keys, df[base])), threshold, total_known=known, zeros_known=True)
+        forced = withhold(dict(zip(keys, df[base])), threshold, total_known=known, zeros_public=True)
         out[base] = pd.Series(_marked(df[base], keys, forced), index=df.index, dtype=object)
     for column in counts:
         if column == base:
@@ -199,16 +205,19 @@ def withhold_rows(df: pd.DataFrame, counts: Sequence[str], threshold: int, *, ke
         hidden = withhold(dict(zip(keys, df[column])), threshold, total_known=total_known, forced=forced)
         out[column] = pd.Series(_marked(df[column], keys, hidden), index=df.index, dtype=object)
     for rate, (numerator, denominator) in (rates or {}).items():
-        gone = [isinstance(a, Hidden) or isinstance(b, Hidden) for a, b in zip(out[numerator], out[denominator])]
+        gone = [is_withheld(a) or is_withheld(b) for a, b in zip(out[numerator], out[denominator])]
         out[rate] = pd.Series([math.nan if g else v for g, v in zip(gone, df[rate])], index=df.index, dtype="float64")
+    if drop_small and base is not None:
+        small = small_mark(threshold)
+        out = out[[v != small or not is_withheld(v) for v in out[base]]].reset_index(drop=True)
     return out
 
 
 def withhold_grid(df: pd.DataFrame, columns: Sequence[str], threshold: int, *, key: str,
-                  total_known: bool = True, zeros_known: bool = True) -> pd.DataFrame:
+                  total_known: bool = True, zeros_public: bool = True) -> pd.DataFrame:
     """A two-way table (rows × `columns`, e.g. age band × gender) withheld as one breakdown of its cells."""
     cells = {(k, c): n for k, row in zip(df[key], df[list(columns)].itertuples(index=False)) for c, n in zip(columns, row)}
-    hidden = withhold(cells, threshold, total_known=total_known, zeros_known=zeros_known)
+    hidden = withhold(cells, threshold, total_known=total_known, zeros_public=zeros_public)
     out = df.copy()
     for c in columns:
         out[c] = pd.Series([hidden.get((k, c), n) for k, n in zip(df[key], df[c])], index=df.index, dtype=object)
@@ -232,7 +241,7 @@ def cockpit_districts(df: pd.DataFrame, persons: int, threshold: int) -> pd.Data
     inside = df[df["in_scope"]] if "in_scope" in df else df
     rest = int(persons) - int(inside["n"].sum())
     cells = {**dict(zip(inside["code"], inside["n"])), **({None: rest} if rest > 0 else {})}
-    hidden = withhold(cells, threshold, total_known=int(persons) >= threshold, zeros_known=True)
+    hidden = withhold(cells, threshold, total_known=int(persons) >= threshold, zeros_public=True)
     out = df.copy()
     out["n"] = pd.Series([hidden.get(c, n) if inside_ else n for c, n, inside_ in
                           zip(df["code"], df["n"], df["in_scope"] if "in_scope" in df else [True] * len(df))],
@@ -249,7 +258,7 @@ def funnel_layers(stages: pd.DataFrame, threshold: int) -> pd.DataFrame:
     minus the shown stages tells) and it is not small itself.
     """
     current = [int(v) for v in stages["n"]]
-    hidden = withhold(dict(enumerate(current)), threshold, total_known=sum(current) >= threshold, zeros_known=True)
+    hidden = withhold(dict(enumerate(current)), threshold, total_known=sum(current) >= threshold, zeros_public=True)
     secret = {i for i in hidden if current[i] > 0}
     out = stages.copy()
     layers = []
@@ -273,7 +282,7 @@ def cockpit_monthly(df: pd.DataFrame, today: date, threshold: int) -> pd.DataFra
     out = withhold_rows(df, ["registrations", "checkins"], threshold, key="month", total_known=False)
     this_year = df["month"].astype(str).str.startswith(f"{today.year}-")
     year = withhold(dict(zip(df.loc[this_year, "month"], df.loc[this_year, "checkins"])), threshold,
-                    zeros_known=True)
+                    zeros_public=True)
     out["checkins"] = pd.Series([year.get(m, v) for m, v in zip(df["month"], out["checkins"])],
                                 index=df.index, dtype=object)
     return out
@@ -299,7 +308,7 @@ def shown_count(n: int, threshold: int) -> int | Hidden:
 def shown_rate(numerator, denominator, threshold: int) -> float | None:
     """numerator / denominator, or None when there is none or either count is withheld
     (a rate and one of its counts give the other away)."""
-    if isinstance(numerator, Hidden) or isinstance(denominator, Hidden) or not denominator:
+    if is_withheld(numerator) or is_withheld(denominator) or not denominator:
         return None
     if int(numerator) < threshold or int(denominator) < threshold:
         return None
@@ -325,34 +334,27 @@ def month_of(moment) -> str:
 def checkin_months_withheld(monthly: pd.DataFrame, today: date, threshold: int) -> dict:
     """{month: mark} of the months whose check-ins the cockpit withholds."""
     shown = cockpit_monthly(monthly, today, threshold)
-    return {m: v for m, v in zip(shown["month"], shown["checkins"]) if isinstance(v, Hidden)}
+    return {m: v for m, v in zip(shown["month"], shown["checkins"]) if is_withheld(v)}
 
 
 @dataclass(frozen=True)
 class ActivityCounts:
-    """Withheld cells, per count column: `cells` {(month, kind): mark}, `activities` {id: mark};
-    `unprotected`: the columns of which some month is pinned by its own total, a total that
-    only the period's total (minus the other months) could give: that one must be withheld."""
+    """Withheld cells, per count column: `cells` {(month, kind): mark}, `activities` {id: mark}."""
 
     cells: dict
     activities: dict
-    unprotected: frozenset
 
 
-def _withhold_each(breakdowns: Mapping, threshold: int, forced: Iterable = (), zeros_known: bool = False,
-                   all_of: Iterable = ()) -> tuple[dict, bool]:
-    """Withhold each of several breakdowns (group -> {key: count}), each with a known total:
-    (every withheld cell, whether one of them is still pinned). Keys in `forced` are withheld;
-    so is every key of a group in `all_of`."""
+def _withhold_each(breakdowns: Mapping, threshold: int, forced: Iterable = (), zeros_public: bool = False,
+                   all_of: Iterable = ()) -> dict:
+    """Withhold each of several breakdowns (group -> {key: count}), each with a known total.
+    Keys in `forced` are withheld; so is every key of a group in `all_of`."""
     forced, all_of = set(forced), set(all_of)
     hidden: dict = {}
-    pinned = False
     for group, cells in breakdowns.items():
         inner = set(cells) if group in all_of else forced & set(cells)
-        withheld = withhold(cells, threshold, forced=inner, zeros_known=zeros_known)
-        pinned = pinned or bool(derivable(cells, withheld, threshold, zeros_known))
-        hidden |= withheld
-    return hidden, pinned
+        hidden |= withhold(cells, threshold, forced=inner, zeros_public=zeros_public)
+    return hidden
 
 
 def _grouped(keys, groups, values) -> dict:
@@ -377,7 +379,6 @@ def activity_counts(rows: pd.DataFrame, months_withheld: Mapping, threshold: int
     keys = list(rows["id"])
     cells: dict = {}
     activities: dict = {}
-    unprotected = set()
     for column in ("registrations", "checked_in"):
         sums: dict = {}
         for group, n in zip(groups, rows[column]):
@@ -386,17 +387,25 @@ def activity_counts(rows: pd.DataFrame, months_withheld: Mapping, threshold: int
         forced = set(cells.get("registrations", {}))
         if column == "checked_in":
             forced |= {min(sums[m], key=lambda c: (sums[m][c], repr(c))) for m in sums if m in months_withheld}
-        cells[column], pinned = _withhold_each(sums, threshold, forced, zeros_known=column == "registrations")
-        activities[column], _ = _withhold_each(_grouped(keys, groups, rows[column]), threshold,
-                                               activities.get("registrations", {}), all_of=cells[column])
-        if pinned:
-            unprotected.add(column)
+        cells[column] = _withhold_each(sums, threshold, forced, zeros_public=column == "registrations")
+        activities[column] = _withhold_each(_grouped(keys, groups, rows[column]), threshold,
+                                            activities.get("registrations", {}), all_of=cells[column])
     for column in ("approved", "rejected", "absent"):
-        activities[column], pinned = _withhold_each(_grouped(keys, months, rows[column]), threshold,
-                                                    activities["registrations"])
-        if pinned:
-            unprotected.add(column)
-    return ActivityCounts(cells=cells, activities=activities, unprotected=frozenset(unprotected))
+        activities[column] = _withhold_each(_grouped(keys, months, rows[column]), threshold,
+                                            activities["registrations"])
+    return ActivityCounts(cells=cells, activities=activities)
+
+
+def pinned_by_total(rows: pd.DataFrame, counts: ActivityCounts, column: str, threshold: int) -> bool:
+    """Whether the period's total of `column` would pin a withheld count: a month that only
+    its own total could protect (one small cell) is protected by nothing else, as month
+    totals are not shown — unless the period's total, minus the other months, gives it."""
+    if column in counts.cells:
+        cells: dict = {}
+        for group, n in zip(zip((month_of(s) for s in rows["starts_at"]), rows["kind"]), rows[column]):
+            cells[group] = cells.get(group, 0) + int(n)
+        return bool(derivable(cells, counts.cells[column], threshold, zeros_public=column == "registrations"))
+    return bool(derivable(dict(zip(rows["id"], rows[column])), counts.activities[column], threshold))
 
 
 def activities_trend(trend: pd.DataFrame, counts: ActivityCounts) -> pd.DataFrame:
@@ -415,16 +424,16 @@ def activities_list(rows: pd.DataFrame, counts: ActivityCounts) -> pd.DataFrame:
     for column in ACTIVITY_COUNTS:
         out[column] = pd.Series(_marked(rows[column], keys, counts.activities[column]), index=rows.index,
                                 dtype=object)
-    gone = [isinstance(a, Hidden) or isinstance(b, Hidden) for a, b in zip(out["absent"], out["approved"])]
+    gone = [is_withheld(a) or is_withheld(b) for a, b in zip(out["absent"], out["approved"])]
     out["no_show_rate"] = pd.Series([math.nan if g else r for g, r in zip(gone, rows["no_show_rate"])],
                                     index=rows.index, dtype="float64")
     return out
 
 
 def period_totals(values: Mapping[str, int], threshold: int, *, monthly: pd.DataFrame | None = None,
-                  months: Iterable[str] = (), today: date | None = None, unprotected: Iterable = ()) -> dict:
+                  months: Iterable[str] = (), today: date | None = None, pinning: Iterable = ()) -> dict:
     """The period's registrations, approvals, check-ins and absences: each "<5" when small,
-    "*" for a column whose months `activity_counts` could not protect on their own.
+    "*" for the columns in `pinning` (see `pinned_by_total`).
 
     Check-ins add up the period's months, which the cockpit shows: the total is withheld
     ("*") when, with the cockpit's months, it would pin a month the cockpit withholds — inside
@@ -432,11 +441,12 @@ def period_totals(values: Mapping[str, int], threshold: int, *, monthly: pd.Data
     total minus the period's).
     """
     out = {k: shown_count(v, threshold) for k, v in values.items()}
-    for column in unprotected:
-        if column in out:
+    for column in pinning:
+        # A total already "<5" pins nothing: the reader knows it only as 0 to 4.
+        if column in out and not is_withheld(out[column]):
             out[column] = COMPLEMENT
     checkins = out.get("checked_in")
-    if monthly is None or not threshold or isinstance(checkins, Hidden):
+    if monthly is None or not threshold or is_withheld(checkins):
         return out
     months = set(months)
     counts = dict(zip(monthly["month"], (int(n) for n in monthly["checkins"])))
@@ -445,8 +455,8 @@ def period_totals(values: Mapping[str, int], threshold: int, *, monthly: pd.Data
     this_year = f"{today.year}-"
     outside = {m: v for m, v in withheld.items() if m.startswith(this_year) and m not in months}
     last_year_known = not any(m in withheld for m in months if not m.startswith(this_year))
-    if derivable(counts, inside, threshold, zeros_known=True) or (
-            last_year_known and derivable(counts, outside, threshold, zeros_known=True)):
+    if derivable(counts, inside, threshold, zeros_public=True) or (
+            last_year_known and derivable(counts, outside, threshold, zeros_public=True)):
         out["checked_in"] = COMPLEMENT
     return out
 
@@ -479,8 +489,9 @@ def activities_view(totals: Mapping[str, int], trend: pd.DataFrame, rows: pd.Dat
     if not threshold:
         return ActivitiesView(dict(totals), trend, rows)
     counts = activity_counts(rows, checkin_months_withheld(monthly, today, threshold), threshold)
+    pinning = [c for c in totals if pinned_by_total(rows, counts, c, threshold)]
     shown = period_totals(totals, threshold, monthly=monthly, months=months_between(start, end), today=today,
-                          unprotected=counts.unprotected)
+                          pinning=pinning)
     return ActivitiesView(shown, activities_trend(trend, counts), activities_list(rows, counts))
 
 
@@ -515,7 +526,7 @@ def cockpit_feed(feed: pd.DataFrame, threshold: int, rows: pd.DataFrame | None =
 def reach_rows(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Persons reached and dormant per category or district (persons: the same breakdown as the cockpit's)."""
     return withhold_rows(frame, ["persons", "reached", "dormant"], threshold, key="code", base="persons",
-                         rates={"rate": ("reached", "persons")})
+                         rates={"rate": ("reached", "persons")}, drop_small=True)
 
 
 # ---- lifecycle
@@ -547,12 +558,13 @@ def cohort_rows(cohorts: pd.DataFrame, threshold: int) -> pd.DataFrame:
     reached each later stage; a median of days goes with the count it is the median of."""
     return withhold_rows(cohorts, ["discover", "cultivate", "use", "manage"], threshold, key="cohort",
                          base="discover", rates={"days_to_cultivate": ("cultivate", "discover"),
-                                                 "days_to_use": ("use", "discover")})
+                                                 "days_to_use": ("use", "discover")}, drop_small=True)
 
 
 def source_rows(sources: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return withhold_rows(sources, ["persons", "cultivate", "use"], threshold, key="source", base="persons",
-                         rates={"cultivate_rate": ("cultivate", "persons"), "use_rate": ("use", "persons")})
+                         rates={"cultivate_rate": ("cultivate", "persons"), "use_rate": ("use", "persons")},
+                         drop_small=True)
 
 
 def stay_rows(stays: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -569,13 +581,29 @@ def term_rows(by_body: pd.DataFrame, threshold: int) -> pd.DataFrame:
 # ---- data health
 
 
+def liveness_parts(live, threshold: int) -> tuple[int | None, float | None, float | None, float | None]:
+    """(score, fresh share, key fields filled, active share) of store.queries.health.Liveness.
+
+    A share of the persons gives its count away, and the score (whole points of a weighted sum
+    of the three) gives a withheld share back: each goes when its count is withheld, the score
+    with any of them.
+    """
+    fresh = shown_rate(live.fresh, live.persons, threshold)
+    active = shown_rate(live.active, live.persons, threshold)
+    complete = live.completeness
+    if any(int(n) < threshold for _, n in live.key_filled) or int(live.persons) < threshold:
+        complete = None
+    withheld = threshold and (fresh is None or active is None or complete is None)
+    return (None if withheld else live.score), fresh, complete, active
+
+
 def freshness_rows(df: pd.DataFrame, months: Sequence[int], threshold: int) -> pd.DataFrame:
     """Persons per group (as the cockpit's breakdowns) and those updated within each window,
     which add up to the overall figures above them."""
     return withhold_rows(df, ["persons", *(f"fresh_{m}" for m in months)], threshold, key="key", base="persons",
-                         rates={f"share_{m}": (f"fresh_{m}", "persons") for m in months})
+                         rates={f"share_{m}": (f"fresh_{m}", "persons") for m in months}, drop_small=True)
 
 
 def completeness_rows(df: pd.DataFrame, fields: Sequence[str], threshold: int) -> pd.DataFrame:
     """Per category: persons, and per field those who have it filled (adding up to the overall row)."""
-    return withhold_rows(df, ["persons", *fields], threshold, key="key", base="persons")
+    return withhold_rows(df, ["persons", *fields], threshold, key="key", base="persons", drop_small=True)

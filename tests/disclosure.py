@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from store.privacy import Hidden
+from store.privacy import is_withheld
 
 INF = math.inf
 
@@ -26,6 +26,7 @@ class Sheet:
     truth: dict = field(default_factory=dict)      # variable -> its real value
     bounds: dict = field(default_factory=dict)     # variable -> (low, high) as the reader knows it
     withheld: set = field(default_factory=set)     # variables shown as a mark: must stay unknown
+    empty: set = field(default_factory=set)        # empty groups: no secret, though a mark hides them
     sums: list = field(default_factory=list)       # (total, parts): total == sum(parts)
 
     def _narrow(self, var, low, high) -> None:
@@ -36,7 +37,7 @@ class Sheet:
         """`var` as the page shows it: a number, a mark, None (not shown) — on any page."""
         if truth is not None:
             assert self.truth.setdefault(var, truth) == truth, (var, truth, self.truth[var])
-        if isinstance(value, Hidden):
+        if is_withheld(value):
             if str(value).startswith("<"):
                 self._narrow(var, 0, self.threshold - 1)
             else:
@@ -52,10 +53,10 @@ class Sheet:
         self.shown(var, None, truth)
         self.withheld.add(var)
 
-    def public_zero(self, var) -> None:
-        """An empty group: public (pages list only groups that have persons), whatever its mark."""
-        self._narrow(var, 0, 0)
-        self.withheld.discard(var)
+    def empty_group(self, var) -> None:
+        """An empty group discloses nobody: recovering its 0 is no finding (its mark still
+        hides from the reader that it is empty)."""
+        self.empty.add(var)
 
     def known(self, var, truth: int) -> None:
         """Something the reader may learn elsewhere (worst case): given exactly."""
@@ -69,9 +70,8 @@ class Sheet:
 
     def attack(self) -> dict:
         """Subtraction until nothing moves; returns {variable: recovered value} for withheld ones."""
-        # An empty total empties its parts, and empty parts an empty total: zeros that follow
-        # from public ones are public too.
-        public = {v for v, (lo, hi) in self.bounds.items() if hi == 0 and v not in self.withheld}
+        # An empty total empties its parts, and empty parts an empty total: no secrets either.
+        public = set(self.empty) | {v for v, (lo, hi) in self.bounds.items() if hi == 0 and v not in self.withheld}
         grew = True
         while grew:
             grew = False

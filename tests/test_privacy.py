@@ -27,9 +27,9 @@ def counts(*values) -> dict:
     ((2, 8, 30, 40), {"a": SMALL, "b": COMPLEMENT}),
     # Two small ones cover each other...
     ((2, 3, 30, 40), {"a": SMALL, "b": SMALL}),
-    # ... unless both are 4 (the sum 8 pins them) or both 1 (the sum 2, each at least 1).
+    # ... unless both are 4: the sum 8 pins them (two 1s could be 2 and 0, or 0 and 2).
     ((4, 4, 30, 40), {"a": SMALL, "b": SMALL, "c": COMPLEMENT}),
-    ((1, 1, 30, 40), {"a": SMALL, "b": SMALL, "c": COMPLEMENT}),
+    ((1, 1, 30, 40), {"a": SMALL, "b": SMALL}),
     # "*" claims no size, so a complement of exactly 5 covers a 1 as well as a larger one.
     ((1, 5, 6, 40), {"a": SMALL, "b": COMPLEMENT}),
     # Nothing left to withhold and the total still pins both 4s: one "*" says less than "<5".
@@ -39,17 +39,19 @@ def counts(*values) -> dict:
 ])
 def test_withhold_with_a_known_total(values, expected):
     cells = counts(*values)
-    got = withhold(cells, 5, zeros_known=True)
+    got = withhold(cells, 5, zeros_public=True)
     assert got == expected
-    assert derivable(cells, got, 5, zeros_known=True) == []
+    assert derivable(cells, got, 5, zeros_public=True) == []
 
 
-def test_zeros_known_or_secret():
+def test_empty_groups_are_no_secret_but_cover_others():
     cells = counts(0, 0, 30, 40)
-    # Empty groups of a public breakdown: withheld on screen ("<5"), but no secret to cover.
-    assert withhold(cells, 5, zeros_known=True) == {"a": SMALL, "b": SMALL}
+    # Empty groups: withheld on screen ("<5"), pinned at 0, but an empty group discloses nobody.
+    assert withhold(cells, 5, zeros_public=True) == {"a": SMALL, "b": SMALL}
     # Zeros that are secret (a column of a withheld group): their sum 0 pins them both.
     assert withhold(cells, 5) == {"a": SMALL, "b": SMALL, "c": COMPLEMENT}
+    # A reader cannot tell an empty "<5" from a small one: a 3 beside two of them is covered.
+    assert withhold(counts(3, 0, 0, 30, 40), 5, zeros_public=True) == {"a": SMALL, "b": SMALL, "c": SMALL}
 
 
 def test_forced_cells_and_unknown_totals():

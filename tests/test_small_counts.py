@@ -8,6 +8,8 @@ and its breakdown, on one page or across pages), and lets the attacker subtract.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from store.queries import lifecycle as ql
 from store.schema import person
 from store.scope import EVERYTHING, Scope
 from tests.disclosure import Sheet
+from tests.test_cockpit_page import walk
 
 THRESHOLD = 5
 
@@ -49,13 +52,18 @@ def card(n: int, t: int = THRESHOLD):
 
 
 def breakdown(sheet: Sheet, total, name: str, keys, shown, raw, *, zeros_public: bool, rest: int | None = None):
-    """Cells `name:key` shown as `shown`, adding up (with `rest`, known to the reader) to `total`."""
+    """Cells `name:key` shown as `shown`, adding up (with `rest`, known to the reader) to `total`.
+
+    `shown` lines up with `keys`, or maps key -> shown value for a page that lists only the
+    groups it may show: a group left out is, as the rule says, a small one ("<5")."""
+    if isinstance(shown, dict):
+        shown = [shown.get(k, small_mark(sheet.threshold)) for k in keys]
     parts = []
     for key, s, n in zip(keys, shown, raw):
         var = (name, key)
         sheet.shown(var, s, int(n))
         if zeros_public and int(n) == 0:
-            sheet.public_zero(var)
+            sheet.empty_group(var)
         parts.append(var)
     if rest is not None:
         sheet.known((name, "rest"), rest)
@@ -63,6 +71,11 @@ def breakdown(sheet: Sheet, total, name: str, keys, shown, raw, *, zeros_public:
     if total is not None:
         sheet.total(total, parts)
     return parts
+
+
+def by_key(frame, key: str, column: str) -> dict:
+    """A page's column by group, for a page that leaves some groups out."""
+    return dict(zip(frame[key], frame[column]))
 
 
 def layered(sheet: Sheet, name: str, cells, layers, total) -> None:
@@ -73,7 +86,8 @@ def layered(sheet: Sheet, name: str, cells, layers, total) -> None:
         if 0 < n < sheet.threshold:
             sheet.secret(var, int(n))
         elif n == 0:
-            sheet.known(var, 0)
+            sheet.shown(var, None, 0)
+            sheet.empty_group(var)
         else:
             sheet.shown(var, None, int(n))
         parts.append(var)
@@ -82,7 +96,7 @@ def layered(sheet: Sheet, name: str, cells, layers, total) -> None:
         reached = int(sum(cells[i:]))
         sheet.shown((name, "layer", i), layer, reached)
         if reached == 0:
-            sheet.public_zero((name, "layer", i))
+            sheet.empty_group((name, "layer", i))
         sheet.total((name, "layer", i), parts[i:])
 
 
@@ -119,7 +133,8 @@ def read_cockpit(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) 
     from charts.cockpit import education_slices
     slices = education_slices(qc.by_education(engine, scope), other_name="其他", top=6)
     shown = privacy.withhold_rows(slices, ["n"], t, key="education", base="n")
-    breakdown(sheet, T, "education", slices["education"], shown["n"], slices["n"], zeros_public=True,
+    breakdown(sheet, T, "education", slices["education"], by_key(shown, "education", "n"), slices["n"],
+              zeros_public=True,
               rest=h.persons - int(slices["n"].sum()))
 
     raw = qc.top_tags(engine, scope, 20)
@@ -208,12 +223,12 @@ def read_activities(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOL
     for dim in qa.REACH_DIMENSIONS:
         frame = result.by(dim)
         shown = privacy.reach_rows(frame, t)
-        breakdown(sheet, ("card", "persons"), dim, frame["code"], shown["persons"], frame["persons"], zeros_public=True,
-                  rest=h_persons(sheet) - int(frame["persons"].sum()))
-        breakdown(sheet, ("reached_total",), f"reached_{dim}", frame["code"], shown["reached"], frame["reached"],
-                  zeros_public=False)
-        breakdown(sheet, ("dormant_total",), f"dormant_{dim}", frame["code"], shown["dormant"], frame["dormant"],
-                  zeros_public=False)
+        breakdown(sheet, ("card", "persons"), dim, frame["code"], by_key(shown, "code", "persons"), frame["persons"],
+                  zeros_public=True, rest=h_persons(sheet) - int(frame["persons"].sum()))
+        breakdown(sheet, ("reached_total",), f"reached_{dim}", frame["code"], by_key(shown, "code", "reached"),
+                  frame["reached"], zeros_public=False)
+        breakdown(sheet, ("dormant_total",), f"dormant_{dim}", frame["code"], by_key(shown, "code", "dormant"),
+                  frame["dormant"], zeros_public=False)
     dormant = int(result.by_category["dormant"].sum())
     sheet.shown(("dormant_total",), privacy.shown_count(dormant, t), dormant)
     sheet.shown(("reached_total",), None, int(result.by_category["reached"].sum()))
@@ -238,20 +253,20 @@ def read_lifecycle(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD
     if not overview.cohorts.empty:
         cohorts = overview.cohorts
         shown = privacy.cohort_rows(cohorts, t)
-        breakdown(sheet, first, "cohort_discover", cohorts["cohort"], shown["discover"], cohorts["discover"],
-                  zeros_public=True)
+        breakdown(sheet, first, "cohort_discover", cohorts["cohort"], by_key(shown, "cohort", "discover"),
+                  cohorts["discover"], zeros_public=True)
         for column in ("cultivate", "use", "manage"):
-            breakdown(sheet, (f"cohort_{column}_total",), f"cohort_{column}", cohorts["cohort"], shown[column],
-                      cohorts[column], zeros_public=False)
+            breakdown(sheet, (f"cohort_{column}_total",), f"cohort_{column}", cohorts["cohort"],
+                      by_key(shown, "cohort", column), cohorts[column], zeros_public=False)
             sheet.shown((f"cohort_{column}_total",), None, int(cohorts[column].sum()))
     sources = overview.sources
     shown = privacy.source_rows(sources, t)
     complete = not sources.attrs.get("truncated")
-    breakdown(sheet, ("card", "persons") if complete else None, "source", sources["source"], shown["persons"],
-              sources["persons"], zeros_public=True)
+    breakdown(sheet, ("card", "persons") if complete else None, "source", sources["source"],
+              by_key(shown, "source", "persons"), sources["persons"], zeros_public=True)
     for column, stage in (("cultivate", 1), ("use", 2)):
         breakdown(sheet, ("any_stage", stage) if complete else None, f"source_{column}", sources["source"],
-                  shown[column], sources[column], zeros_public=False)
+                  by_key(shown, "source", column), sources[column], zeros_public=False)
     stays = ql.time_in_stage(engine, scope)
     shown = privacy.stay_rows(stays, t)
     breakdown(sheet, None, "stays", stays["stage"], shown["stays"], stays["stays"], zeros_public=True)
@@ -280,16 +295,76 @@ def read_health(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) -
         shown = privacy.freshness_rows(df, qh.FRESH_MONTHS, t)
         name = {"category": "category", "district": "district", "updated_via": "via"}[by]
         keys = list(df["key"])
-        breakdown(sheet, ("card", "persons"), name, keys, shown["persons"], df["persons"], zeros_public=True,
-                  rest=h_persons(sheet) - int(df["persons"].sum()))
+        breakdown(sheet, ("card", "persons"), name, keys, by_key(shown, "key", "persons"), df["persons"],
+                  zeros_public=True, rest=h_persons(sheet) - int(df["persons"].sum()))
         for m in qh.FRESH_MONTHS:
-            breakdown(sheet, ("fresh", m), f"fresh_{m}_{name}", keys, shown[f"fresh_{m}"], df[f"fresh_{m}"],
-                      zeros_public=False)
+            breakdown(sheet, ("fresh", m), f"fresh_{m}_{name}", keys, by_key(shown, "key", f"fresh_{m}"),
+                      df[f"fresh_{m}"], zeros_public=False)
     raw = qh.completeness(engine, scope)
     shown = privacy.completeness_rows(raw, qh.FIELDS, t)
-    breakdown(sheet, ("card", "persons"), "category", raw["key"], shown["persons"], raw["persons"], zeros_public=True,
-              rest=h_persons(sheet) - int(raw["persons"].sum()))
+    breakdown(sheet, ("card", "persons"), "category", raw["key"], by_key(shown, "key", "persons"), raw["persons"],
+              zeros_public=True, rest=h_persons(sheet) - int(raw["persons"].sum()))
     for f in qh.FIELDS:
         n = int(raw[f].sum())
         sheet.shown(("filled", f), privacy.shown_count(n, t), n)
-        breakdown(sheet, ("filled", f), f"filled_{f}", raw["key"], shown[f], raw[f], zeros_public=False)
+        breakdown(sheet, ("filled", f), f"filled_{f}", raw["key"], by_key(shown, "key", f), raw[f], zeros_public=False)
+
+
+# ---- the pages show what store.privacy withholds
+
+def leader_at(make_app, url: str, scope: Scope, monkeypatch, page: str):
+    import time
+
+    from ui.auth import Viewer
+
+    at = make_app(url)
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    at.session_state["viewer"] = Viewer(name="leader", role="leader", scope=scope)
+    at.session_state["last_seen"] = time.time()
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_leader_sees_the_marks_on_every_page(city, demo_sqlite, make_app, monkeypatch):
+    """A street whose categories need a complement: the cockpit's bars, the activities page's
+    reach, the health page's freshness all withhold the same categories, as "<5" and "*"."""
+    from tests.test_cockpit_page import echarts_options
+
+    today = clock.today()
+    scope, shown = next((s, c) for s in scopes_of(city)[1:]
+                        for c in [privacy.cockpit_categories(qc.by_category(city, s), THRESHOLD)]
+                        if privacy.COMPLEMENT in list(c["n"]))
+    marks = {name: str(v) for name, v in zip(shown["name_zh"], shown["n"]) if privacy.is_withheld(v)}
+    complements = {name for name, v in marks.items() if v == "*"}
+    assert complements
+
+    at = leader_at(make_app, demo_sqlite(3000, 11), scope, monkeypatch, "cockpit")
+    bars = [o["options"] for o in echarts_options(at)
+            if o["options"].get("yAxis") and set(marks) <= set(o["options"]["yAxis"][0].get("data") or [])]
+    assert bars, "the category bars"
+    labels = dict(zip(bars[0]["yAxis"][0]["data"], bars[0]["yAxis"][1]["data"]))
+    assert {name: labels[name] for name in marks} == marks
+
+    at = leader_at(make_app, demo_sqlite(3000, 11), scope, monkeypatch, "activities")
+    view_start, view_end = privacy.whole_months(*qa.period_bounds("90d", today), THRESHOLD)
+    s = qa.activity_summary(city, scope, view_start, view_end)
+    registrations = [m.value for m in at.metric if m.label == "报名人次"]
+    view = privacy.activities_view(
+        {"registrations": s.registrations, "approved": s.approved, "checked_in": s.checked_in, "absent": s.absent},
+        qa.monthly_by_kind(city, scope, view_start, view_end),
+        qa.activity_page(city, scope, view_start, view_end, "starts_at", True, 0, privacy.ALL_ACTIVITIES).rows,
+        qc.monthly_participation(city, scope, today), view_start, view_end, today, THRESHOLD)
+    assert registrations == [privacy.shown_text(view.totals["registrations"])]
+    reach = [json.loads(n.proto.spec) for n in walk(at._tree)
+             if getattr(n, "type", "") == "plotly_chart" and "act_dormant_category" in n.proto.id]
+    hover = {y: d for y, d in zip(reach[0]["data"][0]["y"], reach[0]["data"][0]["customdata"])}
+    assert {name: hover[name] for name in complements} == {name: "*" for name in complements}
+
+    at = leader_at(make_app, demo_sqlite(3000, 11), scope, monkeypatch, "data_health")
+    fresh = [json.loads(n.proto.spec) for n in walk(at._tree)
+             if getattr(n, "type", "") == "plotly_chart" and "health_fresh_category" in n.proto.id]
+    rows = " ".join(fresh[0]["data"][0]["y"])
+    assert all(f"{name} (n={mark})" in rows for name, mark in marks.items() if name in rows)
+    assert any(f"{name} (n=*)" in rows for name in complements)
