@@ -67,7 +67,7 @@ def withheld_view(scope, s: q.ActivitySummary, start: date, end: date, today: da
     aggregates gets every activity's counts withheld as the cockpit withholds them too."""
     rows = monthly = None
     if threshold:
-        rows = query(q.activity_page, scope, start, end, "starts_at", True, 0, max(1, s.activities)).rows
+        rows = query(q.activity_page, scope, start, end, "starts_at", True, 0, privacy.ALL_ACTIVITIES).rows
         monthly = query(qc.monthly_participation, scope, today)
     return privacy.activities_view({k: getattr(s, k) for k in FUNNEL_COUNTS},
                                    query(q.monthly_by_kind, scope, start, end), rows, monthly, start, end, today,

@@ -15,10 +15,10 @@ from store.filters import PersonFilter
 from store import privacy
 from store.privacy import mask_phone, may_see_personal, shown_birth, shown_count, shown_rate, shown_text
 from store.queries import health as q
+from store.settings import get_setting
 from ui.auth import current_scope
 from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
-from store.settings import get_setting
 from ui.i18n import current_language, t
 
 PAGE_SIZE = 20

@@ -167,8 +167,9 @@ def withhold(counts: Mapping, threshold: int, *, total_known: bool = True, force
     candidates = sorted((k for k in counts if k not in hidden), key=lambda k: (int(counts[k]), repr(k)))
     while candidates and derivable(counts, hidden, threshold, zeros_public):
         hidden[candidates.pop(0)] = COMPLEMENT
+    # A lone withheld cell is its total's, whatever its mark: re-marking helps two or more.
     smalls = sorted((k for k, mark in hidden.items() if mark == small and int(counts[k]) > 0),
-                    key=lambda k: (-int(counts[k]), repr(k)))
+                    key=lambda k: (-int(counts[k]), repr(k))) if len(hidden) > 1 else []
     while smalls and derivable(counts, hidden, threshold, zeros_public):
         hidden[smalls.pop(0)] = COMPLEMENT
     return hidden

@@ -136,3 +136,48 @@ def test_builders_draw_marks():
     assert [d.get("value") for d in data] == [91, 41, 11, None]
     assert data[3]["label"]["formatter"] == "manage  *"
     assert isinstance(layers["reached"][3], Hidden)
+
+
+def test_a_list_of_groups_with_persons_leaves_the_small_ones_out():
+    # Listed as "<5", a small group would tell that it is not empty: the reader could count them.
+    df = pd.DataFrame({"key": ["a", "b", "c", "d"], "persons": [3, 9, 50, 60], "fresh": [1, 5, 20, 30]})
+    out = privacy.withhold_rows(df, ["persons", "fresh"], 5, key="key", base="persons", drop_small=True)
+    assert list(out["key"]) == ["b", "c", "d"]
+    assert list(out["persons"]) == [COMPLEMENT, 50, 60]
+    # Staff and admins (threshold 0) see every group.
+    assert len(privacy.withhold_rows(df, ["persons"], 0, key="key", base="persons", drop_small=True)) == 4
+
+
+def test_liveness_goes_with_a_withheld_share():
+    from store.queries.health import KEY_FIELDS, Liveness
+
+    filled = tuple((f, 40) for f in KEY_FIELDS)
+    live = Liveness(persons=40, fresh=30, active=20, key_filled=filled)
+    assert privacy.liveness_parts(live, 5) == (live.score, 0.75, 1.0, 0.5)
+    # Three persons checked in: the share would say so, and the score would give the share back.
+    few = Liveness(persons=40, fresh=30, active=3, key_filled=filled)
+    assert privacy.liveness_parts(few, 5) == (None, 0.75, 1.0, None)
+    assert privacy.liveness_parts(few, 0)[0] == few.score
+
+
+def test_a_period_total_that_would_pin_a_month_is_withheld():
+    from datetime import date
+
+    def row(i, month, kind, n):
+        return {"id": i, "starts_at": pd.Timestamp(f"{month}-10"), "kind": kind, "registrations": n,
+                "approved": n, "rejected": 0, "checked_in": n, "absent": 0, "no_show_rate": 0.0}
+
+    # November has one activity of 3 sign-ups: its month's cells cannot cover it, and month
+    # totals are not shown, but the period's total minus December's shown cells would be it.
+    rows = pd.DataFrame([row(1, "2026-11", "lecture", 3), row(2, "2026-12", "lecture", 30),
+                         row(3, "2026-12", "training", 40)])
+    counts = privacy.activity_counts(rows, {}, 5)
+    assert counts.cells["registrations"][("2026-11", "lecture")] == SMALL
+    assert privacy.pinned_by_total(rows, counts, "registrations", 5)
+    monthly = pd.DataFrame({"month": ["2026-11", "2026-12"], "registrations": [3, 70], "checkins": [3, 70]})
+    shown = privacy.period_totals({"registrations": 73}, 5, monthly=monthly, months=["2026-11", "2026-12"],
+                                  today=date(2026, 12, 5), pinning=["registrations"])
+    assert shown == {"registrations": COMPLEMENT}
+    # Two such months cover each other.
+    rows = pd.concat([rows, pd.DataFrame([row(4, "2026-10", "survey", 2)])], ignore_index=True)
+    assert not privacy.pinned_by_total(rows, privacy.activity_counts(rows, {}, 5), "registrations", 5)
