@@ -210,7 +210,8 @@ def withhold_rows(df: pd.DataFrame, counts: Sequence[str], threshold: int, *, ke
         out[rate] = pd.Series([math.nan if g else v for g, v in zip(gone, df[rate])], index=df.index, dtype="float64")
     if drop_small and base is not None:
         small = small_mark(threshold)
-        out = out[[v != small or not is_withheld(v) for v in out[base]]].reset_index(drop=True)
+        keep = pd.Series([not (is_withheld(v) and v == small) for v in out[base]], index=out.index, dtype=bool)
+        out = out.loc[keep].reset_index(drop=True)
     return out
 
 

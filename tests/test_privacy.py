@@ -146,6 +146,9 @@ def test_a_list_of_groups_with_persons_leaves_the_small_ones_out():
     assert list(out["persons"]) == [COMPLEMENT, 50, 60]
     # Staff and admins (threshold 0) see every group.
     assert len(privacy.withhold_rows(df, ["persons"], 0, key="key", base="persons", drop_small=True)) == 4
+    # Nothing at all: still the columns, no rows.
+    empty = privacy.withhold_rows(df.iloc[:0], ["persons"], 5, key="key", base="persons", drop_small=True)
+    assert list(empty.columns) == list(df.columns) and empty.empty
 
 
 def test_liveness_goes_with_a_withheld_share():
