@@ -1,7 +1,8 @@
 """Charts of the activities page (plotly): trend by kind, participation funnel, reach bars.
 
 Texts arrive as arguments (the page translates them); names are picked from a
-query's `name_zh` / `name_en` columns by `lang`.
+query's `name_zh` / `name_en` columns by `lang`. A count store.privacy withheld
+arrives as its mark (`Hidden`): it draws no bar and reads as its mark.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import values as cell
+from store.privacy import count_column, is_withheld, shown_number, shown_text
 
 # Kinds keep their colour whatever subset a period shows.
 KIND_COLOURS = {
@@ -82,20 +84,23 @@ def monthly_trend(
     """
     fig = go.Figure()
     # A row without a month cannot be placed; a row without a kind counts as "other".
-    rows = pd.DataFrame({
-        "month": [cell.text(m) for m in df["month"]],
-        "kind": [cell.text(k, "other") for k in df["kind"]],
-        "value": [cell.count(v) for v in df[metric]],
-    })
-    rows = rows[rows["month"] != ""]
-    totals = rows.groupby(["kind", "month"])["value"].sum()
-    months = sorted(set(rows["month"]))
-    present = set(rows["kind"])
+    # A withheld count (store.privacy) keeps its mark: one month × kind cell is one row.
+    totals: dict[tuple[str, str], object] = {}
+    for m, k, v in zip(df["month"], df["kind"], df[metric]):
+        month, kind = cell.text(m), cell.text(k, "other")
+        if not month:
+            continue
+        before = totals.get((kind, month), 0)
+        totals[(kind, month)] = v if is_withheld(v) or is_withheld(before) else before + cell.count(v)
+    months = sorted({m for _, m in totals})
+    present = {k for k, _ in totals}
     kinds = [k for k in KIND_COLOURS if k in present] + sorted(present - set(KIND_COLOURS))
     for kind in kinds:
         fig.add_bar(
             x=months,
-            y=[int(totals.get((kind, m), 0)) for m in months],
+            y=[shown_number(totals.get((kind, m), 0)) for m in months],
+            customdata=[shown_text(totals.get((kind, m), 0)) for m in months],
+            hovertemplate="%{x} · %{fullData.name}: %{customdata}<extra></extra>",
             name=kind_labels.get(kind, kind),
             marker_color=KIND_COLOURS.get(kind, "#8c959f"),
         )
@@ -125,26 +130,30 @@ def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), l
     The rates come with the counts (store.queries.activities.activity_funnel takes them from
     ActivitySummary): approved shows the approval rate, checked in the check-in rate (of the
     approved), exactly as the page's headline numbers, so one screen never shows two check-in
-    rates. Counts are written out in full ("10,756"), never abbreviated ("10.756k").
+    rates. Counts are written out in full ("10,756"), never abbreviated ("10.756k"). A withheld
+    count shows its mark alone, and no rate that would give it (or its base) away.
     """
     row = df.iloc[0] if len(df) else pd.Series(dtype=object)
-    counts = [cell.count(row.get(c)) for c in ("registrations", "approved", "checked_in")]
-    text = [f"{counts[0]:,}"] + [
-        texts.layer.format(n=f"{n:,}", rate=cell.percent(row.get(FUNNEL_RATES[c])))
-        for n, c in zip(counts[1:], ("approved", "checked_in"))
-    ]
+    values = [row.get(c) for c in ("registrations", "approved", "checked_in")]
+    text = [shown_text(values[0])]
+    for base, value, column in zip(values, values[1:], ("approved", "checked_in")):
+        rate = cell.number(row.get(FUNNEL_RATES[column]))
+        text.append(shown_text(value) if is_withheld(value) or is_withheld(base) or rate is None
+                    else texts.layer.format(n=shown_text(value), rate=cell.percent(rate)))
     fig = go.Figure(
         go.Funnel(
             y=[texts.registered, texts.approved, texts.checked_in],
-            x=counts,
+            x=[shown_number(v) or 0 for v in values],
             text=text,
             textinfo="text",
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
+            hovertemplate="%{y}: %{text}<extra></extra>",
             marker_color=[BAR_COLOUR, "#54aeff", "#2da44e"],
         )
     )
+    withheld = any(is_withheld(row.get(c)) for c in ("approved", "absent"))
+    no_show = "—" if withheld else cell.percent(row.get("no_show_rate"))
     fig.add_annotation(
-        text=texts.no_show.format(rate=cell.percent(row.get("no_show_rate"))), xref="paper", yref="paper", x=1, y=0,
+        text=texts.no_show.format(rate=no_show), xref="paper", yref="paper", x=1, y=0,
         showarrow=False, font=dict(color=WARN_COLOUR),
     )
     return apply_layout(fig, layout)
@@ -167,15 +176,16 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
     """Horizontal bars: share of persons with at least one check-in, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
     rates = [cell.number(r) or 0.0 for r in df["rate"]]
+    withheld = [is_withheld(a) or is_withheld(b) for a, b in zip(df["reached"], df["persons"])]
     fig = go.Figure(
         go.Bar(
             y=names,
             x=rates,
             orientation="h",
             marker_color=BAR_COLOUR,
-            text=[f"{r:.0%}" for r in rates],
-            customdata=[[cell.count(r), cell.count(p)] for r, p in zip(df["reached"], df["persons"])],
-            hovertemplate="%{y}: %{x:.1%} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
+            text=["—" if w else f"{r:.0%}" for w, r in zip(withheld, rates)],
+            customdata=[(shown_text(a), shown_text(b)) for a, b in zip(df["reached"], df["persons"])],
+            hovertemplate="%{y}: %{text} (%{customdata[0]} / %{customdata[1]})<extra></extra>",
         )
     )
     fig.update_layout(xaxis=dict(tickformat=".0%", title=texts.value_title or None), yaxis=dict(autorange="reversed"))
@@ -185,16 +195,15 @@ def reach_rate_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layo
 def dormant_bars(df: pd.DataFrame, texts: BarTexts = BarTexts(), layout: Layout = Layout()) -> go.Figure:
     """Horizontal bars: persons without a check-in in 12 months, per category or district."""
     names = name_column(df, texts.lang, texts.missing)
-    dormant = [cell.count(d) for d in df["dormant"]]
     fig = go.Figure(
         go.Bar(
             y=names,
-            x=dormant,
+            x=[shown_number(d) for d in df["dormant"]],
             orientation="h",
             marker_color=WARN_COLOUR,
-            text=[f"{d:,}" for d in dormant],
-            customdata=[cell.count(p) for p in df["persons"]],
-            hovertemplate="%{y}: %{x:,} / %{customdata:,}<extra></extra>",
+            text=[shown_text(d) for d in df["dormant"]],
+            customdata=[shown_text(n) for n in df["persons"]],
+            hovertemplate="%{y}: %{text} / %{customdata}<extra></extra>",
         )
     )
     fig.update_layout(xaxis=dict(title=texts.value_title or None), yaxis=dict(autorange="reversed"))
@@ -219,7 +228,7 @@ def activity_table(
         "starts_at": pd.to_datetime(pd.Series([cell.moment(v) for v in rows["starts_at"]], dtype=object)),
         "district": [cell.optional_text(d) for d in district],
         "online": [cell.flag(v) for v in rows["online"]],
-        **{c: [cell.count(v) for v in rows[c]] for c in ("registrations", "approved", "checked_in", "absent")},
+        **{c: count_column(rows[c]) for c in ("registrations", "approved", "checked_in", "absent")},
         "no_show_rate": [cell.number(v) for v in rows["no_show_rate"]],
     }
     table = pd.DataFrame({headers[c]: data[c] for c in ACTIVITY_TABLE_COLUMNS})

@@ -1,8 +1,9 @@
 """The cockpit's charts and number cards: small DataFrames in, pyecharts charts or HTML out.
 
-Privacy lives here in one place: every count a builder puts on screen goes
-through `suppress` first, so a count under the threshold leaves as null (and is
-labelled "<N"), never as the number itself.
+Every count a builder puts on screen goes through `suppress` first, so a count
+under the threshold leaves as null (and is labelled "<N"), never as the number
+itself. Counts that store.privacy withheld so that subtraction cannot recover a
+small one arrive as marks (`Hidden`) and leave the same way, labelled by their mark.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pyecharts.charts import Bar, Funnel, Line, Map, Pie
 
 from charts.echarts_theme import CYAN, GOLD, GRID_LINE, MUTED, NO_DATA, PALETTE, RAMP, TEXT, Style, js
 from charts import values as cell
+from store.privacy import is_withheld
 
 DEFAULT_THRESHOLD = 5
 
@@ -26,15 +28,17 @@ DEFAULT_THRESHOLD = 5
 # ---- privacy ----------------------------------------------------------------------------
 
 def suppress(n, threshold: int = DEFAULT_THRESHOLD) -> int | None:
-    """The count itself when it is at least `threshold`, else None (also for missing counts)."""
-    if n is None or (isinstance(n, float) and math.isnan(n)):
+    """The count itself when it is at least `threshold`, else None (also for missing and withheld counts)."""
+    if n is None or is_withheld(n) or (isinstance(n, float) and math.isnan(n)):
         return None
     n = int(n)
     return n if n >= threshold else None
 
 
 def format_count(n, threshold: int = DEFAULT_THRESHOLD) -> str:
-    """`12,345`, or `<5` for a suppressed count."""
+    """`12,345`, or `<5` for a suppressed count (a withheld one: its mark)."""
+    if is_withheld(n):
+        return str(n)
     shown = suppress(n, threshold)
     return f"<{threshold}" if shown is None else f"{shown:,}"
 
@@ -131,7 +135,7 @@ def ranked_bar(df: pd.DataFrame, *, label_col: str = "label", value_col: str = "
                series_name: str = "", max_rows: int | None = None) -> Bar:
     """Horizontal bars, largest on top; each bar's count (or "<N") on a right-hand axis."""
     rows = df[[label_col, value_col]].copy()
-    rows["_sort"] = rows[value_col].fillna(-1)
+    rows["_sort"] = [-1 if v is None else v for v in (suppress(n, threshold) for n in rows[value_col])]
     rows = rows.sort_values("_sort", ascending=False, kind="stable")
     if max_rows is not None:
         rows = rows.head(max_rows)
@@ -324,9 +328,13 @@ def funnel_chart(df: pd.DataFrame, stage_names: Mapping[str, str], *, conversion
                  threshold: int = DEFAULT_THRESHOLD, style: Style = Style(), series_name: str = "") -> Funnel:
     """发现→培养→使用→管理: each layer counts everyone who reached that stage or a later one
     (a person in 使用 went through 发现 and 培养); the label gives the conversion from the
-    layer above. `df` has `stage` and `n` (current stage counts) in lifecycle order."""
-    current = [cell.count(v) for v in df["n"]]
-    reached = [sum(current[i:]) for i in range(len(current))]
+    layer above. `df` has `stage` and `n` (current stage counts) in lifecycle order, and
+    optionally `reached`, the layers as store.privacy.funnel_layers withheld them."""
+    if "reached" in df:
+        reached = list(df["reached"])
+    else:
+        current = [cell.count(v) for v in df["n"]]
+        reached = [sum(current[i:]) for i in range(len(current))]
     items = []
     for i, (stage, n) in enumerate(zip(df["stage"], reached)):
         name = stage_names.get(stage, cell.text(stage, "—"))
@@ -430,14 +438,22 @@ def age_gender_bars(df: pd.DataFrame, band_names: Mapping[str, str], *, male_nam
 
 # ---- education ring -----------------------------------------------------------------------
 
-def education_ring(df: pd.DataFrame, *, other_name: str, top: int = 6, threshold: int = DEFAULT_THRESHOLD,
-                   style: Style = Style(), series_name: str = "") -> Pie:
-    """The `top` most common education levels and the rest as one slice, as a ring."""
+def education_slices(df: pd.DataFrame, *, other_name: str, top: int = 6) -> pd.DataFrame:
+    """The `top` most common education levels and the rest as one slice named `other_name`."""
     rows = list(zip((cell.text(e, "—") for e in df["education"]), (cell.count(v) for v in df["n"])))
     head, tail = rows[:top], rows[top:]
     if tail:
         head.append((other_name, sum(n for _, n in tail)))
-    items = [{"name": name, "value": suppress(n, threshold)} for name, n in head]
+    return pd.DataFrame(head, columns=["education", "n"])
+
+
+def education_ring(df: pd.DataFrame, *, other_name: str, top: int | None = 6, threshold: int = DEFAULT_THRESHOLD,
+                   style: Style = Style(), series_name: str = "") -> Pie:
+    """The `top` most common education levels and the rest as one slice, as a ring
+    (`top=None`: `df` is already the slices, see `education_slices`)."""
+    if top is not None:
+        df = education_slices(df, other_name=other_name, top=top)
+    items = [{"name": str(name), "value": suppress(n, threshold)} for name, n in zip(df["education"], df["n"])]
     chart = (
         Pie(init_opts=_no_animation_init())
         .add(series_name, [("", 0)], radius=["26%", "70%"], center=["38%", "50%"],

@@ -2,6 +2,7 @@
 and the import-batch table.
 
 Texts arrive as arguments (the page translates them); builders only shape data.
+A count store.privacy withheld arrives as its mark (`Hidden`): no share, its mark as text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import plotly.graph_objects as go
 
 from charts import values as cell
 from charts.activities import Layout, apply_layout
+from store.privacy import count_column, is_withheld, shown_number, shown_text
 
 # Darker = fresher: the 3-month bar is the strictest reading.
 WINDOW_COLOURS = {3: "#0a3069", 6: "#1f6feb", 12: "#80ccff"}
@@ -59,15 +61,17 @@ def freshness_bars(
     layout: Layout = Layout(),
 ) -> go.Figure:
     """One row per group; bars: share of its persons updated within each window (text: share · count)."""
-    rows = [f"{name} (n={cell.count(n):,})" for name, n in zip(names, df["persons"])]
+    rows = [f"{name} (n={shown_text(n)})" for name, n in zip(names, df["persons"])]
     fig = go.Figure()
     for months, label in window_labels.items():
-        shares = [cell.number(s) or 0.0 for s in df[f"share_{months}"]]
-        counts = [cell.count(n) for n in df[f"fresh_{months}"]]
+        shares = [0.0 if s != s or s is None else float(s) for s in df[f"share_{months}"]]
+        counts = df[f"fresh_{months}"]
+        withheld = [is_withheld(c) or is_withheld(n) for c, n in zip(counts, df["persons"])]
         fig.add_bar(
             y=rows, x=shares, name=label, orientation="h", marker_color=WINDOW_COLOURS.get(months, "#8c959f"),
-            text=[f"{s:.0%}" for s in shares], textposition="outside", cliponaxis=False, customdata=counts,
-            hovertemplate="%{y} · " + label + ": %{x:.1%} (%{customdata:,})<extra></extra>",
+            text=["—" if w else f"{s:.0%}" for w, s in zip(withheld, shares)], textposition="outside",
+            cliponaxis=False, customdata=count_column(counts),
+            hovertemplate="%{y} · " + label + ": %{text} (%{customdata})<extra></extra>",
         )
     fig.update_layout(
         barmode="group",
@@ -78,13 +82,22 @@ def freshness_bars(
     return apply_layout(fig, Layout(height=height, title=layout.title))
 
 
-def completeness_matrix(df: pd.DataFrame, fields: tuple[str, ...]) -> tuple[list[int], list[list[float]], list[list[int]]]:
-    """(persons per row, share filled, count filled) with an 'all categories' row first."""
-    per_row = [cell.count(n) for n in df["persons"]]
-    filled = [[cell.count(row[f]) for f in fields] for _, row in df.iterrows()]
-    persons = [sum(per_row)] + per_row
-    counts = [[sum(row[i] for row in filled) for i in range(len(fields))]] + filled
-    shares = [[c / n if n else 0.0 for c in row] for n, row in zip(persons, counts)]
+def completeness_matrix(df: pd.DataFrame, fields: tuple[str, ...],
+                        overall: tuple | None = None) -> tuple[list, list[list[float | None]], list[list]]:
+    """(persons per row, share filled, count filled) with an 'all categories' row first.
+
+    `overall`: that row's (persons, counts) when `df` holds withheld counts, which add up to nothing.
+    """
+    if overall is None:
+        overall = (int(df["persons"].sum()), [int(df[f].sum()) for f in fields])
+    persons = [overall[0]] + list(df["persons"])
+    counts = [list(overall[1])] + [[row[f] for f in fields] for _, row in df.iterrows()]
+
+    def share(count, n):
+        count, n = shown_number(count), shown_number(n)
+        return None if count is None or n is None else (count / n if n else 0.0)
+
+    shares = [[share(c, n) for c in row] for n, row in zip(persons, counts)]
     return persons, shares, counts
 
 
@@ -95,19 +108,20 @@ def completeness_heatmap(
     row_names: list[str],
     overall_label: str,
     layout: Layout = Layout(),
+    overall: tuple | None = None,
 ) -> go.Figure:
     """Rows: all categories, then each category; columns: fields; colour and text: share filled."""
-    persons, shares, counts = completeness_matrix(df, fields)
-    y = [f"{name} (n={n:,})" for name, n in zip([overall_label, *row_names], persons)]
+    persons, shares, counts = completeness_matrix(df, fields, overall)
+    y = [f"{name} (n={shown_text(n)})" for name, n in zip([overall_label, *row_names], persons)]
     fig = go.Figure(
         go.Heatmap(
             x=[field_labels.get(f, f) for f in fields],
             y=y,
             z=shares,
-            text=[[f"{s:.0%}" for s in row] for row in shares],
-            customdata=counts,
+            text=[["—" if s is None else f"{s:.0%}" for s in row] for row in shares],
+            customdata=[[shown_text(c) for c in row] for row in counts],
             texttemplate="%{text}",
-            hovertemplate="%{y} · %{x}: %{z:.1%} (%{customdata:,})<extra></extra>",
+            hovertemplate="%{y} · %{x}: %{text} (%{customdata})<extra></extra>",
             colorscale=[[0, "#cf222e"], [0.5, "#fff8c5"], [1, "#2da44e"]],
             zmin=0,
             zmax=1,

@@ -1,6 +1,7 @@
 """Charts of the lifecycle page (plotly): two-reading funnel, time in stage, cohorts, sources, terms.
 
 Texts arrive as arguments (the page translates them); builders only shape data.
+A count store.privacy withheld arrives as its mark (`Hidden`): no bar, its mark as text.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import plotly.graph_objects as go
 
 from charts import values as cell
 from charts.activities import BAR_COLOUR, WARN_COLOUR, Layout, apply_layout
+from store.privacy import count_column, is_withheld, shown_number, shown_text
 
 READING_COLOURS = {"in_order": "#1f6feb", "any_stage": "#8c959f"}
 
@@ -32,17 +34,17 @@ def stage_funnel(
     fig = go.Figure()
     stages = [stage_labels.get(s, s) for s in (cell.text(v, "—") for v in table["stage"])]
     for reading, nxt, cum in (("in_order", "in_order_next", "in_order_cum"), ("any_stage", "any_next", "any_cum")):
-        counts = [cell.count(v) for v in table[reading]]
+        counts = [v if is_withheld(v) else cell.count(v) for v in table[reading]]
         # The first stage has no previous one: its bar shows the count alone.
         text = [
-            f"{n:,}" if _pct(a) == "—" else f"{n:,} · {_pct(a)} · {_pct(b)}"
+            shown_text(n) if _pct(a) == "—" else f"{shown_text(n)} · {_pct(a)} · {_pct(b)}"
             for n, a, b in zip(counts, table[nxt], table[cum])
         ]
         fig.add_trace(
             go.Funnel(
                 name=reading_labels.get(reading, reading),
                 y=stages,
-                x=counts,
+                x=[shown_number(n) or 0 for n in counts],
                 text=text,
                 textinfo="text",
                 marker_color=READING_COLOURS[reading],
@@ -62,8 +64,8 @@ def stage_time_bars(
             x=[stage_labels.get(s, s) for s in (cell.text(v, "—") for v in df["stage"])],
             y=[0 if m is None else m for m in medians],
             text=["—" if m is None else f"{m:g}" for m in medians],
-            customdata=[cell.count(v) for v in df["stays"]],
-            hovertemplate="%{x}: %{text} (n=%{customdata:,})<extra></extra>",
+            customdata=count_column(df["stays"]),
+            hovertemplate="%{x}: %{text} (n=%{customdata})<extra></extra>",
             marker_color=BAR_COLOUR,
         )
     )
@@ -77,14 +79,21 @@ def cohort_heatmap(
     """Rows: year of discovery; columns: later stages; colour: share of the year's finds that got there."""
     stages = ["cultivate", "use", "manage"]
     # A cohort without a year cannot be placed in the heatmap's rows.
-    rows = [(cell.count(c), cell.count(row["discover"]), [cell.count(row[s]) for s in stages])
-            for c, (_, row) in zip(df["cohort"], df.iterrows()) if not cell.is_missing(c)]
-    z = [[(k / n) if n else 0.0 for k in reached] for _, n, reached in rows]
-    text = [[f"{k:,} ({(k / n if n else 0):.0%})" for k in reached] for _, n, reached in rows]
+    df = df[[not cell.is_missing(c) for c in df["cohort"]]]
+    finds = list(df["discover"])
+
+    def share(count, n):
+        # A withheld count (or year) has no share to colour or print.
+        count, n = shown_number(count), shown_number(n)
+        return None if count is None or n is None else (count / n if n else 0.0)
+
+    z = [[share(row[s], n) for s in stages] for n, (_, row) in zip(finds, df.iterrows())]
+    text = [[shown_text(row[s]) if share(row[s], n) is None else f"{shown_text(row[s])} ({share(row[s], n):.0%})"
+             for s in stages] for n, (_, row) in zip(finds, df.iterrows())]
     fig = go.Figure(
         go.Heatmap(
             x=[stage_labels.get(s, s) for s in stages],
-            y=[f"{c} (n={n:,})" for c, n, _ in rows],
+            y=[f"{int(c)} (n={shown_text(n)})" for c, n in zip(df["cohort"], finds)],
             z=z,
             text=text,
             texttemplate="%{text}",
@@ -108,13 +117,12 @@ class SourceTexts:
 def source_bars(df: pd.DataFrame, texts: SourceTexts = SourceTexts(), layout: Layout = Layout()) -> go.Figure:
     """Per source: share of its persons that reached 培养 and 使用 (best converting on top)."""
     ordered = df.sort_values(["use_rate", "persons"], ascending=[False, False], kind="stable", na_position="last")
-    names = [f"{cell.text(s) or texts.missing} (n={cell.count(n):,})"
-             for s, n in zip(ordered["source"], ordered["persons"])]
+    names = [f"{cell.text(s) or texts.missing} (n={shown_text(n)})" for s, n in zip(ordered["source"], ordered["persons"])]
     fig = go.Figure()
     for column, label, colour in (("cultivate_rate", texts.cultivate, "#54aeff"), ("use_rate", texts.use, BAR_COLOUR)):
         values = [cell.number(v) or 0.0 for v in ordered[column]]
         fig.add_bar(y=names, x=values, name=label, orientation="h", marker_color=colour,
-                    text=[f"{v:.0%}" for v in values])
+                    text=[_pct(v) for v in values])
     fig.update_layout(barmode="group", xaxis=dict(tickformat=".0%"), yaxis=dict(autorange="reversed"))
     return apply_layout(fig, layout)
 
@@ -132,8 +140,8 @@ def term_watch_bars(
     bodies = [body_labels.get(b, b) for b in (cell.text(v, "—") for v in df["body"])]
     fig = go.Figure()
     for column, label, colour in (("soon", texts.soon, "#d29922"), ("overdue", texts.overdue, WARN_COLOUR)):
-        values = [cell.count(v) for v in df[column]]
-        fig.add_bar(x=bodies, y=values, name=label, marker_color=colour, text=values)
+        fig.add_bar(x=bodies, y=[shown_number(v) for v in df[column]], name=label, marker_color=colour,
+                    text=[shown_text(v) for v in df[column]])
     fig.update_layout(barmode="group")
     return apply_layout(fig, layout)
 
@@ -189,19 +197,16 @@ COHORT_TABLE_COLUMNS = ("cohort", "discover", "days_to_cultivate", "days_to_use"
 
 def funnel_table(table: pd.DataFrame, stage_labels: Mapping[str, str], headers: Mapping[str, str]) -> pd.DataFrame:
     """The funnel's numbers for display: stage names, counts and conversion shares (0–1)."""
-    data = {c: [cell.number(v) for v in table[c]] for c in FUNNEL_RATE_COLUMNS}
-    data["in_order"] = [cell.count(v) for v in table["in_order"]]
-    data["any_stage"] = [cell.count(v) for v in table["any_stage"]]
+    data = {c: table[c].tolist() for c in FUNNEL_TABLE_COLUMNS}
     data["stage"] = [stage_labels.get(s, s) if s else None for s in (cell.text(v) for v in table["stage"])]
+    for counts in ("in_order", "any_stage"):
+        data[counts] = count_column(table[counts])
     return pd.DataFrame({headers[c]: data[c] for c in FUNNEL_TABLE_COLUMNS})
 
 
 def cohort_table(df: pd.DataFrame, headers: Mapping[str, str]) -> pd.DataFrame:
     """Cohort years with their finds and median days to 培养 / 使用 (None when nobody got there)."""
-    data = {
-        "cohort": [None if cell.is_missing(y) else str(cell.count(y)) for y in df["cohort"]],
-        "discover": [cell.count(v) for v in df["discover"]],
-        "days_to_cultivate": [cell.number(v) for v in df["days_to_cultivate"]],
-        "days_to_use": [cell.number(v) for v in df["days_to_use"]],
-    }
+    data = {c: df[c].tolist() for c in COHORT_TABLE_COLUMNS}
+    data["cohort"] = [None if cell.is_missing(y) else str(cell.count(y)) for y in df["cohort"]]
+    data["discover"] = count_column(df["discover"])
     return pd.DataFrame({headers[c]: data[c] for c in COHORT_TABLE_COLUMNS})

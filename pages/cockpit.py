@@ -13,9 +13,10 @@ from datetime import date
 import streamlit as st
 from streamlit_echarts import Map, st_echarts
 
-from store import clock
+from store import clock, privacy
 from charts import cockpit as charts
 from charts.echarts_theme import THEME
+from store.queries import activities as qa
 from store.queries import cockpit as q
 from store.settings import get_setting
 from ui import theme
@@ -48,13 +49,19 @@ def show(name: str, builder: str, *args, echarts_map: Map | None = None, **kwarg
                key=f"cockpit_chart_{name}")
 
 
+EDUCATION_TOP = 6
+
+
+# Each panel's counts pass through store.privacy before its chart: withheld as the big
+# screen must (small ones, and those subtraction would recover from a known total).
 def category_panel(height: str = "category") -> None:
-    df = query(q.by_category, scope)
+    df = privacy.cockpit_categories(query(q.by_category, scope), threshold)
     show(height, "ranked_bar", df, label_col=f"name_{lang}", threshold=threshold)
 
 
 def district_panel(height: str = "map") -> None:
-    df = query(q.by_district, scope)
+    persons = query(q.headline, scope, clock.today()).persons
+    df = privacy.cockpit_districts(query(q.by_district, scope), persons, threshold)
     geojson = theme.area_geojson()
     if geojson is None:
         st.caption(t("cockpit.map_fallback"))
@@ -67,39 +74,49 @@ def district_panel(height: str = "map") -> None:
 
 
 def tags_panel(height: str = "tags") -> None:
-    df = query(q.top_tags, scope, 20)
+    # Tags are not a partition (a person has several): nothing adds up to a known total.
+    df = privacy.withhold_rows(query(q.top_tags, scope, 20), ["n"], threshold, key="tag", total_known=False)
     show(height, "ranked_bar", df, label_col="tag", threshold=threshold, color="#3d8bff")
 
 
 def funnel_panel(height: str = "funnel") -> None:
-    df = query(q.by_stage, scope)
+    df = privacy.funnel_layers(query(q.by_stage, scope), threshold)
     names = {s: t(f"cockpit.stage.{s}") for s in df["stage"]}
     show(height, "funnel_chart", df, names, conversion_label=t("cockpit.conversion"), threshold=threshold)
 
 
 def monthly_panel(height: str = "monthly") -> None:
-    df = query(q.monthly_participation, scope, q.last_whole_month_end(clock.today()))
+    today = clock.today()
+    df = privacy.cockpit_monthly(query(q.monthly_participation, scope, q.last_whole_month_end(today)), today, threshold)
     show(height, "monthly_lines", df, registrations_name=t("cockpit.registrations"),
          checkins_name=t("cockpit.checkins"), threshold=threshold)
 
 
 def age_panel(height: str = "age") -> None:
-    df = query(q.age_gender, scope, clock.today())
+    df = privacy.withhold_grid(query(q.age_gender, scope, clock.today()), ["male", "female"], threshold, key="band")
     names = {b: t(f"cockpit.band.{b}") for b in df["band"]}
     show(height, "age_gender_bars", df, names, male_name=t("cockpit.male"), female_name=t("cockpit.female"),
          threshold=threshold)
 
 
 def education_panel(height: str = "education") -> None:
-    df = query(q.by_education, scope)
-    show(height, "education_ring", df, other_name=t("cockpit.other"), threshold=threshold)
+    slices = charts.education_slices(query(q.by_education, scope), other_name=t("cockpit.other"), top=EDUCATION_TOP)
+    df = privacy.withhold_rows(slices, ["n"], threshold, key="education", base="n", drop_small=True)
+    show(height, "education_ring", df, other_name=t("cockpit.other"), top=None, threshold=threshold)
 
 
 FEED_TEXT_KEYS = ("upcoming", "past", "online", "registered", "checked_in", "none")
 
 
 def activities_panel(height: str = "feed") -> None:
-    df = query(q.activity_feed, scope, clock.today())
+    today = clock.today()
+    feed = query(q.activity_feed, scope, today)
+    # Activities already held are also counted on the activities page, with every activity
+    # of their months: withheld as there, or subtraction across the two pages would tell.
+    start = privacy.feed_months_from(feed, today)
+    rows = None if start is None else query(qa.activity_page, scope, start, today, "starts_at", True, 0,
+                                            privacy.ALL_ACTIVITIES).rows
+    df = privacy.cockpit_feed(feed, threshold, rows, query(q.monthly_participation, scope, today), today)
     texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
     texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
     # The stylesheet sets the list's height for the window; this one is the 1920×1080 one.

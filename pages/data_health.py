@@ -13,8 +13,10 @@ import streamlit as st
 from charts import health as charts
 from charts.values import percent
 from store.filters import PersonFilter
-from store.privacy import mask_phone, may_see_personal
+from store import privacy
+from store.privacy import mask_phone, may_see_personal, shown_birth, shown_count, shown_rate, shown_text
 from store.queries import health as q
+from store.settings import get_setting
 from ui.auth import current_scope
 from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
@@ -24,6 +26,13 @@ from ui.panels import guarded
 from ui.tables import table
 
 PAGE_SIZE = 20
+# What a viewer of aggregates is spared: counts under the privacy threshold, and those
+# subtraction would recover (store/privacy.py); 0 for staff and admins.
+THRESHOLD = privacy.threshold_for(viewer.role, get_setting("privacy_threshold"))
+
+
+def _count(n) -> str:
+    return shown_text(shown_count(n, THRESHOLD))
 
 
 def _pager(total: int, key: str) -> int:
@@ -39,15 +48,19 @@ def _pager(total: int, key: str) -> int:
 def liveness_section(scope, today: date) -> None:
     st.subheader(t("health.live.title"))
     live = query(q.liveness, scope, today)
+    score, fresh, complete, active = privacy.liveness_parts(live, THRESHOLD)
     left, right = st.columns([2, 3])
-    left.plotly_chart(charts.liveness_gauge(live.score), key="health_gauge")
+    if score is None and live.score is not None:
+        left.info(t("health.live.withheld", n=THRESHOLD))
+    else:
+        left.plotly_chart(charts.liveness_gauge(score), key="health_gauge")
     fields = "、".join(t(f"health.field.{f}") for f in q.KEY_FIELDS)
     right.markdown(t("health.live.definition", fields=fields))
     a, b, c = right.columns(3)
     for col, label, share in (
-        (a, "figure.fresh_12m", live.fresh_share),
-        (b, "health.live.complete", live.completeness),
-        (c, "health.live.active", live.active_share),
+        (a, "figure.fresh_12m", fresh),
+        (b, "health.live.complete", complete),
+        (c, "health.live.active", active),
     ):
         col.metric(t(label), percent(share))
 
@@ -56,9 +69,9 @@ def freshness_section(scope, today: date, lang: str) -> None:
     st.subheader(t("health.fresh.title"))
     overall = query(q.freshness, scope, today).iloc[0]
     for col, months in zip(st.columns(len(q.FRESH_MONTHS)), q.FRESH_MONTHS):
-        share = overall[f"share_{months}"]
-        col.metric(t("health.fresh.window", n=months), percent(share),
-                   help=f"{int(overall[f'fresh_{months}']):,} / {int(overall['persons']):,}")
+        fresh, persons = int(overall[f"fresh_{months}"]), int(overall["persons"])
+        col.metric(t("health.fresh.window", n=months), percent(shown_rate(fresh, persons, THRESHOLD)),
+                   help=f"{_count(fresh)} / {_count(persons)}")
     by = st.segmented_control(
         t("health.fresh.by"),
         options=list(q.FRESHNESS_DIMENSIONS),
@@ -66,7 +79,7 @@ def freshness_section(scope, today: date, lang: str) -> None:
         default="category",
         key="health_fresh_by",
     ) or "category"
-    df = query(q.freshness, scope, today, by)
+    df = privacy.freshness_rows(query(q.freshness, scope, today, by), q.FRESH_MONTHS, THRESHOLD)
     via_labels = {v: t(f"health.via.{v}") for v in ("import", "staff", "self", "sync")}
     names = charts.group_labels(df, lang, via_labels if by == "updated_via" else None, t("health.unknown"))
     windows = {m: t("health.fresh.window", n=m) for m in q.FRESH_MONTHS}
@@ -76,10 +89,13 @@ def freshness_section(scope, today: date, lang: str) -> None:
 
 def completeness_section(scope, lang: str) -> None:
     st.subheader(t("health.complete.title"))
-    df = query(q.completeness, scope)
+    raw = query(q.completeness, scope)
+    # The overall row from the counts themselves; each of its figures stands alone.
+    overall = (shown_count(raw["persons"].sum(), THRESHOLD), [shown_count(raw[f].sum(), THRESHOLD) for f in q.FIELDS])
+    df = privacy.completeness_rows(raw, q.FIELDS, THRESHOLD)
     field_labels = {f: t(f"health.field.{f}") for f in q.FIELDS}
     fig = charts.completeness_heatmap(
-        df, q.FIELDS, field_labels, charts.group_labels(df, lang), t("health.complete.overall")
+        df, q.FIELDS, field_labels, charts.group_labels(df, lang), t("health.complete.overall"), overall=overall
     )
     st.plotly_chart(fig, key="health_complete")
     st.caption(t("health.complete.caption"))
@@ -90,8 +106,8 @@ def duplicates_section(scope) -> None:
     # The first page carries the totals: page 1 costs one query, not a count and a page.
     by_name = query(q.name_birth_duplicates, scope, 0, PAGE_SIZE)
     by_phone = query(q.phone_duplicates, scope, 0, PAGE_SIZE)
-    st.caption(t("health.dup.summary", groups=f"{by_name.groups:,}", persons=f"{by_name.persons:,}",
-                 phone_groups=f"{by_phone.groups:,}", phone_persons=f"{by_phone.persons:,}"))
+    st.caption(t("health.dup.summary", groups=_count(by_name.groups), persons=_count(by_name.persons),
+                 phone_groups=_count(by_phone.groups), phone_persons=_count(by_phone.persons)))
     if not viewer.sees_people:
         st.info(t("health.dup.hidden"))
         return
@@ -105,7 +121,8 @@ def duplicates_section(scope) -> None:
             page = query(q.name_birth_duplicates, scope, offset, PAGE_SIZE) if offset else by_name
             for row in page.rows.itertuples(index=False):
                 explorer_link(PersonFilter(keyword=row.name),
-                              t("health.dup.link", name=escape_markdown(row.name), birth=row.birth_date, n=row.persons))
+                              t("health.dup.link", name=escape_markdown(row.name), n=row.persons,
+                                birth=shown_birth(row.birth_date, may_see_personal(viewer.role))))
     with phone_tab:
         st.caption(t("health.dup.by_phone.caption"))
         if by_phone.groups == 0:

@@ -127,7 +127,9 @@ if person_id is not None:
         head, close = st.columns([5, 1], vertical_alignment="bottom")
         head.subheader(t("explorer.profile", name=uf.escape_markdown(facts["name"])))
         close.button(t("explorer.profile.close"), on_click=uf.close_person, width="stretch")
-        shown = [("explorer.col.gender", "gender"), ("explorer.profile.birth_date", "birth_date"),
+        # A masked viewer gets the birth year only: the date is the masked ID number's hidden digits.
+        birth_label = "explorer.profile.birth_date" if unmasked else "explorer.profile.birth_year"
+        shown = [("explorer.col.gender", "gender"), (birth_label, "birth_date"),
                  ("explorer.col.age", "age"), ("explorer.profile.ethnicity", "ethnicity"),
                  ("explorer.col.category", "category"), ("explorer.col.party", "party"),
                  ("explorer.col.district", "district"), ("explorer.col.street", "street"),

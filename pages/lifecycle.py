@@ -7,7 +7,7 @@ from datetime import date
 
 import streamlit as st
 
-from store import clock
+from store import clock, privacy
 from charts import lifecycle as charts
 from store.queries import lifecycle as q
 from store.schema import APPOINTMENT_BODIES, STAGES
@@ -39,36 +39,39 @@ def _pager(total: int, key: str) -> None:
         st.caption(t("lifecycle.page_of", page=int(page_no), pages=pages))
 
 
-def funnel_section(funnel: q.Funnel, stage_labels: dict[str, str]) -> bool:
+def funnel_section(funnel: q.Funnel, stage_labels: dict[str, str], threshold: int) -> bool:
     st.subheader(t("lifecycle.funnel.title"))
     if funnel.table["any_stage"].sum() == 0:
         st.info(t("lifecycle.empty.history"))
         return False
+    shown = privacy.lifecycle_funnel(funnel.table, threshold)
     readings = {"in_order": t("lifecycle.funnel.in_order"), "any_stage": t("lifecycle.funnel.any_stage")}
-    st.plotly_chart(charts.stage_funnel(funnel.table, stage_labels, readings), key="lc_funnel")
-    st.caption(t("lifecycle.funnel.caption", n=f"{funnel.without_history:,}"))
+    st.plotly_chart(charts.stage_funnel(shown, stage_labels, readings), key="lc_funnel")
+    st.caption(t("lifecycle.funnel.caption",
+                 n=privacy.shown_text(privacy.shown_count(funnel.without_history, threshold))))
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.FUNNEL_TABLE_COLUMNS}
     percent = st.column_config.NumberColumn(format="percent")
     table(
-        charts.funnel_table(funnel.table, stage_labels, headers),
+        charts.funnel_table(shown, stage_labels, headers),
         column_config={headers[c]: percent for c in charts.FUNNEL_RATE_COLUMNS},
     )
     return True
 
 
-def time_section(scope, stage_labels: dict[str, str]) -> None:
+def time_section(scope, stage_labels: dict[str, str], threshold: int) -> None:
     st.subheader(t("lifecycle.time.title"))
-    df = query(q.time_in_stage, scope)
+    df = privacy.stay_rows(query(q.time_in_stage, scope), threshold)
     st.plotly_chart(charts.stage_time_bars(df, stage_labels, t("lifecycle.time.axis")), key="lc_time")
     st.caption(t("lifecycle.time.caption"))
 
 
-def cohort_section(df, stage_labels: dict[str, str]) -> None:
+def cohort_section(df, stage_labels: dict[str, str], threshold: int) -> None:
     st.subheader(t("lifecycle.cohort.title"))
     st.caption(t("lifecycle.cohort.caption"))
     if df.empty:
         st.info(t("lifecycle.empty.history"))
         return
+    df = privacy.cohort_rows(df, threshold)
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.cohort_heatmap(df, stage_labels), key="lc_cohorts")
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.COHORT_TABLE_COLUMNS}
@@ -76,13 +79,15 @@ def cohort_section(df, stage_labels: dict[str, str]) -> None:
         table(charts.cohort_table(df, headers))
 
 
-def source_section(df) -> None:
+def source_section(df, threshold: int) -> None:
     st.subheader(t("lifecycle.source.title"))
+    truncated = df.attrs.get("truncated")
+    df = privacy.source_rows(df, threshold)
     texts = charts.SourceTexts(
         missing=t("lifecycle.source.missing"), cultivate=t("lifecycle.source.cultivate"), use=t("lifecycle.source.use")
     )
     st.plotly_chart(charts.source_bars(df, texts), key="lc_sources")
-    if df.attrs.get("truncated"):
+    if truncated:
         st.caption(t("lifecycle.source.truncated", n=len(df)))
 
 
@@ -102,16 +107,16 @@ def candidate_section(scope, role: str, today: date, lang: str) -> None:
     _pager(page.total, "lc_cand_page")
 
 
-def term_section(scope, role: str, today: date, lang: str, body_labels: dict[str, str]) -> None:
+def term_section(scope, role: str, today: date, lang: str, body_labels: dict[str, str], threshold: int) -> None:
     st.subheader(t("lifecycle.terms.title"))
     by_body = query(q.term_watch_by_body, scope, today)
     if by_body.empty:
         st.info(t("lifecycle.terms.none"))
         return
-    st.caption(t("lifecycle.terms.caption", soon=f"{int(by_body['soon'].sum()):,}",
-                 overdue=f"{int(by_body['overdue'].sum()):,}"))
+    total = {k: privacy.shown_text(privacy.shown_count(by_body[k].sum(), threshold)) for k in ("soon", "overdue")}
+    st.caption(t("lifecycle.terms.caption", **total))
     texts = charts.TermTexts(soon=t("lifecycle.terms.soon"), overdue=t("lifecycle.terms.overdue"))
-    st.plotly_chart(charts.term_watch_bars(by_body, body_labels, texts), key="lc_terms")
+    st.plotly_chart(charts.term_watch_bars(privacy.term_rows(by_body, threshold), body_labels, texts), key="lc_terms")
     if role in PERSONAL_LIST_HIDDEN_ROLES:
         st.caption(t("lifecycle.terms.list_hidden"))
         return
@@ -141,21 +146,22 @@ def main() -> None:
     role = current_viewer().role
     stage_labels = {s: t(f"lifecycle.stage.{s}") for s in STAGES}
     body_labels = {b: t(f"lifecycle.body.{b}") for b in APPOINTMENT_BODIES}
+    threshold = privacy.threshold_for(role, get_setting("privacy_threshold"))
     overview = query(q.lifecycle_overview, scope)
     with_history = False
     with guarded("lifecycle.funnel"):
-        with_history = funnel_section(overview.funnel, stage_labels)
+        with_history = funnel_section(overview.funnel, stage_labels, threshold)
     if with_history:
         with guarded("lifecycle.time"):
-            time_section(scope, stage_labels)
+            time_section(scope, stage_labels, threshold)
         with guarded("lifecycle.cohorts"):
-            cohort_section(overview.cohorts, stage_labels)
+            cohort_section(overview.cohorts, stage_labels, threshold)
     with guarded("lifecycle.sources"):
-        source_section(overview.sources)
+        source_section(overview.sources, threshold)
     with guarded("lifecycle.candidates"):
         candidate_section(scope, role, today, lang)
     with guarded("lifecycle.terms"):
-        term_section(scope, role, today, lang, body_labels)
+        term_section(scope, role, today, lang, body_labels, threshold)
 
 
 guard_page("lifecycle")

@@ -21,7 +21,7 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("privacy_threshold", 5, "Counts below this are shown as '<N' on the cockpit (aggregates only)."),
+    Setting("privacy_threshold", 5, "Counts below this are withheld ('<N') on the cockpit and, for leaders, on every page."),
     Setting("cockpit_refresh_seconds", 300, "How often the cockpit refreshes itself."),
     Setting("version_check_seconds", 10, "How long a data-version check is reused before asking the store again."),
     Setting("upload_limit_mb", 50, "Largest spreadsheet the import page accepts."),

@@ -21,7 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from store import clock
 from store.filters import PersonFilter, _years_before
 from store.migrate import DATA_DIR, read_csv_rows
-from store.privacy import mask_id_number, mask_phone
+from store.privacy import mask_id_number, mask_phone, shown_birth
 from store.schema import (
     APPOINTMENT_BODIES,
     GENDERS,
@@ -552,7 +552,8 @@ def person_profile(engine: Engine, scope: Scope, person_id: int, lang: str = "zh
             return None
         base = dict(zip(LIST_COLUMNS, _shape_row(row[:16], lang, today, unmasked)))
         ethnicity, title, birth, source, created_at, updated_via = row[16:]
-        base.update(ethnicity=ethnicity, title=title, birth_date=birth, source=source,
+        # `birth_date` is the year alone when the ID number is masked (store.privacy.shown_birth).
+        base.update(ethnicity=ethnicity, title=title, birth_date=shown_birth(birth, unmasked), source=source,
                     created_at=created_at, updated_via=updated_via)
         tags = conn.execute(
             select(tag.c.name).join(person_tag, person_tag.c.tag_id == tag.c.id)

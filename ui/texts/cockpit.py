@@ -3,7 +3,7 @@ TEXTS = {
     "cockpit.subtitle": ("党外代表人士工作驾驶舱", "Representative persons at a glance"),
     "cockpit.as_of": ("数据更新于 {at}", "Data as of {at}"),
     "cockpit.as_of_never": ("暂无数据", "no data yet"),
-    "cockpit.privacy_note": ("不足{n}人的数据显示为「<{n}」", "Counts under {n} show as “<{n}”"),
+    "cockpit.privacy_note": ("不足{n}人显示「<{n}」，防推算隐去显示「*」", "Under {n}: “<{n}”; withheld to protect them: “*”"),
     "cockpit.empty": (
         "驾驶舱暂无数据：库中还没有人员。请到「数据导入」页上传表格，或运行 `python -m loaders demo` 生成演示数据。",
         "The cockpit has nothing to show yet: the store has no persons. Upload a spreadsheet on the Import page, "

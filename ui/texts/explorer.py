@@ -81,6 +81,7 @@ TEXTS = {
     "explorer.profile.none": ("暂无记录", "None recorded"),
     "explorer.profile.ethnicity": ("民族", "Ethnicity"),
     "explorer.profile.birth_date": ("出生日期", "Birth date"),
+    "explorer.profile.birth_year": ("出生年份", "Year of birth"),
     "explorer.profile.title": ("职称", "Title"),
     "explorer.profile.source": ("来源", "Source"),
     "explorer.profile.term": ("任期", "Term"),

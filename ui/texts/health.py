@@ -17,6 +17,8 @@ TEXTS = {
         "- 30 × share of persons with a check-in within the last 12 months\n\n"
         "12 months = 365 days; every share is of the persons in your scope.",
     ),
+    "health.live.withheld": ("范围内人数较少：为免推算出不足{n}人的数，活力指数不显示",
+                             "Few persons in this scope: the score is withheld so that no count under {n} can be worked out"),
     "health.live.complete": ("关键字段填写率", "Key fields filled"),
     "health.live.active": ("12 个月内有签到", "Checked in within 12 months"),
     # freshness
