@@ -137,9 +137,11 @@ def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), l
     values = [row.get(c) for c in ("registrations", "approved", "checked_in")]
     text = [shown_text(values[0])]
     for base, value, column in zip(values, values[1:], ("approved", "checked_in")):
-        rate = cell.number(row.get(FUNNEL_RATES[column]))
-        text.append(shown_text(value) if is_withheld(value) or is_withheld(base) or rate is None
-                    else texts.layer.format(n=shown_text(value), rate=cell.percent(rate)))
+        if is_withheld(value) or is_withheld(base):
+            text.append(shown_text(value))
+            continue
+        rate = row.get(FUNNEL_RATES[column]) if FUNNEL_RATES[column] in row else _share(value, base)
+        text.append(texts.layer.format(n=shown_text(value, "0"), rate=cell.percent(rate)))
     fig = go.Figure(
         go.Funnel(
             y=[texts.registered, texts.approved, texts.checked_in],
@@ -151,12 +153,19 @@ def participation_funnel(df: pd.DataFrame, texts: FunnelTexts = FunnelTexts(), l
         )
     )
     withheld = any(is_withheld(row.get(c)) for c in ("approved", "absent"))
-    no_show = "—" if withheld else cell.percent(row.get("no_show_rate"))
+    rate = row.get("no_show_rate") if "no_show_rate" in row else _share(row.get("absent"), row.get("approved"))
+    no_show = "—" if withheld else cell.percent(rate)
     fig.add_annotation(
         text=texts.no_show.format(rate=no_show), xref="paper", yref="paper", x=1, y=0,
         showarrow=False, font=dict(color=WARN_COLOUR),
     )
     return apply_layout(fig, layout)
+
+
+def _share(count, base) -> float | None:
+    # Totals without their rates (a leader's period, store.privacy): the same rate, from the counts.
+    count, base = shown_number(count), shown_number(base)
+    return None if count is None or not base else count / base
 
 
 def name_column(df: pd.DataFrame, lang: str, missing: str) -> list[str]:

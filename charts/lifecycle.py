@@ -79,7 +79,7 @@ def cohort_heatmap(
     """Rows: year of discovery; columns: later stages; colour: share of the year's finds that got there."""
     stages = ["cultivate", "use", "manage"]
     # A cohort without a year cannot be placed in the heatmap's rows.
-    df = df[[not cell.is_missing(c) for c in df["cohort"]]]
+    df = df.loc[[not cell.is_missing(c) for c in df["cohort"]]]
     finds = list(df["discover"])
 
     def share(count, n):

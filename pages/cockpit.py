@@ -50,6 +50,7 @@ def show(name: str, builder: str, *args, echarts_map: Map | None = None, **kwarg
 
 
 EDUCATION_TOP = 6
+MONTHS_WITH_CURRENT = q.MONTHS + 1
 
 
 # Each panel's counts pass through store.privacy before its chart: withheld as the big
@@ -87,7 +88,11 @@ def funnel_panel(height: str = "funnel") -> None:
 
 def monthly_panel(height: str = "monthly") -> None:
     today = clock.today()
-    df = privacy.cockpit_monthly(query(q.monthly_participation, scope, q.last_whole_month_end(today)), today, threshold)
+    # One statement serves this chart and the feed: the months up to this one, withheld as a
+    # whole (this year's months add up to the headline), then this month, only partly over,
+    # left out (it would read as a collapse): the 24 whole months before it are drawn.
+    df = privacy.cockpit_monthly(query(q.monthly_participation, scope, today, MONTHS_WITH_CURRENT), today, threshold)
+    df = df[df["month"].astype(str) < f"{today:%Y-%m}"]
     show(height, "monthly_lines", df, registrations_name=t("cockpit.registrations"),
          checkins_name=t("cockpit.checkins"), threshold=threshold)
 
@@ -116,7 +121,8 @@ def activities_panel(height: str = "feed") -> None:
     start = privacy.feed_months_from(feed, today)
     rows = None if start is None else query(qa.activity_page, scope, start, today, "starts_at", True, 0,
                                             privacy.ALL_ACTIVITIES).rows
-    df = privacy.cockpit_feed(feed, threshold, rows, query(q.monthly_participation, scope, today), today)
+    df = privacy.cockpit_feed(feed, threshold, rows, query(q.monthly_participation, scope, today, MONTHS_WITH_CURRENT),
+                              today)
     texts = {k: t(f"cockpit.feed.{k}") for k in FEED_TEXT_KEYS}
     texts |= {f"kind.{k}": t(f"cockpit.kind.{k}") for k in ("training", "lecture", "onsite", "survey", "other")}
     # The stylesheet sets the list's height for the window; this one is the 1920×1080 one.

@@ -272,7 +272,8 @@ def test_every_builder_of_charts_is_covered():
               "cockpit.area_names", "health.liveness_gauge", "health.completeness_matrix",
               "activities.apply_layout", "audit.action_label", "audit.readable_detail",
               "activities.month_ticks",  # through monthly_trend[period]
-              "cockpit.small_districts"}  # reads the GeoJSON, not a frame; tests/test_cockpit_layout.py
+              "cockpit.small_districts",  # reads the GeoJSON, not a frame
+              "cockpit.education_slices"}  # through education_ring
     assert public - scalar <= covered, sorted(public - scalar - covered)
 
 
