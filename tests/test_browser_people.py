@@ -24,7 +24,7 @@ from store import accounts, clock
 from store import changes as ch
 from store.engine import create_store_engine, writing
 from store.migrate import upgrade_to_head
-from store.queries.cockpit import FRESH_DAYS
+from store.queries.cockpit import FRESH_MONTHS
 from store.queries.health import months_before
 from store.queries.lifecycle import TERM_WATCH_MONTHS, add_months
 from tests.browser_support import browser_page, is_local, wait_for_app
@@ -71,7 +71,7 @@ def office(tmp_path, streamlit_app):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=300, seed=7, today=clock.today())
     accounts.create_account(engine, USER, PASSWORD, "staff")
@@ -95,7 +95,7 @@ class Truth:
     dup_persons: int
 
     def fresh_3m_shown(self) -> str:
-        return f"{self.fresh_3m / self.persons:.0%}"
+        return f"{self.fresh_3m / self.persons:.1%}"
 
 
 def truth(engine) -> Truth:
@@ -109,7 +109,7 @@ def truth(engine) -> Truth:
         (new_this_year,) = one("SELECT count(*) FROM person WHERE created_at >= :a AND created_at < :b",
                                a=str(year), b=str(year.replace(year=today.year + 1)))
         fresh = "SELECT count(*) FROM person WHERE updated_at >= :since"
-        (fresh_12m,) = one(fresh, since=str(dt.datetime.combine(today - dt.timedelta(days=FRESH_DAYS), dt.time())))
+        (fresh_12m,) = one(fresh, since=str(months_before(today, FRESH_MONTHS)))
         (fresh_3m,) = one(fresh, since=str(months_before(today, 3)))
         reached = dict(conn.execute(text(
             "SELECT e.stage, count(DISTINCT e.person_id) FROM stage_event e JOIN person p ON p.id = e.person_id "
@@ -245,7 +245,7 @@ def check_cockpit(page, now: Truth) -> None:
     visit(page, "驾驶舱", "cockpit")
     sees(page.locator('.cockpit-kpi[data-kpi="persons"] .value'), f"{now.persons:,}")
     sees(page.locator('.cockpit-kpi[data-kpi="new"] .value'), f"{now.new_this_year:,}")
-    sees(page.locator('.cockpit-kpi[data-kpi="fresh"] .note'), f"12个月内更新 {now.fresh_12m:,} 人")
+    sees(page.locator('.cockpit-kpi[data-kpi="fresh"] .note'), f"已更新 {now.fresh_12m:,} 人")
     sidebar_shows_persons(page, now.persons)
 
 

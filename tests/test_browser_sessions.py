@@ -43,7 +43,7 @@ def store(tmp_path_factory):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('sessions') / 'store.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=300, seed=7, today=clock.today())
     yield url, engine

@@ -28,7 +28,7 @@ def refusal(page, name: str, mime: str, data: bytes, expected: str) -> str:
 
 def test_bombs_are_refused_and_the_server_stays_up(tmp_path, streamlit_app, chromium):
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     engine.dispose()
     base = streamlit_app(url)

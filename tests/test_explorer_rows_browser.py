@@ -25,7 +25,7 @@ def demo_url(tmp_path):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=300, seed=3, today=clock.today())
     engine.dispose()

@@ -78,7 +78,7 @@ def town(tmp_path_factory):
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('masking') / 'town.db'}"
-    engine = create_store_engine(url)
+    engine = create_store_engine(url, create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=300, seed=5)
     now = clock.now()
