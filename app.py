@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
@@ -15,7 +16,9 @@ from ui.i18n import language_switch, t
 
 log = logging.getLogger("brain")
 
-st.set_page_config(page_title="统战大脑 · United-Front Brain", page_icon=":material/explore:", layout="wide")
+# A file of our own: a Material-symbol page icon is fetched from a font CDN (offline intranet).
+FAVICON = str(Path(__file__).resolve().parent / "ui" / "static" / "favicon.png")
+st.set_page_config(page_title="统战大脑 · United-Front Brain", page_icon=FAVICON, layout="wide")
 
 
 def is_kiosk() -> bool:

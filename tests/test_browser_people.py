@@ -290,7 +290,8 @@ def explorer_keyword(page, keyword: str, expected: int) -> None:
 
 def open_first_row(page) -> None:
     """Tick the list's first row (its row marker, drawn on the grid's canvas) to open the profile."""
-    grid = page.locator('.st-key-explorer_list [data-testid="data-grid-canvas"]')
+    # The list's key carries a generation (a closed profile gives the list a fresh key).
+    grid = page.locator('[class*="st-key-explorer_list"] [data-testid="data-grid-canvas"]')
     grid.wait_for(timeout=WAIT_MS)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
