@@ -244,11 +244,11 @@ def test_a_revoked_screen_token_stops_the_lobby(server, chromium):
     with browser_page(chromium, width=1920, height=1080) as (page, _):
         page.goto(f"{base}/cockpit?kiosk=1&token={token}")
         wait_for_app(page)
-        page.locator(".echarts-container canvas").first.wait_for()
+        page.locator(".echarts-container :is(canvas, svg)").first.wait_for()
 
         accounts.revoke_screen_token(engine, token_id)
         page.get_by_text(refused).wait_for(timeout=SETTLE)
-        assert page.locator(".echarts-container canvas").count() == 0
+        assert page.locator(".echarts-container :is(canvas, svg)").count() == 0
 
     # A new screen with the revoked token is refused at once.
     with browser_page(chromium, width=1920, height=1080) as (page, _):
@@ -308,12 +308,12 @@ def test_an_idle_cockpit_stops_refreshing(store, chromium):
     env = server_env(BRAIN_SESSION_IDLE_MINUTES="1", BRAIN_COCKPIT_REFRESH_SECONDS="2")
     with streamlit_server(url, env=env) as base, browser_page(chromium, width=1920, height=1080) as (page, _):
         open_signed_in(page, base + "/cockpit", user)
-        page.locator(".echarts-container canvas").first.wait_for()
+        page.locator(".echarts-container :is(canvas, svg)").first.wait_for()
         started = time.monotonic()
         page.get_by_text("长时间未操作，请重新登录。").wait_for(timeout=100_000)
         waited = time.monotonic() - started
         assert 50 < waited < 90, waited
-        assert page.locator(".echarts-container canvas").count() == 0
+        assert page.locator(".echarts-container :is(canvas, svg)").count() == 0
         with engine.connect() as conn:
             details = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "logout",
                                                                    audit_log.c.actor == user)).scalars().all()
