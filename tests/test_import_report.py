@@ -15,6 +15,8 @@ from openpyxl import load_workbook
 from loaders.api import apply_import, prepare_import, write_error_report
 from loaders.cli import main
 from store.cells import FORMULA_TRIGGERS, neutralise
+from store.engine import create_store_engine
+from store.migrate import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ["姓名", "手机", "统战对象类别", "工作单位"]
@@ -117,6 +119,10 @@ def test_cli_with_a_control_character_writes_its_report(capsys, sqlite_engine, t
 def test_cli_process_with_a_control_character_exits_cleanly(tmp_path):
     source = hostile_csv(tmp_path / "hostile.csv")
     db = f"sqlite:///{tmp_path / 'cli.db'}"
+    # Only bootstrap creates a store: make it first, as a deployment has one.
+    engine = create_store_engine(db, create=True)
+    upgrade_to_head(engine)
+    engine.dispose()
     proc = subprocess.run([sys.executable, "-m", "loaders", "import", str(source), "--db", db,
                            "--error-report", str(tmp_path / "errors.xlsx")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
