@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import csv
 from pathlib import Path
 
@@ -33,8 +35,18 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# Alembic's migration context is global to the process: two threads migrating at once (a page
+# and a background watch opening a new store) mix their connections up.
+_MIGRATING = threading.Lock()
+
+
 def upgrade_to_head(engine: Engine) -> None:
     """Bring the schema to head and (re)load the reference CSVs; cheap when already current."""
+    with _MIGRATING:
+        _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> None:
     if current_revision(engine) != head_revision():
         cfg = alembic_config()
         with engine.begin() as conn:
