@@ -161,15 +161,19 @@ def person_row(engine, pid: int) -> dict | None:
     return None if row is None else dict(row._mapping)
 
 
-def wait_until(condition, what: str, timeout: float = WAIT_MS / 1000):
-    """Poll the store until `condition()` is truthy (the page's write has landed); returns its value."""
+def wait_until(condition, what: str, timeout: float = WAIT_MS / 1000, *, page=None):
+    """Poll the store until `condition()` is truthy (the page's write has landed); returns its value.
+
+    With `page`, a timeout reports what the page's alerts said (a refusal or a warning explains most).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
+            said = page.get_by_test_id("stAlert").all_inner_texts() if page is not None else []
+            raise AssertionError(f"timed out waiting for: {what}; the page said: {said}")
         time.sleep(0.25)
 
 
@@ -334,6 +338,19 @@ def type_date(page, form, label: str, day: dt.date) -> None:
     page.keyboard.press("Tab")
 
 
+def tick(container, label: str) -> None:
+    """Tick a checkbox by its label and see it ticked (a click landing while the page re-renders is lost)."""
+    box = container.get_by_role("checkbox", name=label)
+    for _ in range(3):
+        container.get_by_text(label).click()
+        try:
+            expect(box).to_be_checked(timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    expect(box).to_be_checked()
+
+
 def flash(page, message: str) -> None:
     wait_for_app(page, timeout_ms=WAIT_MS)
     sees(page.get_by_test_id("stAlertContentSuccess"), message)
@@ -372,7 +389,7 @@ def add_past_the_duplicate_warning(page, engine, seeded: Seeded, before: Truth) 
     # ... it is someone else (another mobile, another organisation): add anyway.
     add.get_by_text("不是同一人，仍然新增").click()
     add.get_by_role("button", name="保存").click()
-    pid = wait_until(lambda: person_id_at(engine, NEW_ORG), "the new person")
+    pid = wait_until(lambda: person_id_at(engine, NEW_ORG), "the new person", page=page)
     flash(page, f"已新增：陈静怡（编号 {pid}）")
     page.get_by_role("heading", name=f"陈静怡 · #{pid}").wait_for(timeout=WAIT_MS)  # opened, ready for more
     row = person_row(engine, pid)
@@ -393,13 +410,13 @@ def correct_and_tag(page, engine, pid: int) -> None:
     expect(edit.get_by_label("统战对象类别", exact=True)).to_have_value("党外知识分子")
     edit.get_by_label("职务", exact=True).fill("副馆长")
     edit.get_by_role("button", name="保存").click()
-    wait_until(lambda: person_row(engine, pid)["position"] == "副馆长", "the corrected position")
+    wait_until(lambda: person_row(engine, pid)["position"] == "副馆长", "the corrected position", page=page)
     flash(page, "已保存 1 项修改")
     tags = form_with(page, "保存标签")
     pick(page, tags.get_by_test_id("stMultiSelect"), TAG, typed=TAG[:3])
     page.keyboard.press("Escape")
     tags.get_by_role("button", name="保存标签").click()
-    wait_until(lambda: tags_of_matches(engine, NEW_ORG).get(TAG) == 1, "the tag")
+    wait_until(lambda: tags_of_matches(engine, NEW_ORG).get(TAG) == 1, "the tag", page=page)
     flash(page, "已保存 1 项修改")
     shot(page, "03-corrected-and-tagged")
     # The explorer: the tag among the top tags of the person's organisation, and in the profile.
@@ -417,7 +434,7 @@ def promote_and_appoint(page, engine, pid: int, added: Truth) -> Truth:
     pick(page, stage.get_by_test_id("stSelectbox"), "使用")
     stage.get_by_label("推荐单位").fill("民盟西湖区基层委员会")
     stage.get_by_role("button", name="记录阶段").click()
-    wait_until(lambda: person_row(engine, pid)["stage"] == "use", "the stage move")
+    wait_until(lambda: person_row(engine, pid)["stage"] == "use", "the stage move", page=page)
     flash(page, "已保存 1 项修改")
     post = form_with(page, "记录任职")
     pick(page, post.get_by_test_id("stSelectbox"), "政协")
@@ -428,7 +445,7 @@ def promote_and_appoint(page, engine, pid: int, added: Truth) -> Truth:
     type_date(page, post, "任期开始", term_start)
     type_date(page, post, "任期结束", term_end)
     post.get_by_role("button", name="记录任职").click()
-    posts = wait_until(lambda: appointments(engine, pid), "the post")
+    posts = wait_until(lambda: appointments(engine, pid), "the post", page=page)
     assert posts == [("cppcc", "政协委员", "区级", str(term_start), str(term_end))]
     flash(page, "已保存 1 项修改")
     shot(page, "05-promoted-and-appointed", at="任职")
@@ -445,10 +462,12 @@ def bulk_tag_ten(page, engine, seeded: Seeded, promoted: Truth) -> Truth:
     explorer_keyword(page, BULK_ORG, 10)
     page.get_by_text("批量操作（当前筛选的 10 人）").click()
     bulk = form_with(page, "执行")
-    bulk.get_by_label("标签", exact=True).fill(BULK_TAG)
-    bulk.get_by_text("确认修改这 10 人").click()
+    tag_box = bulk.get_by_label("标签", exact=True)
+    tag_box.fill(BULK_TAG)
+    expect(tag_box).to_have_value(BULK_TAG)
+    tick(bulk, "确认修改这 10 人")
     bulk.get_by_role("button", name="执行").click()
-    wait_until(lambda: tags_of_matches(engine, BULK_ORG).get(BULK_TAG) == 10, "the bulk tag")
+    wait_until(lambda: tags_of_matches(engine, BULK_ORG).get(BULK_TAG) == 10, "the bulk tag", page=page)
     assert set(seeded.bulk) <= tagged_with(engine, BULK_TAG)
     flash(page, "已修改 10 人")
     plot_shows(page, "explorer_chart_tags", 0, tags_of_matches(engine, BULK_ORG))
@@ -469,7 +488,7 @@ def merge_then_undo(page, engine, seeded: Seeded, tagged: Truth) -> None:
     merge.get_by_test_id("stRadio").filter(has_text="工作单位").get_by_text(f"#{seeded.duplicate}").click()
     shot(page, "09-merge-side-by-side", at="合并重复人员")
     merge.get_by_role("button", name="合并").click()
-    wait_until(lambda: person_row(engine, seeded.duplicate) is None, "the merge")
+    wait_until(lambda: person_row(engine, seeded.duplicate) is None, "the merge", page=page)
     flash(page, f"已将 #{seeded.duplicate} 合并到 #{seeded.keep}")
     assert person_row(engine, seeded.keep)["organization"] == "杭州某律师事务所"
     assert seeded.keep in tagged_with(engine, "律师")  # the duplicate's tag moved to the survivor
@@ -480,7 +499,7 @@ def merge_then_undo(page, engine, seeded: Seeded, tagged: Truth) -> None:
     open_person(page, seeded.keep, "周文博")
     shot(page, "10-history-after-merge", at="变更记录")
     page.get_by_role("button", name="撤销整次变更").click()  # the newest change: the merge
-    wait_until(lambda: person_row(engine, seeded.duplicate) is not None, "the undo")
+    wait_until(lambda: person_row(engine, seeded.duplicate) is not None, "the undo", page=page)
     flash(page, "已撤销")
     assert seeded.duplicate in tagged_with(engine, "律师") and seeded.keep not in tagged_with(engine, "律师")
     undone = truth(engine)
