@@ -19,7 +19,7 @@ import json
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
-from loaders.apply import (
+from loaders.matching import (
     AMBIGUOUS,
     ImportResult,
     Progress,

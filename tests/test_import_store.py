@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 import loaders.apply
+import loaders.matching
 from store import clock
 from loaders.api import UndoRefused, BatchNotFound, apply_import, import_file, prepare_import, undo_batch, write_error_report
 from store.schema import audit_log, import_batch, import_change, meta, person, person_tag, stage_event, tag
@@ -192,10 +193,10 @@ def test_a_bulk_load_keeps_every_index(sqlite_engine, tmp_path, monkeypatch):
     with sqlite_engine.begin() as conn:
         conn.exec_driver_sql("CREATE INDEX ix_person_added_by_another_system ON person (source)")
     before = indexes()
-    monkeypatch.setattr(loaders.apply, "BULK_REBUILD_MIN", 2)
+    monkeypatch.setattr(loaders.matching, "BULK_REBUILD_MIN", 2)
     executed = []
-    real = loaders.apply.bulk_execute
-    monkeypatch.setattr(loaders.apply, "bulk_execute", lambda conn, sql, rows: (executed.append(sql), real(conn, sql, rows)))
+    real = loaders.matching.bulk_execute
+    monkeypatch.setattr(loaders.matching, "bulk_execute", lambda conn, sql, rows: (executed.append(sql), real(conn, sql, rows)))
     rows = [[f"王{i}", "", "", make_id("330106", "19800101", f"{i:03d}"), "", "无党派", "", "青年", ""] for i in range(5)]
     result = import_file(sqlite_engine, sheet(tmp_path, "many.xlsx", rows))
     assert result.inserted == 5
@@ -242,7 +243,7 @@ def test_a_crash_in_the_middle_lands_nothing(engine, tmp_path, monkeypatch):
     path = staff_workbook(tmp_path / "名单.xlsx")
     before = version(engine)
     calls = []
-    real = loaders.apply.bulk_execute
+    real = loaders.matching.bulk_execute
 
     def failing(conn, sql, rows):
         calls.append(sql)
@@ -250,7 +251,7 @@ def test_a_crash_in_the_middle_lands_nothing(engine, tmp_path, monkeypatch):
             raise OSError("disk full")
         return real(conn, sql, rows)
 
-    monkeypatch.setattr(loaders.apply, "bulk_execute", failing)
+    monkeypatch.setattr(loaders.matching, "bulk_execute", failing)
     with pytest.raises(OSError):
         import_file(engine, path)
     assert len(calls) == 3
