@@ -3,8 +3,9 @@
 Matching is set-based: the store's candidates for the file's ID numbers, mobiles and
 names are loaded in a few IN-queries, then rows are applied in file order against
 in-memory indexes (so a later row can match a person inserted earlier in the file).
-Writes are bulk executemany statements in chunks. Every change is recorded in
-`import_change` (the person's previous values, the tags added) for `undo_batch`.
+Writes are bulk executemany statements in chunks, recorded as one change set of the
+write path (store.changes: field-level change rows, audit, version bump; `undo_batch`
+undoes it); `import_change` links the batch to the persons it inserted or updated.
 """
 
 from __future__ import annotations
@@ -47,10 +48,11 @@ from loaders.matching import (  # noqa: F401  (re-exported: the import's public 
 )
 from loaders.gcpause import gc_paused
 from loaders.plan import PARTICIPATIONS, PERSON_FIELDS, ImportPlan, RowPlan
+from loaders.attendance import apply_participations
+from store.changes import ChangeSet, allocate_ids, encode, open_change_set
 from store.engine import writing
-from store.schema import audit_log, import_batch, person
+from store.schema import import_batch, person
 from store.scope import EVERYTHING, Scope, write_refusal
-from store.version import bump_data_version
 
 @dataclass
 class Outcome:
@@ -223,50 +225,54 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4201101)")
 
 
-def _allocate_ids(conn: Connection, count: int) -> list[int]:
-    if count == 0:
-        return []
-    if _is_sqlite(conn):
-        start = (conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM person").scalar() or 0) + 1
-        return list(range(start, start + count))
-    rows = conn.exec_driver_sql(
-        "SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, %s)", (count,))
-    return [r[0] for r in rows]
+def _json_row(values: dict) -> str:
+    """A row's values as a change row stores them (dates as ISO text)."""
+    return json.dumps(values, ensure_ascii=False, default=_iso)
 
 
-def _json_list(items: list[str]) -> str:
-    """json.dumps for a list of plain tag names, without its per-call overhead (100k calls)."""
-    if any('"' in t or "\\" in t or not t.isprintable() for t in items):
-        return json.dumps(items, ensure_ascii=False)
-    return '["' + '","'.join(items) + '"]'
-
-
-def _json_value(v):
+def _iso(v):
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
-    return v
+    raise TypeError(f"not JSON: {type(v).__name__}")
 
 
-def write_outcome(conn: Connection, outcome: Outcome, batch_id: int, now: dt.datetime,
-                  view: StoreView) -> None:
+def write_outcome(conn: Connection, outcome: Outcome, cs: ChangeSet, view: StoreView) -> None:
+    """Write the batch's persons, tags and stage events in bulk, and record each change in `cs`.
+
+    The statements are the importer's own (executemany in chunks, a bulk load's index
+    rebuild); the change rows are the write path's, so history and undo treat an import like
+    any other change set.
+    """
+    batch_id = cs.import_batch_id
     to_db_date = _db_date(conn)
-    stamp = _db_datetime(conn, now)
+    stamp = _db_datetime(conn, cs.now)
+    stamp_iso = cs.now.isoformat()
     n = len(PERSON_FIELDS)
-    real_ids = dict(zip(outcome.inserted, _allocate_ids(conn, len(outcome.inserted))))
+    real_ids = dict(zip(outcome.inserted, allocate_ids(conn, "person", len(outcome.inserted))))
+    record = []
 
     cols = ", ".join(PERSON_COLUMNS)
     insert_rows = []
     for temp, values in outcome.inserted.items():
         row = list(values[:n])
+        pid = real_ids[temp]
+        made = dict(zip(PERSON_COLUMNS, row), id=pid, created_at=stamp_iso, updated_at=stamp_iso,
+                    updated_via="import", import_batch_id=batch_id)
+        record.append(("person", str(pid), pid, "insert", None, None, _json_row(made)))
         row[_BIRTH] = to_db_date(row[_BIRTH])
-        insert_rows.append((real_ids[temp], *row, stamp, stamp, "import", batch_id))
+        insert_rows.append((pid, *row, stamp, stamp, "import", batch_id))
     bulk_insert(conn, "person", f"INSERT INTO person (id, {cols}, created_at, updated_at, updated_via, import_batch_id) "
                        f"VALUES ({', '.join('?' * (n + 5))})", insert_rows)
 
     sets = ", ".join(f"{c} = ?" for c in PERSON_COLUMNS)
     update_rows = []
-    for pid in outcome.updated:
+    for pid, before in outcome.updated.items():
         row = list(view.persons[pid][:n])
+        key = str(pid)
+        after = (*row, cs.now, "import", batch_id)
+        for column, old, new in zip(PERSON_COLUMNS + BOOKKEEPING, before, after):
+            if old != new:
+                record.append(("person", key, pid, "update", column, encode(old), encode(new)))
         row[_BIRTH] = to_db_date(row[_BIRTH])
         update_rows.append((*row, stamp, "import", batch_id, pid))
     bulk_execute(conn, f"UPDATE person SET {sets}, updated_at = ?, updated_via = ?, import_batch_id = ? "
@@ -275,27 +281,27 @@ def write_outcome(conn: Connection, outcome: Outcome, batch_id: int, now: dt.dat
     def real(pid: int) -> int:
         return real_ids[pid] if pid < 0 else pid
 
-    _write_tags(conn, {real(pid): tags for pid, tags in outcome.added_tags.items()})
+    record += _write_tags(conn, {real(pid): tags for pid, tags in outcome.added_tags.items()})
 
     note = f"import batch {batch_id}"
-    events = [(real_ids[t], outcome.first_stage[t], stamp, note) for t in outcome.inserted]
-    events += [(real_ids[t], v[_STAGE], stamp, note) for t, v in outcome.inserted.items()
-               if v[_STAGE] != outcome.first_stage[t]]
-    events += [(pid, view.persons[pid][_STAGE], stamp, note) for pid, before in outcome.updated.items()
+    events = [(real_ids[t], outcome.first_stage[t]) for t in outcome.inserted]
+    events += [(real_ids[t], v[_STAGE]) for t, v in outcome.inserted.items() if v[_STAGE] != outcome.first_stage[t]]
+    events += [(pid, view.persons[pid][_STAGE]) for pid, before in outcome.updated.items()
                if before[_STAGE] != view.persons[pid][_STAGE]]
-    bulk_insert(conn, "stage_event", "INSERT INTO stage_event (person_id, stage, entered_at, note) VALUES (?, ?, ?, ?)", events)
+    event_ids = allocate_ids(conn, "stage_event", len(events))
+    bulk_insert(conn, "stage_event", "INSERT INTO stage_event (id, person_id, stage, entered_at, note) "
+                                     "VALUES (?, ?, ?, ?, ?)",
+                [(eid, pid, stage, stamp, note) for eid, (pid, stage) in zip(event_ids, events)])
+    record += [("stage_event", str(eid), pid, "insert", None, None, _json_row(
+        {"id": eid, "person_id": pid, "stage": stage, "entered_at": stamp_iso, "note": note}))
+        for eid, (pid, stage) in zip(event_ids, events)]
+    cs.record_many(record)
 
-    changes = []
-    for temp in outcome.inserted:
-        tags = outcome.added_tags.get(temp)
-        changes.append((batch_id, real_ids[temp], "insert", None, _json_list(tags) if tags else None))
-    for pid, before in outcome.updated.items():
-        previous = dict(zip(PERSON_COLUMNS + BOOKKEEPING, map(_json_value, before)))
-        tags = outcome.added_tags.get(pid)
-        changes.append((batch_id, pid, "update", json.dumps(previous, ensure_ascii=False),
-                        json.dumps(tags, ensure_ascii=False) if tags else None))
-    bulk_insert(conn, "import_change", "INSERT INTO import_change (batch_id, person_id, action, previous, added_tags) "
-                       "VALUES (?, ?, ?, ?, ?)", changes)
+    # The batch's persons, by action: what the import pages count and scope by.
+    links = [(batch_id, real_ids[temp], "insert") for temp in outcome.inserted]
+    links += [(batch_id, pid, "update") for pid in outcome.updated]
+    bulk_insert(conn, "import_change", "INSERT INTO import_change (batch_id, person_id, action) VALUES (?, ?, ?)",
+                links)
 
 
 def _known_tags(conn: Connection, plan: ImportPlan) -> set[str]:
@@ -304,18 +310,23 @@ def _known_tags(conn: Connection, plan: ImportPlan) -> set[str]:
     return {name for _tid, name in _select_in(conn, "SELECT id, name FROM tag WHERE", "name", names)}
 
 
-def _write_tags(conn: Connection, added: dict[int, list[str]]) -> None:
+def _write_tags(conn: Connection, added: dict[int, list[str]]) -> list[tuple]:
+    """Add the tags (creating new names); returns their change rows."""
     if not added:
-        return
+        return []
     names = sorted({t for tags in added.values() for t in tags})
     known = dict((name, tid) for tid, name in _select_in(conn, "SELECT id, name FROM tag WHERE", "name", names))
-    missing = [(name,) for name in names if name not in known]
-    bulk_execute(conn, "INSERT INTO tag (name) VALUES (?)", missing)
-    if missing:
-        known.update((name, tid) for tid, name in
-                     _select_in(conn, "SELECT id, name FROM tag WHERE", "name", [m[0] for m in missing]))
-    bulk_insert(conn, "person_tag", "INSERT INTO person_tag (person_id, tag_id) VALUES (?, ?)",
-                 [(pid, known[t]) for pid, tags in added.items() for t in tags])
+    missing = [name for name in names if name not in known]
+    made = dict(zip(missing, allocate_ids(conn, "tag", len(missing))))
+    bulk_execute(conn, "INSERT INTO tag (id, name) VALUES (?, ?)", [(tid, name) for name, tid in made.items()])
+    known.update(made)
+    pairs = [(pid, known[t]) for pid, tags in added.items() for t in tags]
+    bulk_insert(conn, "person_tag", "INSERT INTO person_tag (person_id, tag_id) VALUES (?, ?)", pairs)
+    rows = [("tag", str(tid), None, "insert", None, None, _json_row({"id": tid, "name": name}))
+            for name, tid in made.items()]
+    rows += [("person_tag", f"{pid}:{tid}", pid, "insert", None, None, f'{{"person_id": {pid}, "tag_id": {tid}}}')
+             for pid, tid in pairs]
+    return rows
 
 
 # ---------------------------------------------------------------- entry point
@@ -346,17 +357,16 @@ def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | N
         earlier = conn.execute(
             select(import_batch.c.id, import_batch.c.imported_at, import_batch.c.status)
             .where(import_batch.c.sha256 == plan.sha256).order_by(import_batch.c.id)).all()
-        batch_id = None
+        batch_id = cs = None
         if not dry_run:
             batch_id = conn.execute(insert(import_batch).values(
                 file_name=plan.file_name[-255:], sha256=plan.sha256, imported_at=now, imported_by=imported_by,
                 rows_read=plan.rows_read, status="running").returning(import_batch.c.id)).scalar_one()
+            cs = open_change_set(conn, "import", imported_by, None, scope=scope, import_batch_id=batch_id, now=now)
         if plan.content == PARTICIPATIONS:
-            from loaders.attendance import apply_participations
-
-            pending_persons = apply_participations(conn, plan, result, batch_id, now, progress, scope)
+            pending_persons = apply_participations(conn, plan, result, cs, progress, scope)
         else:
-            pending_persons = _apply_persons(conn, plan, result, batch_id, now, progress, scope)
+            pending_persons = _apply_persons(conn, plan, result, cs, progress, scope)
         if not dry_run:
             conn.execute(update(import_batch).where(import_batch.c.id == batch_id).values(
                 inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
@@ -367,9 +377,7 @@ def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | N
             outside = sum(e["message"] == ID_OUTSIDE_SCOPE for e in result.errors)
             if outside:
                 detail["id_outside_scope"] = outside
-            conn.execute(insert(audit_log).values(at=now, actor=imported_by, action="import",
-                                                  detail=json.dumps(detail, ensure_ascii=False)))
-            bump_data_version(conn)
+            cs.close(action="import", detail=detail)
         # A scoped importer learns nothing of the store beyond its scope, not even its size.
         clause = scope.person_clause(person)
         total = conn.execute(select(func.count()).select_from(person)
@@ -387,9 +395,9 @@ def _apply(engine: Engine, plan: ImportPlan, dry_run: bool, imported_by: str | N
     return result
 
 
-def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, batch_id: int | None,
-                   now: dt.datetime, progress: Progress | None, scope: Scope) -> int:
-    """Merge a person list; writes nothing when `batch_id` is None (dry run). Returns persons to insert.
+def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, cs: ChangeSet | None,
+                   progress: Progress | None, scope: Scope) -> int:
+    """Merge a person list; writes nothing when `cs` is None (dry run). Returns persons to insert.
 
     A dry run treats an ID number held outside the importer's scope as unknown, exactly
     as if nobody held it; the commit must refuse it (the number is unique in the store).
@@ -399,10 +407,10 @@ def _apply_persons(conn: Connection, plan: ImportPlan, result: ImportResult, bat
         progress(0.1, "读取已有人员 · loading candidates")
     view = load_candidates(conn, [r for r in plan.rows if not r.problems], has_tags, scope)
     known_tags = _known_tags(conn, plan) if has_tags else set()
-    outcome = run_rows(plan, view, result, progress, scope, frozenset() if batch_id is None else view.hidden_ids,
+    outcome = run_rows(plan, view, result, progress, scope, frozenset() if cs is None else view.hidden_ids,
                        known_tags)
-    if batch_id is not None:
+    if cs is not None:
         if progress:
             progress(0.75, "写入 · writing")
-        write_outcome(conn, outcome, batch_id, now, view)
+        write_outcome(conn, outcome, cs, view)
     return len(outcome.inserted)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from loaders.matching import (
     AMBIGUOUS,
@@ -32,6 +32,7 @@ from loaders.matching import (
 )
 from loaders.normalise import STATUS_RANK
 from loaders.plan import ImportPlan, RowPlan
+from store.changes import ChangeSet, encode, encode_row, same_value
 from store.schema import activity, import_change, participation
 from store.scope import EVERYTHING, Scope
 
@@ -108,9 +109,9 @@ def _stored(conn: Connection, aids: list[int], pids: list[int]) -> dict[tuple[in
     return out
 
 
-def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResult, batch_id: int | None,
-                         now: dt.datetime, progress: Progress | None, scope: Scope = EVERYTHING) -> int:
-    """Record an attendance plan; writes nothing when `batch_id` is None (dry run). Returns 0 (no new persons).
+def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResult, cs: ChangeSet | None,
+                         progress: Progress | None, scope: Scope = EVERYTHING) -> int:
+    """Record an attendance plan; writes nothing when `cs` is None (dry run). Returns 0 (no new persons).
 
     A person outside the importer's `scope` is no candidate: their row is an unknown
     person, word for word as for someone not in the store at all.
@@ -166,76 +167,45 @@ def apply_participations(conn: Connection, plan: ImportPlan, result: ImportResul
         if earlier is not row:
             add_warning(result, row, None, same_attendance_warning(earlier, row))
 
-    if batch_id is not None:
+    if cs is not None:
         if progress:
             progress(0.75, "写入 · writing")
-        _write(conn, activities, state, before, batch_id)
+        _write(conn, activities, state, before, cs)
     return 0
 
 
-def _write(conn: Connection, activities: Activities, state: dict, before: dict, batch_id: int) -> None:
+def _write(conn: Connection, activities: Activities, state: dict, before: dict, cs: ChangeSet) -> None:
+    batch_id = cs.import_batch_id
     real: dict[int, int] = {}
     used = {aid for aid, _pid in before}
     for temp, values in activities.created.items():
         if temp in used:  # an activity all of whose rows were rejected later is not created
-            real[temp] = conn.execute(insert(activity).values(**values).returning(activity.c.id)).scalar_one()
-    changes = [{"batch_id": batch_id, "person_id": 0, "action": "activity_insert",
-                "previous": json.dumps({"activity_id": aid})} for aid in real.values()]
-    inserts, updates = [], []
+            real[temp] = int(cs.insert("activity", values))
+    links = [{"batch_id": batch_id, "person_id": 0, "action": "activity_insert",
+              "previous": json.dumps({"activity_id": aid})} for aid in real.values()]
+    inserts, updates, record = [], [], []
     for (aid, pid), old in before.items():
         status, registered_at, checked_in_at = state[(aid, pid)]
         aid = real.get(aid, aid)
+        key = f"{aid}:{pid}"
+        now = {"status": status, "registered_at": registered_at, "checked_in_at": checked_in_at}
         if old is None:
-            inserts.append({"activity_id": aid, "person_id": pid, "status": status, "registered_at": registered_at,
-                            "checked_in_at": checked_in_at})
-            changes.append({"batch_id": batch_id, "person_id": pid, "action": "attend_insert",
-                            "previous": json.dumps({"activity_id": aid})})
+            inserts.append({"activity_id": aid, "person_id": pid, **now})
+            record.append(("participation", key, pid, "insert", None, None,
+                           encode_row({"activity_id": aid, "person_id": pid, **now})))
         else:
             updates.append({"b_aid": aid, "b_pid": pid, "b_status": status, "b_registered_at": registered_at,
                             "b_checked_in_at": checked_in_at})
-            changes.append({"batch_id": batch_id, "person_id": pid, "action": "attend_update",
-                            "previous": json.dumps({"activity_id": aid, "status": old[0],
-                                                    "registered_at": _iso(old[1]), "checked_in_at": _iso(old[2])})})
+            record += [("participation", key, pid, "update", f, encode(was), encode(now[f]))
+                       for f, was in zip(("status", "registered_at", "checked_in_at"), old)
+                       if not same_value(was, now[f])]
+        links.append({"batch_id": batch_id, "person_id": pid, "action": "attend_insert" if old is None else "attend_update",
+                      "previous": json.dumps({"activity_id": aid})})
     statement = update(participation).where(and_(participation.c.activity_id == bindparam("b_aid"),
                                                  participation.c.person_id == bindparam("b_pid"))).values(
         status=bindparam("b_status"), registered_at=bindparam("b_registered_at"),
         checked_in_at=bindparam("b_checked_in_at"))
-    for rows, stmt in ((inserts, insert(participation)), (updates, statement), (changes, insert(import_change))):
+    for rows, stmt in ((inserts, insert(participation)), (updates, statement), (links, insert(import_change))):
         for start in range(0, len(rows), 5000):
             conn.execute(stmt, rows[start:start + 5000])
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _from_iso(value: str | None):
-    return dt.datetime.fromisoformat(value) if value else None
-
-
-def undo_participations(conn: Connection, batch_id: int, changes) -> tuple[int, int]:
-    """Undo an attendance batch: remove the participations it added, restore the ones it moved,
-    and remove the activities it created when nothing else refers to them.
-
-    Returns `(removed, restored)`; the caller checks that later batches did not touch them.
-    """
-    removed = restored = 0
-    created = []
-    for change in changes:
-        previous = json.loads(change.previous)
-        aid = previous["activity_id"]
-        if change.action == "activity_insert":
-            created.append(aid)
-            continue
-        where = and_(participation.c.activity_id == aid, participation.c.person_id == change.person_id)
-        if change.action == "attend_insert":
-            removed += conn.execute(delete(participation).where(where)).rowcount
-        else:
-            restored += conn.execute(update(participation).where(where).values(
-                status=previous["status"], registered_at=_from_iso(previous["registered_at"]),
-                checked_in_at=_from_iso(previous["checked_in_at"]))).rowcount
-    for aid in created:
-        if conn.execute(select(participation.c.person_id).where(participation.c.activity_id == aid).limit(1)).first() \
-                is None:
-            conn.execute(delete(activity).where(activity.c.id == aid))
-    return removed, restored
+    cs.record_many(record)

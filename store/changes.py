@@ -21,7 +21,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Date, DateTime, Engine, Integer, Table, delete, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from store import audit, clock
 from store.engine import writing
@@ -75,7 +91,19 @@ class EditConflict(WriteRefused):
 
 
 class UndoRefused(WriteRefused):
-    """An undo that would overwrite later work, or that is not allowed."""
+    """An undo that would overwrite later work, or that is not allowed.
+
+    `kind` says which rule refused (later, scope, moved, used, state) so a caller can say it
+    in its own terms (the import undo speaks of batches); `blocking` lists the later change
+    sets for `later`, `names` the persons for `moved` and `used`.
+    """
+
+    def __init__(self, message: str, kind: str = "state", *, blocking: Sequence[int] = (),
+                 names: Sequence[str] = ()):
+        super().__init__(message)
+        self.kind = kind
+        self.blocking = list(blocking)
+        self.names = list(names)
 
 
 # ---------------------------------------------------------------- values as JSON
@@ -127,6 +155,11 @@ def decode_row(table: Table, text: str | None) -> dict | None:
     return {k: _typed(table, k, v) for k, v in json.loads(text).items()}
 
 
+def same_value(a, b) -> bool:
+    """Equal as stored values (timestamps to the millisecond: drivers differ below it)."""
+    return _same(a, b)
+
+
 def _same(a, b) -> bool:
     # Timestamps come back from the drivers with differing sub-millisecond precision.
     if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
@@ -169,6 +202,8 @@ class ChangeSet:
     now: dt.datetime = field(default_factory=clock.now)
     # Moving a person out of the writer's own scope is for admins: they pass True.
     may_leave_scope: bool = False
+    # The import batch this set records (source import), else None.
+    import_batch_id: int | None = None
     _rows: list[dict] = field(default_factory=list)
     _persons: set[int] = field(default_factory=set)
     closed: bool = False
@@ -232,6 +267,8 @@ class ChangeSet:
             values.setdefault("updated_via", _via(self.source))
         elif person_column:
             self._check_person(values.get(person_column))
+        if entity == "person" and "id" not in values and self.conn.dialect.name == "sqlite":
+            values["id"] = allocate_ids(self.conn, "person", 1)[0]
         if keys == ("id",) and "id" not in values:
             values["id"] = self.conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
         else:
@@ -490,6 +527,25 @@ class ChangeSet:
         self.closed = True
 
 
+def allocate_ids(conn: Connection, entity: str, count: int) -> list[int]:
+    """Ids for rows a bulk writer inserts itself (its change rows name them before the insert).
+
+    SQLite hands out max(id) + 1, so the id of a person removed by an undo would come back,
+    and the old person's history with it: new persons start past every id a change row names.
+    """
+    if count == 0:
+        return []
+    table = ENTITIES[entity][0]
+    if conn.dialect.name == "sqlite":
+        top = conn.execute(select(func.max(table.c.id))).scalar() or 0
+        if entity == "person":
+            top = max(top, conn.execute(select(func.max(change.c.person_id))).scalar() or 0)
+        return list(range(top + 1, top + 1 + count))
+    rows = conn.exec_driver_sql("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                                (table.name, count))
+    return [r[0] for r in rows]
+
+
 def _via(source: str) -> str:
     # person.updated_via keeps the contract's four channels.
     return source if source in ("import", "staff", "self", "sync") else "staff"
@@ -506,7 +562,7 @@ def open_change_set(conn: Connection, source: str, actor: str | None, reason: st
     set_id = conn.execute(insert(change_set).values(
         at=now, source=source, actor=actor, reason=reason, status="done", import_batch_id=import_batch_id,
         undoes=undoes).returning(change_set.c.id)).scalar_one()
-    return ChangeSet(conn, set_id, source, actor, reason, scope, now, may_leave_scope)
+    return ChangeSet(conn, set_id, source, actor, reason, scope, now, may_leave_scope, import_batch_id)
 
 
 @contextmanager
@@ -623,37 +679,73 @@ def _conflicts(rows, later) -> list[int]:
 
 def _invert(conn: Connection, head, rows, actor, scope: Scope, reason: str, action: str,
             detail: Mapping | None, before_close) -> UndoOutcome:
+    # Scope first: the refusals after it name persons, which a scoped account may not learn of.
+    _check_rows_in_scope(conn, rows, scope, head.id)
     later = _later_changes(conn, head, rows)
     blocking = _conflicts(rows, later)
     if blocking:
         shown = "、".join(map(str, blocking[:8])) + (" 等" if len(blocking) > 8 else "")
         raise UndoRefused(f"无法撤销第 {head.id} 号变更：之后的第 {shown} 号变更又修改了相同的内容，请先撤销它们 · "
                           f"cannot undo change set {head.id}: later change set(s) {', '.join(map(str, blocking))} "
-                          f"changed the same fields; undo those first")
+                          f"changed the same fields; undo those first", "later", blocking=blocking)
     moved_later = {(c.entity, c.row_key) for c in later}  # bookkeeping that later work moved stays
-    inverse = open_change_set(conn, head.source, actor, reason, undoes=head.id)
-    _check_rows_in_scope(conn, rows, scope, head.id)
     _check_current(conn, head, rows)
-    n = 0
-    for r in reversed(rows):
-        table = ENTITIES[r.entity][0]
-        if r.op == "update":
-            if r.field in BOOKKEEPING and (r.entity, r.row_key) in moved_later:
-                continue
-            conn.execute(update(table).where(*_where(r.entity, r.row_key)).values(
-                {r.field: decode(table, r.field, r.old_value)}))
-            inverse.record(r.entity, r.row_key, r.person_id, "update", r.field, r.new_value, r.old_value)
-        elif r.op == "insert":
-            conn.execute(delete(table).where(*_where(r.entity, r.row_key)))
-            inverse.record(r.entity, r.row_key, r.person_id, "delete", None, r.new_value, None)
-        else:
-            conn.execute(insert(table).values(**decode_row(table, r.old_value)))
-            inverse.record(r.entity, r.row_key, r.person_id, "insert", None, None, r.old_value)
-        n += 1
+    kept = _check_used(conn, head, rows)
+    inverse = open_change_set(conn, head.source, actor, reason, undoes=head.id)
+    todo = [r for r in reversed(rows)
+            if not (r.op == "update" and r.field in BOOKKEEPING and (r.entity, r.row_key) in moved_later)
+            and not (r.op == "insert" and (r.entity, r.row_key) in kept)]
+    _apply_inverse(conn, todo)
+    inverse.record_many((r.entity, r.row_key, r.person_id, *_inverse_of(r)) for r in todo)
     if before_close:
         before_close(inverse)
     inverse.close(action=action, detail={"undoes": head.id, **(detail or {})})
-    return UndoOutcome(head.id, inverse.id, n)
+    return UndoOutcome(head.id, inverse.id, len(todo))
+
+
+def _inverse_of(r) -> tuple:
+    """(op, field, old, new) of the change that undoes change row `r`."""
+    if r.op == "update":
+        return "update", r.field, r.new_value, r.old_value
+    if r.op == "insert":
+        return "delete", None, r.new_value, None
+    return "insert", None, None, r.old_value
+
+
+def _apply_inverse(conn: Connection, rows: list) -> None:
+    """Undo `rows` (already in reverse order) with one statement per run of like changes.
+
+    A big import undone one row at a time would take minutes; runs keep the order that
+    foreign keys need (a person's tags and stage events go before the person).
+    """
+    i = 0
+    while i < len(rows):
+        first = rows[i]
+        j = i
+        while j < len(rows) and (rows[j].entity, rows[j].op, rows[j].field) == (first.entity, first.op, first.field):
+            j += 1
+        run = rows[i:j]
+        i = j
+        table, keys, _ = ENTITIES[first.entity]
+        key_params = [{f"k_{c}": v for c, v in _key_values(first.entity, r.row_key).items()} for r in run]
+        where = [table.c[c] == bindparam(f"k_{c}") for c in keys]
+        if first.op == "update":
+            values = [dict(k, v_new=decode(table, first.field, r.old_value)) for k, r in zip(key_params, run)]
+            _chunked(conn, update(table).where(*where).values({first.field: bindparam("v_new")}), values)
+        elif first.op == "insert":
+            if len(keys) == 1:
+                ids = [int(r.row_key) for r in run]
+                for c in range(0, len(ids), CHUNK):
+                    conn.execute(delete(table).where(table.c[keys[0]].in_(ids[c:c + CHUNK])))
+            else:
+                _chunked(conn, delete(table).where(*where), key_params)
+        else:
+            _chunked(conn, insert(table), [decode_row(table, r.old_value) for r in run])
+
+
+def _chunked(conn: Connection, statement, params: list[dict]) -> None:
+    for c in range(0, len(params), CHUNK):
+        conn.execute(statement, params[c:c + CHUNK])
 
 
 def _check_rows_in_scope(conn: Connection, rows, scope: Scope, set_id: int) -> None:
@@ -662,19 +754,27 @@ def _check_rows_in_scope(conn: Connection, rows, scope: Scope, set_id: int) -> N
         return
     pids = sorted({r.person_id for r in rows if r.person_id is not None})
     outside = 0
+    found_ids: set[int] = set()
     for i in range(0, len(pids), CHUNK):
-        found = conn.execute(select(person.c.district_code, person.c.street)
+        found = conn.execute(select(person.c.id, person.c.district_code, person.c.street)
                              .where(person.c.id.in_(pids[i:i + CHUNK]))).all()
+        found_ids.update(p.id for p in found)
         outside += sum(not scope.allows_street(p.district_code, p.street) for p in found)
+    deleted = {int(r.row_key) for r in rows if r.entity == "person" and r.op == "delete"}
+    # A person no longer there to place (deleted by someone else) cannot be shown to be inside.
+    outside += len(set(pids) - found_ids - deleted)
     for r in rows:
         if r.entity == "person" and r.op == "delete":
             old = json.loads(r.old_value)
             outside += not scope.allows_street(old.get("district_code"), old.get("street"))
         elif r.entity == "person" and r.op == "update" and r.field == "district_code":
             outside += not scope.allows_district(decode(person, "district_code", r.old_value))
+        elif r.entity == "person" and r.op == "update" and r.field == "street":
+            district = conn.execute(select(person.c.district_code).where(person.c.id == int(r.row_key))).scalar()
+            outside += not scope.allows_street(district, decode(person, "street", r.old_value))
     if outside:
         raise UndoRefused(f"第 {set_id} 号变更涉及您管辖范围以外的人员，不能由您撤销 · "
-                          f"change set {set_id} touches persons outside your scope; you cannot undo it")
+                          f"change set {set_id} touches persons outside your scope; you cannot undo it", "scope")
 
 
 def _check_current(conn: Connection, head, rows) -> None:
@@ -682,36 +782,92 @@ def _check_current(conn: Connection, head, rows) -> None:
     by_row: dict[tuple[str, str], list] = defaultdict(list)
     for r in rows:
         by_row[(r.entity, r.row_key)].append(r)
-    moved = []
+    moved: list[str] = []
+    names: list[str] = []
     for entity in {e for e, _ in by_row}:
         table, keys, _ = ENTITIES[entity]
         wanted = [k for e, k in by_row if e == entity]
         for i in range(0, len(wanted), CHUNK):
             chunk = wanted[i:i + CHUNK]
-            if len(keys) == 1:
-                cond = table.c[keys[0]].in_([int(k) for k in chunk])
-            else:
-                cond = tuple_(*[table.c[k] for k in keys]).in_(
-                    [tuple(int(p) for p in k.split(":")) for k in chunk])
-            present = {row_key(entity, r._mapping): r._mapping for r in conn.execute(select(table).where(cond))}
+            present = {row_key(entity, r._mapping): r._mapping
+                       for r in conn.execute(select(table).where(_keys_in(entity, chunk)))}
             for k in chunk:
-                # What the set left: the row's last insert/delete says whether it exists, the last
-                # update of each field its value.
+                # What the set left: the row's last insert/delete says whether it exists (and, for
+                # an insert, every value), the last update of each field its value.
                 ops = by_row[(entity, k)]
-                exists = next((r.op == "insert" for r in reversed(ops) if r.op != "update"), True)
+                made = next((r for r in reversed(ops) if r.op != "update"), None)
+                exists = made is None or made.op == "insert"
                 now = present.get(k)
                 if exists != (now is not None):
                     moved.append(f"{entity} {k}")
                     continue
                 if not exists:
                     continue
-                last = {r.field: r for r in ops if r.op == "update" and r.field not in BOOKKEEPING}
-                moved += [f"{entity} {k} {f}" for f, r in last.items()
-                          if not _same(now[f], decode(table, f, r.new_value))]
+                left = {}
+                if made is not None and made.new_value is not None:
+                    left = {f: v for f, v in decode_row(table, made.new_value).items() if f not in BOOKKEEPING}
+                left.update({r.field: decode(table, r.field, r.new_value) for r in ops
+                             if r.op == "update" and r.field not in BOOKKEEPING})
+                fields = [f for f, v in left.items() if f in now and not _same(now[f], v)]
+                moved += [f"{entity} {k} {f}" for f in fields]
+                if fields and entity == "person":
+                    names.append(now["name"])
     if moved:
-        raise UndoRefused(f"无法撤销第 {head.id} 号变更：其中 {len(moved)} 项之后被其他系统或直接写入改动过 · "
+        who = f"（{'、'.join(names[:5])}{' 等' if len(names) > 5 else ''}）" if names else ""
+        raise UndoRefused(f"无法撤销第 {head.id} 号变更：其中 {len(moved)} 项之后被其他系统或直接写入改动过{who} · "
                           f"cannot undo change set {head.id}: {len(moved)} of its changes were changed since "
-                          f"outside the app ({', '.join(moved[:5])})")
+                          f"outside the app ({', '.join(moved[:5])})", "moved", names=names)
+
+
+# Rows that other rows refer to: (entity, the referring tables and their column). A person the
+# set added must not be removed from under later records; a tag or an activity is shared, so an
+# undo keeps one that others have come to use.
+_DEPENDENTS = {
+    "person": ((person_tag, "person_id"), (stage_event, "person_id"), (appointment, "person_id"),
+               (participation, "person_id")),
+    "tag": ((person_tag, "tag_id"),),
+    "activity": ((participation, "activity_id"),),
+}
+_DEPENDENT_ENTITY = {person_tag: "person_tag", stage_event: "stage_event", appointment: "appointment",
+                     participation: "participation"}
+
+
+def _check_used(conn: Connection, head, rows) -> set[tuple[str, str]]:
+    """Rows the set inserted that rows it did not insert now refer to.
+
+    Refuses for persons (what was recorded for them since would be lost); returns the shared
+    rows (tags, activities) in use, which the undo then keeps.
+    """
+    own = {(r.entity, r.row_key) for r in rows if r.op == "insert"}
+    kept: set[tuple[str, str]] = set()
+    used_persons: set[int] = set()
+    for entity, refs in _DEPENDENTS.items():
+        ids = sorted(int(k) for e, k in own if e == entity)
+        for table, column in refs:
+            dep = _DEPENDENT_ENTITY[table]
+            for i in range(0, len(ids), CHUNK):
+                for r in conn.execute(select(table).where(table.c[column].in_(ids[i:i + CHUNK]))):
+                    if (dep, row_key(dep, r._mapping)) in own:
+                        continue
+                    if entity == "person":
+                        used_persons.add(r._mapping[column])
+                    else:
+                        kept.add((entity, str(r._mapping[column])))
+    if used_persons:
+        names = list(conn.execute(select(person.c.name).where(person.c.id.in_(sorted(used_persons)[:CHUNK]))
+                                  .order_by(person.c.id)).scalars())
+        shown = "、".join(names[:5]) + (f" 等 {len(names)} 人" if len(names) > 5 else "")
+        raise UndoRefused(f"无法撤销第 {head.id} 号变更：其中新增的人员（{shown}）之后已有活动、任职、标签或阶段记录 · "
+                          f"cannot undo change set {head.id}: {len(used_persons)} persons it added have activities, "
+                          f"posts, tags or stages recorded since", "used", names=names)
+    return kept
+
+
+def _keys_in(entity: str, keys: Sequence[str]):
+    table, columns, _ = ENTITIES[entity]
+    if len(columns) == 1:
+        return table.c[columns[0]].in_([int(k) for k in keys])
+    return tuple_(*[table.c[c] for c in columns]).in_([tuple(int(p) for p in k.split(":")) for k in keys])
 
 
 # ---------------------------------------------------------------- history
