@@ -111,7 +111,7 @@ def phase(args) -> None:
     if args.phase == "floor":
         import python_calamine
     else:
-        from loaders.api import apply_import, prepare_import
+        from loaders.api import apply_import, prepare_import, undo_batch
         from store.engine import create_store_engine
     modules = time.perf_counter() - started
     start = time.perf_counter()
@@ -123,6 +123,12 @@ def phase(args) -> None:
         for name in wb.sheet_names:
             n += len(wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
         out["rows"] = n
+    elif args.phase == "undo":
+        # The first batch: the re-import after it changed nothing, so nothing blocks its undo.
+        engine = create_store_engine(args.db)
+        result = undo_batch(engine, 1, actor="bench")
+        out = {"removed": result.removed, "restored": result.restored}
+        engine.dispose()
     else:
         engine = create_store_engine(args.db)
         plan = prepare_import(args.file)
@@ -197,10 +203,12 @@ def main() -> None:
             try:
                 first = _run_phase("import", file, url)
                 again = _run_phase("import", file, url)
+                undone = _run_phase("undo", file, url)
             finally:
                 cleanup()
             table.append(("import, empty store", backend, first, first["seconds"] / floor["seconds"]))
             table.append(("re-import (all unchanged)", backend, again, again["seconds"] / floor["seconds"]))
+            table.append(("undo of the first import", backend, undone, undone["seconds"] / floor["seconds"]))
     rows = floor["rows"]
     print(f"\n{rows} rows incl. header/title/notes; {file.stat().st_size / 1e6:.1f} MB\n")
     # Wall time is what staff wait for; CPU time (user+sys of that process) is also shown
@@ -213,8 +221,8 @@ def main() -> None:
           f"|{'-' * 9}|--------|")
     floor_total = floor["seconds"] + floor["modules"]
     for label, backend, m, ratio in table:
-        counts = "" if "inserted" not in m else \
-            f"ins {m['inserted']} upd {m['updated']} unch {m['unchanged']} rej {m['rejected']}"
+        counts = f"removed {m['removed']} restored {m['restored']}" if "removed" in m else "" if "inserted" not in m \
+            else f"ins {m['inserted']} upd {m['updated']} unch {m['unchanged']} rej {m['rejected']}"
         cpu_ratio = "" if ratio is None else f"{m['cpu'] / floor['cpu']:.2f}"
         with_modules = "" if ratio is None else f"{(m['seconds'] + m['modules']) / floor_total:.2f}"
         print(f"| {label:<28} | {backend:<10} | {m['seconds']:>7.2f} | {'' if ratio is None else f'{ratio:.2f}':>7} "

@@ -46,16 +46,26 @@ def upgrade_to_head(engine: Engine) -> None:
         _upgrade(engine)
 
 
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Bring the schema to `revision` only (a migration's tests start from the one before it)."""
+    with _MIGRATING:
+        _migrate(engine, revision)
+
+
 def _upgrade(engine: Engine) -> None:
     if current_revision(engine) != head_revision():
-        cfg = alembic_config()
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Two app processes starting at once must not both run the migration.
-                conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        _migrate(engine, "head")
     sync_reference_data(engine)
+
+
+def _migrate(engine: Engine, revision: str) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two app processes starting at once must not both run the migration.
+            conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Date, DateTime, Integer, cast, exists, false, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.types import NullType
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -146,3 +147,42 @@ def _keyword_match(element, compiler, **kw):
 def _keyword_match_copy(element, compiler, **kw):
     text = _copy_column(element.person, "search_text", None)
     return compiler.process(text.like(func.lower(element.value), escape="/"), **kw)
+
+
+class Among(ColumnElement):
+    """`column IN (values)`, sent to PostgreSQL as `column = ANY(one array parameter)`.
+
+    A bulk write checks 100k keys in chunks of 5,000: as an IN list each chunk is 5,000
+    placeholders that SQLAlchemy renders and PostgreSQL parses (half of a 100k-row undo's
+    time); as an array it is one parameter. SQLite keeps the IN list.
+    """
+
+    # Not Boolean: a Boolean element in WHERE gets "= 1" appended on SQLite, which hides the index.
+    type = NullType()
+    inherit_cache = False
+
+    def __init__(self, column, values):
+        self.column = column
+        self.values = list(values)
+
+    @property
+    def _from_objects(self):
+        return self.column._from_objects
+
+
+def among(column, values) -> Among:
+    return Among(column, values)
+
+
+@compiles(Among)
+def _among(element, compiler, **kw):
+    return compiler.process(element.column.in_(element.values), **kw)
+
+
+@compiles(Among, "postgresql")
+def _among_postgresql(element, compiler, **kw):
+    from sqlalchemy import any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    array = bindparam(None, element.values, type_=ARRAY(element.column.type))
+    return compiler.process(element.column == any_(array), **kw)

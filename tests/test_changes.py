@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import func, insert, select, update
 
+from loaders.api import apply_import, prepare_import, undo_batch
 from store import changes as ch
 from store.schema import activity, appointment, audit_log, meta, participation, person, person_tag, stage_event, tag
 from store.scope import EVERYTHING, Scope
@@ -334,9 +335,31 @@ def machine_for(engine):
                 cs.merge_persons(survivor, duplicate, {"phone": dup.phone} if take_phone else {})
             self.sets.append(cs.id)
 
+        @rule(rows=st.lists(st.tuples(st.sampled_from(["张三", "李四", "钱七", "孙八", "吴十"]), PHONES,
+                                      st.sampled_from(["甲公司", "乙公司", ""]), st.sampled_from(["青年", "海归", ""]),
+                                      st.sampled_from(["培养", "使用", ""])), min_size=1, max_size=4))
+        def import_list(self, rows):
+            body = "\n".join(["姓名,手机号码,统战对象类别,所属区县,工作单位,标签,工作阶段"] + [
+                f"{n},{p or ''},无党派人士,西湖区,{o},{t},{s}" for n, p, o, t, s in rows]) + "\n"
+            result = apply_import(engine, prepare_import(body.encode("utf-8"), "名单.csv"), imported_by="t")
+            self.sets.append(("batch", result.batch_id))
+
+        @precondition(lambda self: self.persons())
+        @rule(rows=st.lists(st.tuples(st.sampled_from(["张三", "钱七", "孙八"]), PHONES,
+                                      st.sampled_from(["报名", "审核通过", "签到", "缺席"]),
+                                      st.sampled_from(["座谈会", "新活动"])), min_size=1, max_size=3))
+        def import_attendance(self, rows):
+            body = "\n".join(["姓名,手机号码,活动名称,活动日期,状态"] + [
+                f"{n},{p or ''},{a},2026-11-01,{s}" for n, p, s, a in rows]) + "\n"
+            result = apply_import(engine, prepare_import(body.encode("utf-8"), "签到表.csv"), imported_by="t")
+            self.sets.append(("batch", result.batch_id))
+
         def teardown(self):
-            for set_id in reversed(self.sets):
-                ch.undo_change_set(engine, set_id, "t")
+            for done in reversed(self.sets):
+                if isinstance(done, tuple):
+                    undo_batch(engine, done[1], "t")
+                else:
+                    ch.undo_change_set(engine, done, "t")
             assert snapshot(engine) == self.initial
 
     return WritePath
