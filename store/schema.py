@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -337,3 +338,112 @@ change = Table(
     Index("ix_change_row", "entity", "row_key", "change_set_id"),
 )
 
+
+# ---- The representatives' light front end (/m/): personal links, change requests, suggestions, records ----
+
+# One row per person who was ever sent a personal link. `version` is the only valid link
+# version: revoking or re-issuing bumps it, and every older link stops working.
+rep_link = Table(
+    "rep_link",
+    metadata,
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("expires", Date, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("issued_by", String(64)),
+    Column("revoked_at", DateTime),
+    # Wrong last-four answers since the link was issued; at the limit the link locks.
+    Column("failed_tries", Integer, nullable=False, server_default="0"),
+    Column("locked_at", DateTime),
+    Column("confirmed_at", DateTime),
+)
+
+REP_REQUEST_KINDS = ("change", "confirm")
+REP_FIELD_STATUSES = ("pending", "accepted", "rejected")
+
+# A representative's correction of their own record (kind `change`, fields in rep_request_field)
+# or their "my data is correct" (kind `confirm`, no fields, done at once).
+rep_request = Table(
+    "rep_request",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    # pending | done (every field decided)
+    Column("status", String(16), nullable=False),
+    Column("closed_at", DateTime),
+    Index("ix_rep_request_person_id", "person_id", "submitted_at"),
+    Index("ix_rep_request_status", "status", "submitted_at"),
+)
+
+# One proposed field of a change request: the value on record when proposed, the proposal, and
+# staff's decision (the accepted value may be staff's edit of the proposal).
+rep_request_field = Table(
+    "rep_request_field",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", Integer, ForeignKey("rep_request.id", ondelete="CASCADE"), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    # pending | accepted | rejected
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("accepted_value", Text),
+    # Shown to the representative when rejected.
+    Column("reason", Text),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(64)),
+    # The change set that wrote an accepted field.
+    Column("change_set_id", Integer),
+    Index("ix_rep_request_field_request_id", "request_id"),
+)
+
+SUGGESTION_KINDS = ("suggestion", "opinion")
+SUGGESTION_STATUSES = ("received", "reviewing", "adopted", "forwarded", "declined")
+
+# 建言献策 (suggestion) and 社情民意 (opinion) from a representative, and staff's handling.
+rep_suggestion = Table(
+    "rep_suggestion",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("topic", String(64)),
+    # received | reviewing | adopted | forwarded | declined
+    Column("status", String(16), nullable=False, server_default="received"),
+    Column("assignee", String(64)),
+    Column("reply", Text),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(64)),
+    Index("ix_rep_suggestion_person_id", "person_id", "submitted_at"),
+    Index("ix_rep_suggestion_status", "status", "submitted_at"),
+)
+
+RECORD_KINDS = ("honour", "contribution", "welfare")
+RECORD_STATUSES = ("pending", "accepted", "rejected")
+
+# 荣誉 / 岗位建功 / 社会公益 a representative reports, pending until staff accept. The photo is
+# re-encoded on upload (metadata stripped) and kept here, small.
+rep_record = Table(
+    "rep_record",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("photo", LargeBinary),
+    Column("photo_type", String(32)),
+    # pending | accepted | rejected
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("reason", Text),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(64)),
+    Index("ix_rep_record_person_id", "person_id", "submitted_at"),
+    Index("ix_rep_record_status", "status", "submitted_at"),
+)
