@@ -112,6 +112,13 @@ def issue_links(engine: Engine, person_ids, *, days: int = DEFAULT_DAYS, actor: 
     return out
 
 
+def selected_ids(engine: Engine, scope: Scope, flt, *, limit: int = 5000) -> list[int]:
+    """The persons an explorer filter selects in scope (at most `limit`), for issuing links to all."""
+    stmt = flt.where(select(person.c.id), scope, clock.today()).order_by(person.c.id).limit(limit)
+    with engine.connect() as conn:
+        return list(conn.execute(stmt).scalars())
+
+
 def revoke_link(engine: Engine, person_id: int, *, actor: str | None, scope: Scope = EVERYTHING) -> bool:
     """Every link of the person stops working (until a new one is issued); False when none was issued."""
     with writing(engine) as conn:
@@ -457,7 +464,7 @@ def suggestion_counts(engine: Engine, scope: Scope, by: str) -> pd.DataFrame:
     """Counts by `by` (kind, status, topic or category_code), in SQL."""
     column = person.c.category_code if by == "category_code" else rep_suggestion.c[by]
     stmt = (select(column.label(by), func.count().label("n"))
-            .join(person, person.c.id == rep_suggestion.c.person_id).where(*_in_scope(scope))
+            .select_from(rep_suggestion).join(person, person.c.id == rep_suggestion.c.person_id).where(*_in_scope(scope))
             .group_by(column).order_by(func.count().desc()))
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[by, "n"])

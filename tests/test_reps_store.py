@@ -227,6 +227,9 @@ def test_a_suggestion_moves_received_reviewing_outcome(engine):
         reps.handle_suggestion(engine, sid, actor="s", status="adopted")
     counts = reps.suggestion_counts(engine, Scope(), "status")
     assert dict(zip(counts["status"], counts["n"])) == {"forwarded": 1}
+    for by, key in (("category_code", "non_party"), ("kind", "suggestion"), ("topic", "交通")):
+        counts = reps.suggestion_counts(engine, Scope(), by)
+        assert dict(zip(counts[by], counts["n"])) == {key: 1}
     with pytest.raises(ch.WriteRefused):
         reps.handle_suggestion(engine, sid, actor="s", scope=Scope(districts=(UPTOWN,)), reply="x")
 
