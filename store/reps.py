@@ -41,6 +41,7 @@ from store.schema import (
     rep_suggestion,
 )
 from store.scope import EVERYTHING, Scope
+from store.version import bump_data_version
 
 PURPOSE = "profile"
 DEFAULT_DAYS = 30
@@ -66,6 +67,14 @@ PHOTO_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 def _in_scope(scope: Scope):
     clause = scope.person_clause(person)
     return [] if clause is None else [clause]
+
+
+def _insert_counted(engine: Engine, table, values: dict) -> int:
+    """One row a representative sent, and the data version moved: the figures counting it follow."""
+    with writing(engine) as conn:
+        new_id = conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+        bump_data_version(conn)
+    return new_id
 
 
 def _refuse(zh: str, en: str) -> WriteRefused:
@@ -288,16 +297,15 @@ def propose_changes(engine: Engine, person_id: int, values: dict) -> int | None:
                                                       status="pending").returning(rep_request.c.id)).scalar_one()
         conn.execute(insert(rep_request_field), [dict(request_id=rid, field=f, old_value=current[f], new_value=v,
                                                       status="pending") for f, v in diff.items()])
+        bump_data_version(conn)
     return rid
 
 
 def confirm_correct(engine: Engine, person_id: int) -> int:
     """The representative says their data is correct: recorded (liveness), nothing changes."""
     now = clock.now()
-    with writing(engine) as conn:
-        return conn.execute(insert(rep_request).values(person_id=person_id, kind="confirm", submitted_at=now,
-                                                       status="done", closed_at=now)
-                            .returning(rep_request.c.id)).scalar_one()
+    return _insert_counted(engine, rep_request, dict(person_id=person_id, kind="confirm", submitted_at=now,
+                                                     status="done", closed_at=now))
 
 
 def my_requests(engine: Engine, person_id: int, *, limit: int = 50) -> list[dict]:
@@ -410,6 +418,7 @@ def decide_fields(engine: Engine, decisions: list[Decision], *, actor: str | Non
         for rid in requests - still_open:
             conn.execute(update(rep_request).where(rep_request.c.id == rid).values(status="done", closed_at=now))
         audit.record(conn, actor, "reps.review", counts, at=now)
+        bump_data_version(conn)
     return counts
 
 
@@ -431,8 +440,7 @@ def submit_suggestion(engine: Engine, person_id: int, kind: str, title: str, bod
                   body=_text(body, TEXT_LENGTH, "内容", "text"),
                   topic=_text(topic, TOPIC_LENGTH, "主题", "topic", required=False), status="received",
                   submitted_at=clock.now(), updated_at=clock.now())
-    with writing(engine) as conn:
-        return conn.execute(insert(rep_suggestion).values(**values).returning(rep_suggestion.c.id)).scalar_one()
+    return _insert_counted(engine, rep_suggestion, values)
 
 
 def my_suggestions(engine: Engine, person_id: int, *, limit: int = 50) -> list[dict]:
@@ -492,6 +500,7 @@ def handle_suggestion(engine: Engine, suggestion_id: int, *, actor: str | None, 
                 select(rep_suggestion.c.reply).where(rep_suggestion.c.id == suggestion_id)).scalar()):
             raise _refuse("办结时请填写答复（代表可以看到）", "an outcome needs a reply (the representative sees it)")
         conn.execute(update(rep_suggestion).where(rep_suggestion.c.id == suggestion_id).values(**values))
+        bump_data_version(conn)
         audit.record(conn, actor, "reps.suggestion", {"suggestion": suggestion_id,
                                                       **({"status": values["status"]} if "status" in values else {})})
 
@@ -541,8 +550,7 @@ def add_record(engine: Engine, person_id: int, kind: str, day: dt.date | str, bo
                   status="pending", submitted_at=clock.now())
     if photo:
         values["photo"], values["photo_type"] = clean_photo(photo)
-    with writing(engine) as conn:
-        return conn.execute(insert(rep_record).values(**values).returning(rep_record.c.id)).scalar_one()
+    return _insert_counted(engine, rep_record, values)
 
 
 def my_records(engine: Engine, person_id: int, *, limit: int = 50) -> list[dict]:
@@ -598,6 +606,7 @@ def decide_record(engine: Engine, record_id: int, accept: bool, *, actor: str | 
         conn.execute(update(rep_record).where(rep_record.c.id == record_id).values(
             status="accepted" if accept else "rejected", reason=reason, decided_at=clock.now(), decided_by=actor))
         audit.record(conn, actor, "reps.record", {"record": record_id, "accepted": accept})
+        bump_data_version(conn)
 
 
 # ---------------------------------------------------------------- liveness

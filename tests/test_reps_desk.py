@@ -90,3 +90,31 @@ def test_the_desk_shows_only_the_scope(make_app, sqlite_engine, monkeypatch):
     reps.propose_changes(sqlite_engine, up, {"organization": "上城单位"})
     reps.propose_changes(sqlite_engine, west, {"organization": "西湖单位"})
     assert reps.pending_fields(sqlite_engine, Scope(districts=("330106",)))["name"].tolist() == ["张三"]
+
+
+def test_liveness_on_data_health(make_app, sqlite_engine):
+    a, b = add(sqlite_engine), add(sqlite_engine, "李四")
+    add(sqlite_engine, "王五")
+    reps.confirm_correct(sqlite_engine, a)
+    reps.propose_changes(sqlite_engine, b, {"organization": "新"})
+    at = make_app(url_of(sqlite_engine))
+    at.run()
+    at.switch_page("pages/data_health.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["待审核更正"] == "1"
+    assert metrics["12个月内确认或更正信息"].startswith("66.7")
+    assert metrics["最久待审核"] == "0 天"
+
+
+def test_the_explorer_leads_to_links_for_its_selection(make_app, sqlite_engine):
+    add(sqlite_engine)
+    at = make_app(url_of(sqlite_engine), categories="non_party")
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    links = [n.proto for n in at.get("page_link") if "发放个人链接" in n.proto.label]
+    assert len(links) == 1 and "categories=non_party" in str(links[0]), links
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert any("筛选结果：1 人" in c.value for c in at.caption)
