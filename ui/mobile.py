@@ -39,6 +39,7 @@ from starlette.routing import Route
 from store import clock, reps, tokens
 from store.changes import WriteRefused
 from store.schema import RECORD_KINDS, SUGGESTION_KINDS
+from store.settings import get_setting
 from ui.i18n import LANGUAGES, translate
 
 log = logging.getLogger("brain.mobile")
@@ -91,8 +92,8 @@ class RateLimit:
 # Per address: every page (generous: a carrier's NAT puts many phones behind one address), and
 # last-four answers. Per link: every page of it, and its answers (beside the store's lock at five).
 LIMITS = {
-    "address": RateLimit(600, 60),
-    "address_answers": RateLimit(30, 600),
+    "address": RateLimit(get_setting("m_pages_per_address"), 60),
+    "address_answers": RateLimit(get_setting("m_answers_per_address"), 600),
     "link": RateLimit(60, 60),
     "link_answers": RateLimit(10, 600),
 }
