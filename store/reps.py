@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, case, func, insert, select, update
 
 from store import audit, changes, clock, tokens
+from store.cells import neutralise
 from store.changes import WriteRefused
 from store.engine import writing
 from store.privacy import mask_phone
@@ -77,7 +78,8 @@ def _insert_counted(engine: Engine, table, values: dict) -> int:
     return new_id
 
 
-def _refuse(zh: str, en: str) -> WriteRefused:
+def refusal(zh: str, en: str) -> WriteRefused:
+    """A refusal in the house form: Chinese, then English."""
     return WriteRefused(f"{zh} · {en}")
 
 
@@ -96,7 +98,7 @@ def issue_links(engine: Engine, person_ids, *, days: int = DEFAULT_DAYS, actor: 
                 scope: Scope = EVERYTHING) -> list[IssuedLink]:
     """A new link for each person in scope; every older link of theirs stops working, a lock is lifted."""
     if not 1 <= int(days) <= MAX_DAYS:
-        raise _refuse(f"有效天数应在 1 到 {MAX_DAYS} 之间", f"a link is valid for 1 to {MAX_DAYS} days")
+        raise refusal(f"有效天数应在 1 到 {MAX_DAYS} 之间", f"a link is valid for 1 to {MAX_DAYS} days")
     ids = sorted({int(i) for i in person_ids})
     now, expires = clock.now(), clock.today() + dt.timedelta(days=int(days))
     key = tokens.store_key(engine)
@@ -133,7 +135,7 @@ def revoke_link(engine: Engine, person_id: int, *, actor: str | None, scope: Sco
     with writing(engine) as conn:
         allowed = conn.execute(select(person.c.id).where(person.c.id == person_id, *_in_scope(scope))).first()
         if allowed is None:
-            raise _refuse("此人不在您的管辖范围内", "this person is outside your scope")
+            raise refusal("此人不在您的管辖范围内", "this person is outside your scope")
         done = conn.execute(update(rep_link).where(rep_link.c.person_id == person_id)
                             .values(version=rep_link.c.version + 1, revoked_at=clock.now())).rowcount
         if done:
@@ -240,7 +242,7 @@ def link_sheet(issued: list[IssuedLink], base_url: str) -> bytes:
         for link in issued:
             url = base_url.rstrip("/") + "/m/" + link.token
             qr_name = f"qr/{link.person_id}.png"
-            sheet.append([link.name, link.masked_phone or "", url, link.expires.isoformat(), qr_name])
+            sheet.append([neutralise(link.name), link.masked_phone or "", url, link.expires.isoformat(), qr_name])
             png = io.BytesIO()
             segno.make(url, error="m").save(png, kind="png", scale=6, border=4)
             zf.writestr(qr_name, png.getvalue())
@@ -276,10 +278,10 @@ def check_proposal(values: dict) -> dict[str, str | None]:
             continue
         text = " ".join(str(values[name] or "").split())
         if len(text) > FIELD_LENGTHS[name]:
-            raise _refuse(f"「{name}」过长（最多 {FIELD_LENGTHS[name]} 字）",
+            raise refusal(f"「{name}」过长（最多 {FIELD_LENGTHS[name]} 字）",
                           f"{name} is too long (at most {FIELD_LENGTHS[name]} characters)")
         if name == "phone" and text and not PHONE.fullmatch(text):
-            raise _refuse("电话号码只能包含数字、空格、+、-、括号", "a phone number holds digits, spaces, + - ( ) only")
+            raise refusal("电话号码只能包含数字、空格、+、-、括号", "a phone number holds digits, spaces, + - ( ) only")
         out[name] = text or None
     return out
 
@@ -368,9 +370,9 @@ def decide_fields(engine: Engine, decisions: list[Decision], *, actor: str | Non
         return {"accepted": 0, "rejected": 0}
     for d in decisions:
         if not d.accept and not (d.reason or "").strip():
-            raise _refuse("拒绝时请填写理由（代表可以看到）", "a rejection needs a reason (the representative sees it)")
+            raise refusal("拒绝时请填写理由（代表可以看到）", "a rejection needs a reason (the representative sees it)")
         if d.reason and len(d.reason) > REASON_LENGTH:
-            raise _refuse(f"理由过长（最多 {REASON_LENGTH} 字）", f"the reason is too long (at most {REASON_LENGTH})")
+            raise refusal(f"理由过长（最多 {REASON_LENGTH} 字）", f"the reason is too long (at most {REASON_LENGTH})")
     now = clock.now()
     counts = {"accepted": 0, "rejected": 0}
     with writing(engine) as conn:
@@ -386,9 +388,9 @@ def decide_fields(engine: Engine, decisions: list[Decision], *, actor: str | Non
         for d in decisions:
             row = rows.get(d.field_id)
             if row is None or row.person_id not in allowed:
-                raise _refuse("要处理的更正不存在或不在您的管辖范围内", "that correction does not exist or is outside your scope")
+                raise refusal("要处理的更正不存在或不在您的管辖范围内", "that correction does not exist or is outside your scope")
             if row.status != "pending":
-                raise _refuse("此更正已由他人处理，请刷新", "someone has already decided this correction; refresh")
+                raise refusal("此更正已由他人处理，请刷新", "someone has already decided this correction; refresh")
             by_person.setdefault(row.person_id, []).append((d, row))
         for pid, items in by_person.items():
             accepted = {}
@@ -427,15 +429,15 @@ def decide_fields(engine: Engine, decisions: list[Decision], *, actor: str | Non
 def _text(value, limit: int, zh: str, en: str, *, required: bool = True) -> str | None:
     text = str(value or "").strip()
     if required and not text:
-        raise _refuse(f"请填写{zh}", f"please fill in the {en}")
+        raise refusal(f"请填写{zh}", f"please fill in the {en}")
     if len(text) > limit:
-        raise _refuse(f"{zh}过长（最多 {limit} 字）", f"the {en} is too long (at most {limit} characters)")
+        raise refusal(f"{zh}过长（最多 {limit} 字）", f"the {en} is too long (at most {limit} characters)")
     return text or None
 
 
 def submit_suggestion(engine: Engine, person_id: int, kind: str, title: str, body: str, topic: str | None) -> int:
     if kind not in SUGGESTION_KINDS:
-        raise _refuse("请选择类别", "please choose a kind")
+        raise refusal("请选择类别", "please choose a kind")
     values = dict(person_id=person_id, kind=kind, title=_text(title, TITLE_LENGTH, "标题", "title"),
                   body=_text(body, TEXT_LENGTH, "内容", "text"),
                   topic=_text(topic, TOPIC_LENGTH, "主题", "topic", required=False), status="received",
@@ -485,11 +487,11 @@ def handle_suggestion(engine: Engine, suggestion_id: int, *, actor: str | None, 
         row = conn.execute(select(rep_suggestion.c.status).join(person, person.c.id == rep_suggestion.c.person_id)
                            .where(rep_suggestion.c.id == suggestion_id, *_in_scope(scope))).first()
         if row is None:
-            raise _refuse("此建议不存在或不在您的管辖范围内", "that suggestion does not exist or is outside your scope")
+            raise refusal("此建议不存在或不在您的管辖范围内", "that suggestion does not exist or is outside your scope")
         values: dict = {"updated_at": clock.now(), "updated_by": actor}
         if status is not None and status != row.status:
             if status not in SUGGESTION_STATUSES or status not in NEXT_STATUS.get(row.status, ()):
-                raise _refuse(f"状态不能从「{row.status}」改为「{status}」",
+                raise refusal(f"状态不能从「{row.status}」改为「{status}」",
                               f"the status cannot move from {row.status} to {status}")
             values["status"] = status
         if assignee is not None:
@@ -498,7 +500,7 @@ def handle_suggestion(engine: Engine, suggestion_id: int, *, actor: str | None, 
             values["reply"] = _text(reply, TEXT_LENGTH, "答复", "reply", required=False)
         if values.get("status") in FINAL and not (values.get("reply") or conn.execute(
                 select(rep_suggestion.c.reply).where(rep_suggestion.c.id == suggestion_id)).scalar()):
-            raise _refuse("办结时请填写答复（代表可以看到）", "an outcome needs a reply (the representative sees it)")
+            raise refusal("办结时请填写答复（代表可以看到）", "an outcome needs a reply (the representative sees it)")
         conn.execute(update(rep_suggestion).where(rep_suggestion.c.id == suggestion_id).values(**values))
         bump_data_version(conn)
         audit.record(conn, actor, "reps.suggestion", {"suggestion": suggestion_id,
@@ -513,7 +515,7 @@ def clean_photo(data: bytes) -> tuple[bytes, str]:
     from PIL import Image, ImageOps
 
     if len(data) > PHOTO_MAX_BYTES:
-        raise _refuse(f"照片过大（最多 {PHOTO_MAX_BYTES // 1024 // 1024} MB）",
+        raise refusal(f"照片过大（最多 {PHOTO_MAX_BYTES // 1024 // 1024} MB）",
                       f"the photo is too large (at most {PHOTO_MAX_BYTES // 1024 // 1024} MB)")
     try:
         with Image.open(io.BytesIO(data)) as probe:
@@ -532,20 +534,20 @@ def clean_photo(data: bytes) -> tuple[bytes, str]:
     except WriteRefused:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever Pillow makes of a non-image, the answer is one sentence
-        raise _refuse("照片无法读取：请上传 JPEG、PNG、GIF 或 WebP 图片",
+        raise refusal("照片无法读取：请上传 JPEG、PNG、GIF 或 WebP 图片",
                       "the photo cannot be read: upload a JPEG, PNG, GIF or WebP image") from exc
 
 
 def add_record(engine: Engine, person_id: int, kind: str, day: dt.date | str, body: str,
                photo: bytes | None = None) -> int:
     if kind not in RECORD_KINDS:
-        raise _refuse("请选择类别", "please choose a kind")
+        raise refusal("请选择类别", "please choose a kind")
     try:
         day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day).strip())
     except ValueError as exc:
-        raise _refuse("日期格式应为 年-月-日", "the date reads year-month-day") from exc
+        raise refusal("日期格式应为 年-月-日", "the date reads year-month-day") from exc
     if day > clock.today() or day.year < 1900:
-        raise _refuse("日期不能晚于今天", "the date cannot be later than today")
+        raise refusal("日期不能晚于今天", "the date cannot be later than today")
     values = dict(person_id=person_id, kind=kind, day=day, body=_text(body, TEXT_LENGTH, "内容", "text"),
                   status="pending", submitted_at=clock.now())
     if photo:
@@ -595,14 +597,14 @@ def decide_record(engine: Engine, record_id: int, accept: bool, *, actor: str | 
                   reason: str | None = None) -> None:
     reason = (reason or "").strip() or None
     if not accept and not reason:
-        raise _refuse("拒绝时请填写理由（代表可以看到）", "a rejection needs a reason (the representative sees it)")
+        raise refusal("拒绝时请填写理由（代表可以看到）", "a rejection needs a reason (the representative sees it)")
     with writing(engine) as conn:
         row = conn.execute(select(rep_record.c.status).join(person, person.c.id == rep_record.c.person_id)
                            .where(rep_record.c.id == record_id, *_in_scope(scope))).first()
         if row is None:
-            raise _refuse("此记录不存在或不在您的管辖范围内", "that record does not exist or is outside your scope")
+            raise refusal("此记录不存在或不在您的管辖范围内", "that record does not exist or is outside your scope")
         if row.status != "pending":
-            raise _refuse("此记录已由他人处理，请刷新", "someone has already decided this record; refresh")
+            raise refusal("此记录已由他人处理，请刷新", "someone has already decided this record; refresh")
         conn.execute(update(rep_record).where(rep_record.c.id == record_id).values(
             status="accepted" if accept else "rejected", reason=reason, decided_at=clock.now(), decided_by=actor))
         audit.record(conn, actor, "reps.record", {"record": record_id, "accepted": accept})

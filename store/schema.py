@@ -447,3 +447,73 @@ rep_record = Table(
     Index("ix_rep_record_person_id", "person_id", "submitted_at"),
     Index("ix_rep_record_status", "status", "submitted_at"),
 )
+
+SURVEY_STATUSES = ("draft", "open", "closed")
+QUESTION_KINDS = ("single", "multiple", "rating", "text")
+
+# A survey staff send to an audience chosen with the explorer's filters.
+survey = Table(
+    "survey",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(200), nullable=False),
+    Column("intro", Text),
+    # Anonymous: answers keep the respondent's category and district only, never the person.
+    Column("anonymous", Boolean, nullable=False, server_default="0"),
+    # draft | open | closed
+    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64)),
+)
+
+survey_question = Table(
+    "survey_question",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survey_id", Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    # single | multiple | rating (1-5) | text
+    Column("kind", String(16), nullable=False),
+    Column("prompt", Text, nullable=False),
+    # JSON list of the choices (single, multiple).
+    Column("options", Text),
+    Index("ix_survey_question_survey_id", "survey_id", "position"),
+)
+
+# Who a survey was sent to, and whether they have answered (one answer each).
+survey_recipient = Table(
+    "survey_recipient",
+    metadata,
+    Column("survey_id", Integer, ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+    Column("sent_at", DateTime, nullable=False),
+    Column("answered_at", DateTime),
+    Index("ix_survey_recipient_person_id", "person_id", "survey_id"),
+)
+
+# One respondent's answers. `person_id` is empty for an anonymous survey; the place and category
+# are kept for the scope and the cross-tabulation.
+survey_response = Table(
+    "survey_response",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survey_id", Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="SET NULL")),
+    Column("category_code", String(32)),
+    Column("district_code", String(12)),
+    Column("street", String(64)),
+    Column("submitted_at", DateTime, nullable=False),
+    Index("ix_survey_response_survey_id", "survey_id"),
+)
+
+# One answer: a choice (one row per chosen option for a multiple choice), a rating or a text.
+survey_answer = Table(
+    "survey_answer",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("response_id", Integer, ForeignKey("survey_response.id", ondelete="CASCADE"), nullable=False),
+    Column("question_id", Integer, ForeignKey("survey_question.id", ondelete="CASCADE"), nullable=False),
+    Column("value", Text, nullable=False),
+    Index("ix_survey_answer_question_id", "question_id", "value"),
+    Index("ix_survey_answer_response_id", "response_id"),
+)

@@ -218,6 +218,18 @@ def test_every_page_is_light(client, engine):
         reps.propose_changes(engine, pid, {"organization": f"{n}" + "单" * 190, "position": f"{n}" + "职" * 190})
     fields = reps.pending_fields(engine, Scope())["field_id"]
     reps.decide_fields(engine, [reps.Decision(int(f), False, reason="因" * 500) for f in fields], actor="s")
+    from store import surveys as sv
+
+    # The largest survey the store takes: every question a multiple choice, the text budget spent.
+    per = sv.TEXT_BUDGET // sv.MAX_QUESTIONS
+    option = (per - 10) // sv.MAX_OPTIONS
+    big = [sv.Question("multiple", f"{n:02d}" + "问" * 8, tuple(f"{k}" + "选" * (option - 1) for k in range(sv.MAX_OPTIONS)))
+           for n in range(sv.MAX_QUESTIONS)]
+    sid = sv.create_survey(engine, "题" * 200, big, intro="介" * sv.INTRO_LENGTH, actor="s")
+    sv.send_survey(engine, sid, [pid], actor="s")
+    page = client.get(f"/m/survey/{sid}")
+    assert page.status_code == 200
+    sizes["survey"] = len(page.content)
     for name in ("home", "edit", "suggest", "records"):
         page = client.get(f"/m/{name}")
         assert page.status_code == 200
@@ -225,3 +237,36 @@ def test_every_page_is_light(client, engine):
         sizes[name] = len(page.content)
     print("page bytes:", sizes)
     assert max(sizes.values()) <= PAGE_LIMIT, sizes
+
+
+def test_a_survey_answered_from_the_phone(client, engine):
+    from store import surveys as sv
+
+    pid = add(engine)
+    other = add(engine, "李四", phone="13900001111")
+    sid = sv.create_survey(engine, "满意度 <b>调查</b>", [sv.Question("single", "满意吗", ("是", "否")),
+                                                         sv.Question("multiple", "领域", ("教育", "医疗")),
+                                                         sv.Question("rating", "评分"),
+                                                         sv.Question("text", "意见")], actor="s")
+    hidden = sv.create_survey(engine, "未发给你", [sv.Question("text", "q")], actor="s")
+    sv.send_survey(engine, sid, [pid], actor="s")
+    sv.send_survey(engine, hidden, [other], actor="s")
+    sign_in(client, engine, pid)
+    home = client.get("/m/home").text
+    assert f"/m/survey/{sid}" in home and "&lt;b&gt;" in home and f"/m/survey/{hidden}" not in home
+    assert client.get(f"/m/survey/{hidden}").status_code == 404
+    page = client.get(f"/m/survey/{sid}")
+    assert page.status_code == 200 and 'type="checkbox"' in page.text
+    qs = sv.questions_of(engine, sid)
+    bad = client.post(f"/m/survey/{sid}", data={"csrf": csrf(page.text), f"q{qs[2].id}": "9"})
+    assert bad.status_code == 400 and "1 到 5" in bad.text
+    sent = client.post(f"/m/survey/{sid}", data={"csrf": csrf(page.text), f"q{qs[0].id}": "0",
+                                                 f"q{qs[1].id}": ["0", "1"], f"q{qs[2].id}": "5",
+                                                 f"q{qs[3].id}": "很好"})
+    assert sent.status_code == 303 and sent.headers["location"] == "/m/home?done=answered"
+    assert sv.response_rate(engine, sid, Scope()) == (1, 1)
+    counts = sv.choice_counts(engine, sid, Scope())
+    assert counts[counts["question_id"] == qs[1].id]["n"].tolist() == [1, 1]
+    assert counts[(counts["question_id"] == qs[0].id) & (counts["value"] == "是")]["n"].tolist() == [1]
+    assert f"/m/survey/{sid}" not in client.get("/m/home").text
+    assert "已填写" in client.get(f"/m/survey/{sid}").text

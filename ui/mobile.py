@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from store import clock, reps, tokens
+from store import clock, reps, surveys, tokens
 from store.changes import WriteRefused
 from store.schema import RECORD_KINDS, SUGGESTION_KINDS
 from store.settings import get_setting
@@ -251,7 +251,7 @@ class Mobile:
         limit = UPLOAD_BYTES if files else FORM_BYTES
         if int(request.headers.get("content-length") or 0) > limit:
             return None, self.page(request, "message.html", 413, message_key="m.too_large")
-        form = await request.form(max_files=1 if files else 0, max_fields=20)
+        form = await request.form(max_files=1 if files else 0, max_fields=200)
         if not self.csrf_holds(request, form, held.basis):
             return None, self.refused(request, "m.stale_form", 403)
         return form, None
@@ -281,13 +281,14 @@ class Mobile:
 
         def read():
             sections = [s for s in (section(engine, held.person, lang) for section in HOME_SECTIONS) if s]
-            return reps.profile(engine, held.person), reps.last_confirmed(engine, held.person), sections
+            return (reps.profile(engine, held.person), reps.last_confirmed(engine, held.person), sections,
+                    surveys.open_for(engine, held.person))
 
-        me, confirmed, sections = await run_in_threadpool(read)
+        me, confirmed, sections, open_surveys = await run_in_threadpool(read)
         if me is None:
             return self.refused(request, "m.signed_out", 401)
         return self._render(request, held, "home.html", me=me, confirmed=confirmed, sections=sections,
-                            fields=reps.SELF_EDITABLE)
+                            fields=reps.SELF_EDITABLE, surveys=open_surveys)
 
     async def confirm(self, request: Request) -> Response:
         held, _form, refusal = await self._posted(request)
@@ -360,6 +361,28 @@ class Mobile:
         return self._render(request, held, "records.html", 400 if error else 200, items=mine, kinds=RECORD_KINDS,
                             values=values, error=error, today=clock.today().isoformat())
 
+    async def survey(self, request: Request) -> Response:
+        held, refusal = await self._session(request)
+        if refusal:
+            return refusal
+        engine, survey_id = self.engine(), int(request.path_params["survey"])
+        found = await run_in_threadpool(surveys.survey_for, engine, survey_id, held.person)
+        if found is None:
+            return self.refused(request, "m.not_found", 404)
+        error, chosen = None, {}
+        if request.method == "POST":
+            form, refusal = await self._form(request, held)
+            if refusal:
+                return refusal
+            chosen = {q.id: [chosen_option(q, str(v)) for v in form.getlist(f"q{q.id}")] for q in found["questions"]}
+            try:
+                await run_in_threadpool(surveys.answer, engine, survey_id, held.person, chosen)
+                return self._done(request, held, "home", "answered")
+            except WriteRefused as refused:
+                error = str(refused)
+        return self._render(request, held, "survey.html", 400 if error else 200, survey=found, chosen=chosen,
+                            ratings=surveys.RATINGS, error=error)
+
     async def photo(self, request: Request) -> Response:
         held, refusal = await self._session(request)
         if refusal:
@@ -395,9 +418,17 @@ class Mobile:
             Route(p("suggest"), self.suggest, methods=["GET", "POST"]),
             Route(p("records"), self.records, methods=["GET", "POST"]),
             Route(p("photo/{record:int}"), self.photo, methods=["GET"]),
+            Route(p("survey/{survey:int}"), self.survey, methods=["GET", "POST"]),
             Route(p("out"), self.sign_out, methods=["POST"]),
             Route(p("{token}"), self.link, methods=["GET", "POST"]),
         ]
+
+
+def chosen_option(question, sent: str) -> str:
+    """A choice is sent as its position (shorter pages than the text twice); what is stored is the text."""
+    if question.options and sent.isdigit() and int(sent) < len(question.options):
+        return question.options[int(sent)]
+    return sent
 
 
 def routes(base_path: str, engine: Callable[[], Engine] | None = None) -> list[Route]:

@@ -76,6 +76,16 @@ TEXTS = {
     "m.records.submit": ("提交", "Send"),
     "m.records.mine": ("我的记录", "My records"),
     "m.records.see_photo": ("查看照片", "See the photo"),
+    "m.survey.open": ("待填写的问卷", "Surveys waiting for you"),
+    "m.survey.anonymous": ("（匿名）", "(anonymous)"),
+    "m.survey.anonymous_note": ("本问卷为匿名问卷：答案不与您的姓名关联。",
+                                "This survey is anonymous: your answers are not linked to your name."),
+    "m.survey.several": ("（可多选）", "(choose any)"),
+    "m.survey.scale": ("1 = 很差，5 = 很好", "1 = very poor, 5 = very good"),
+    "m.survey.submit": ("提交问卷", "Send my answers"),
+    "m.survey.done": ("您已填写此问卷，谢谢！", "You have answered this survey. Thank you!"),
+    "m.survey.closed": ("问卷已结束。", "This survey is closed."),
+    "m.done.answered": ("问卷已提交，谢谢！", "Your answers were sent. Thank you!"),
 }
 
 TEXTS.update({
