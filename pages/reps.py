@@ -1,7 +1,8 @@
 """代表服务 · Representatives: the staff's desk for what representatives send through /m/.
 
 Corrections reviewed field by field (accepted ones through the write path, source self),
-suggestions handled (assign, reply, status), records accepted or rejected, and personal
+suggestions handled (assign, reply, status), records accepted or rejected, surveys written,
+sent to the explorer's selection and read (response rate, charts, cross-tabs, export), and personal
 links issued, downloaded (Excel list and QR codes) and revoked. Everything is scoped: a
 district's staff see and decide for their own persons only. Representatives' texts are
 shown inert (tables and plain text, never markdown or HTML).
@@ -9,17 +10,22 @@ shown inert (tables and plain text, never markdown or HTML).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
+from charts.surveys import choice_bars, crosstab_heatmap
+from charts.values import percent
 from store import reps
+from store import surveys as sv
 from store.changes import WriteRefused
-from store.schema import SUGGESTION_STATUSES
+from store.schema import QUESTION_KINDS, SUGGESTION_STATUSES
 from store.settings import get_setting
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import read_filter
-from ui.i18n import t
+from ui.i18n import current_language, t
 
 viewer = guard_page("reps")
 engine = get_engine()
@@ -232,7 +238,101 @@ def links_tab() -> None:
                 refused(exc)
 
 
-tabs = st.tabs([t("reps.tab.changes"), t("reps.tab.suggestions"), t("reps.tab.records"), t("reps.tab.links")])
+# ---------------------------------------------------------------- surveys
+
+def new_survey_form() -> None:
+    with st.expander(t("reps.survey.new")):
+        title = st.text_input(t("reps.col.title"), key="sv_title")
+        intro = st.text_area(t("reps.survey.intro"), key="sv_intro")
+        anonymous = st.checkbox(t("reps.survey.anonymous"), key="sv_anonymous")
+        st.caption(t("reps.survey.how"))
+        questions = st.data_editor(
+            pd.DataFrame({"kind": pd.Series([], dtype="object"), "prompt": pd.Series([], dtype="object"),
+                          "options": pd.Series([], dtype="object")}),
+            num_rows="dynamic", hide_index=True, key="sv_questions", width="stretch",
+            column_config={
+                "kind": st.column_config.SelectboxColumn(t("reps.survey.kind"), options=list(QUESTION_KINDS),
+                                                         required=True),
+                "prompt": st.column_config.TextColumn(t("reps.survey.prompt"), required=True),
+                "options": st.column_config.TextColumn(t("reps.survey.options")),
+            })
+        if st.button(t("reps.survey.create"), key="sv_create"):
+            try:
+                sid = sv.create_survey(engine, title, [
+                    sv.Question(str(r.kind or ""), str(r.prompt or ""),
+                                tuple(re.split(r"[;；\n]", str(r.options or ""))))
+                    for r in questions.itertuples()], intro=intro, anonymous=anonymous, actor=viewer.name)
+            except WriteRefused as exc:
+                refused(exc)
+                return
+            st.session_state["sv_chosen"] = sid
+            st.success(t("reps.survey.created"))
+
+
+def survey_results(sid: int, questions: list[sv.Question]) -> None:
+    sent, answered = sv.response_rate(engine, sid, scope)
+    a, b, c = st.columns(3)
+    a.metric(t("reps.survey.sent"), sent)
+    b.metric(t("reps.survey.answered"), answered)
+    c.metric(t("reps.survey.rate"), percent(answered / sent if sent else None))
+    counts = sv.choice_counts(engine, sid, scope)
+    texts = sv.text_answers(engine, sid, scope)
+    for n, q in enumerate(questions, 1):
+        st.text(f"{n}. {q.prompt}")
+        if q.kind == "text":
+            st.dataframe(texts.loc[texts["question_id"] == q.id, ["value"]].rename(
+                columns={"value": t("reps.survey.answers")}), hide_index=True, width="stretch")
+        else:
+            st.plotly_chart(choice_bars(counts[counts["question_id"] == q.id]), key=f"sv_chart_{sid}_{q.id}")
+    chosen = [q for q in questions if q.kind != "text"]
+    if chosen:
+        left, right = st.columns(2)
+        question = left.selectbox(t("reps.survey.crosstab"), chosen, format_func=lambda q: q.prompt[:60],
+                                  key=f"sv_cross_q_{sid}")
+        by = right.segmented_control(t("reps.survey.by"), ["category_code", "district_code"], default="category_code",
+                                     format_func=lambda b: t(f"reps.by.{b}"), key=f"sv_cross_by_{sid}")
+        table = sv.crosstab(engine, sid, question, by or "category_code", scope, current_language())
+        st.plotly_chart(crosstab_heatmap(table), key=f"sv_cross_{sid}")
+    st.download_button(t("reps.survey.export"), sv.export(engine, sid, scope), file_name=f"survey-{sid}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"sv_export_{sid}")
+
+
+def surveys_tab() -> None:
+    new_survey_form()
+    listing = sv.surveys(engine)
+    if listing.empty:
+        st.info(t("reps.survey.none"))
+        return
+    ids = listing["id"].tolist()
+    titles = dict(zip(listing["id"], listing["title"]))
+    statuses = dict(zip(listing["id"], listing["status"]))
+    default = st.session_state.get("sv_chosen")
+    sid = st.selectbox(t("reps.survey.pick"), ids, index=ids.index(default) if default in ids else 0,
+                       format_func=lambda i: f"{titles[i]} · {t('reps.survey.status.' + statuses[i])}", key="sv_pick")
+    questions = sv.questions_of(engine, sid)
+    flt = read_filter()
+    audience = reps.selected_ids(engine, scope, flt)
+    send, close = st.columns(2)
+    if send.button(t("reps.survey.send", n=len(audience)), key=f"sv_send_{sid}",
+                   disabled=flt.is_empty() or not audience or statuses[sid] == "closed"):
+        try:
+            added = sv.send_survey(engine, sid, audience, actor=viewer.name, scope=scope)
+            st.success(t("reps.survey.sent_to", n=added))
+        except WriteRefused as exc:
+            refused(exc)
+    if flt.is_empty():
+        send.caption(t("reps.links.no_filter"))
+    if statuses[sid] == "open" and close.button(t("reps.survey.close"), key=f"sv_close_{sid}"):
+        try:
+            sv.close_survey(engine, sid, actor=viewer.name)
+            st.success(t("reps.saved"))
+        except WriteRefused as exc:
+            refused(exc)
+    survey_results(sid, questions)
+
+
+tabs = st.tabs([t("reps.tab.changes"), t("reps.tab.suggestions"), t("reps.tab.records"), t("reps.tab.surveys"),
+                t("reps.tab.links")])
 with tabs[0]:
     corrections_tab()
 with tabs[1]:
@@ -240,4 +340,6 @@ with tabs[1]:
 with tabs[2]:
     records_tab()
 with tabs[3]:
+    surveys_tab()
+with tabs[4]:
     links_tab()

@@ -26,7 +26,9 @@ from store.reps import refusal
 from store.engine import writing
 from store.schema import (
     QUESTION_KINDS,
+    category,
     person,
+    region,
     survey,
     survey_answer,
     survey_question,
@@ -256,6 +258,21 @@ def choice_counts(engine: Engine, survey_id: int, scope: Scope, *, by: str | Non
         for value in (q.options if q.options else RATINGS):
             rows.append(dict(question_id=q.id, value=value, n=int(counts.get(value, 0))))
     return pd.DataFrame(rows, columns=["question_id", "value", "n"])
+
+
+def crosstab(engine: Engine, survey_id: int, question: Question, by: str, scope: Scope, lang: str = "zh") -> pd.DataFrame:
+    """Counts of each choice (columns, in the question's order) by category or district (rows, by name)."""
+    found = choice_counts(engine, survey_id, scope, by=by)
+    found = found[found["question_id"] == question.id]
+    names_table, key = (category, category.c.code) if by == "category_code" else (region, region.c.code)
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(key, names_table.c.name_en if lang == "en" else names_table.c.name_zh)).all())
+    if found.empty:
+        return pd.DataFrame()
+    found = found.assign(group=[names.get(k) or k or "—" for k in found[by]])
+    table = found.pivot_table(index="group", columns="value", values="n", aggfunc="sum", fill_value=0)
+    order = [v for v in (question.options or RATINGS) if v in table.columns]
+    return table[order]
 
 
 def text_answers(engine: Engine, survey_id: int, scope: Scope, *, limit: int = 500) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from store import changes as ch
 from store import reps
+from store import surveys as sv
 from store.engine import create_store_engine
 from store.scope import Scope
 from tests.browser_support import browser_page, is_local, wait_for_app
@@ -26,6 +27,11 @@ def test_a_representative_on_a_phone(sqlite_engine, streamlit_app, chromium, tmp
         pid = cs.add_person(dict(name=NAME, gender="F", category_code="non_party", district_code="330106",
                                  phone=PHONE, organization="旧单位", position="科员", stage="discover"))
     token = reps.issue_links(sqlite_engine, [pid], actor="staff1")[0].token
+    sid = sv.create_survey(sqlite_engine, "年度满意度调查", [sv.Question("single", "对活动满意吗", ("满意", "一般")),
+                                                         sv.Question("multiple", "关心的领域", ("教育", "医疗", "交通")),
+                                                         sv.Question("rating", "组织评分"),
+                                                         sv.Question("text", "其他意见")], actor="staff1")
+    sv.send_survey(sqlite_engine, sid, [pid], actor="staff1")
     url = sqlite_engine.url.render_as_string(hide_password=False)
     base = streamlit_app(url)
     photo = tmp_path / "honour.jpg"
@@ -79,11 +85,28 @@ def test_a_representative_on_a_phone(sqlite_engine, streamlit_app, chromium, tmp
         go("button:has-text('提交')")
         page.wait_for_selector("text=已提交")
 
+        go("nav >> text=我的信息")
+        go("text=年度满意度调查")
+        fits()
+        page.check("label:has-text('满意') >> input")
+        page.check("label:has-text('教育') >> input")
+        page.check("label:has-text('交通') >> input")
+        page.check(".rate label:has-text('4') >> input")
+        page.fill("textarea", "希望多组织调研")
+        go("text=提交问卷")
+        page.wait_for_selector("text=问卷已提交")
+        assert "年度满意度调查" not in page.content()
+
         # Staff: the desk shows the waiting correction; they accept one field, reject the other, reply.
         with browser_page(chromium, width=1440, height=900) as (desk, _):
             desk.goto(f"{base}/reps")
             wait_for_app(desk)
             desk.wait_for_selector("text=保存审核结果", timeout=60_000)
+            # ... and the survey's results: a chart per choice question.
+            desk.get_by_role("tab", name="问卷").click()
+            desk.wait_for_selector("text=回复率", timeout=60_000)
+            desk.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+            assert "100%" in desk.inner_text("body") or "100.0%" in desk.inner_text("body")
         pending = reps.pending_fields(sqlite_engine, Scope()).set_index("field")["field_id"]
         reps.decide_fields(sqlite_engine, [reps.Decision(int(pending["organization"]), True),
                                            reps.Decision(int(pending["position"]), False, reason="请提供任职文件")],

@@ -95,6 +95,10 @@ def test_anonymous_responses_keep_no_person(engine):
     assert {t.time() for t in answered + submitted} == {dt.time()}
     by_district = sv.choice_counts(engine, sid, Scope(), by="district_code")
     assert {(r.district_code, r.value): r.n for r in by_district.itertuples()} == {(WEST, "满意"): 1, (UPTOWN, "一般"): 1}
+    table = sv.crosstab(engine, sid, qs[0], "district_code", Scope())
+    assert list(table.columns) == ["满意", "一般"] and table.loc["西湖区", "满意"] == 1 and table.loc["上城区", "满意"] == 0
+    assert list(sv.crosstab(engine, sid, qs[0], "category_code", Scope()).index) == ["无党派人士"]
+    assert sv.crosstab(engine, sid, qs[2], "category_code", Scope()).empty
     # A district's staff read their own district's responses only.
     west = sv.choice_counts(engine, sid, Scope(districts=(WEST,)))
     assert west.set_index(["question_id", "value"]).loc[(qs[0].id, "一般"), "n"] == 0
