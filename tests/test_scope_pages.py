@@ -779,3 +779,18 @@ def test_an_unscoped_admin_reads_every_audit_entry(audit_seeded):
     text = page_text(at)
     for actor in (*SCOPED_ACCOUNTS, *OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
         assert f"export-by-{actor}" in text
+
+
+@pytest.mark.parametrize("username", ("d_staff", "s_staff"))
+def test_reps_desk_shows_only_the_scope(city, username):
+    from store import reps
+
+    who = city.who(username)
+    inside = min(person_ids(city.engine, who.persons()))
+    outside = min(set(column(city.engine, select(person.c.id))) - person_ids(city.engine, who.persons()))
+    reps.propose_changes(city.engine, inside, {"organization": f"范围内单位{username}"})
+    reps.propose_changes(city.engine, outside, {"organization": f"范围外单位{username}"})
+    at = open_page(sign_in(username), "reps")
+    proposed = set(frame(at, {"field_id", "proposed"})["proposed"])
+    assert f"范围内单位{username}" in proposed
+    assert not any(p.startswith("范围外单位") for p in proposed)
