@@ -308,7 +308,7 @@ def surveys_tab() -> None:
     statuses = dict(zip(listing["id"], listing["status"]))
     default = st.session_state.get("sv_chosen")
     sid = st.selectbox(t("reps.survey.pick"), ids, index=ids.index(default) if default in ids else 0,
-                       format_func=lambda i: f"{titles[i]} · {t('reps.survey.status.' + statuses[i])}", key="sv_pick")
+                       format_func=lambda i: titles[i] + " · " + t(f"reps.survey.status.{statuses[i]}"), key="sv_pick")
     questions = sv.questions_of(engine, sid)
     flt = read_filter()
     audience = reps.selected_ids(engine, scope, flt)

@@ -169,6 +169,7 @@ class Mobile:
         import hmac
 
         origin = request.headers.get("origin")
+        # Under Referrer-Policy no-referrer a browser sends a form's Origin as "null": the CSRF value decides.
         if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
             return False
         return hmac.compare_digest(str(form.get("csrf") or ""), self.csrf(basis))
