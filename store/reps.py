@@ -453,6 +453,14 @@ def my_suggestions(engine: Engine, person_id: int, *, limit: int = 50) -> list[d
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def my_suggestion(engine: Engine, person_id: int, suggestion_id: int) -> dict | None:
+    """One of the person's own suggestions in full (None for anyone else's)."""
+    stmt = select(rep_suggestion).where(rep_suggestion.c.id == suggestion_id, rep_suggestion.c.person_id == person_id)
+    with engine.connect() as conn:
+        row = conn.execute(stmt).mappings().first()
+    return dict(row) if row else None
+
+
 SUGGESTION_COLUMNS = ["id", "person_id", "name", "district_code", "kind", "title", "body", "topic", "status",
                       "assignee", "reply", "submitted_at", "updated_at"]
 

@@ -156,6 +156,10 @@ def test_correction_suggestion_record_from_the_phone(client, engine):
     reps.handle_suggestion(engine, sid, actor="s", status="adopted", reply="已纳入计划")
     page = client.get("/m/suggest").text
     assert "已纳入计划" in page and "已采纳" in page
+    assert "建议" in client.get(f"/m/suggest/{sid}").text
+    other = add(engine, "李四", phone="13900001111")
+    theirs = reps.submit_suggestion(engine, other, "suggestion", "李四的建议", "内容", None)
+    assert client.get(f"/m/suggest/{theirs}").status_code == 404
 
     img = io.BytesIO()
     Image.new("RGB", (40, 30), "blue").save(img, "PNG")
@@ -230,6 +234,10 @@ def test_every_page_is_light(client, engine):
     page = client.get(f"/m/survey/{sid}")
     assert page.status_code == 200
     sizes["survey"] = len(page.content)
+    longest = reps.suggestions(engine, Scope())["id"].iloc[0]
+    page = client.get(f"/m/suggest/{longest}")
+    assert page.status_code == 200 and "复" * 5000 in page.text
+    sizes["suggestion"] = len(page.content)
     for name in ("home", "edit", "suggest", "records"):
         page = client.get(f"/m/{name}")
         assert page.status_code == 200

@@ -339,6 +339,16 @@ class Mobile:
         return self._render(request, held, "suggest.html", 400 if error else 200, items=mine, kinds=SUGGESTION_KINDS,
                             values=values, error=error)
 
+    async def suggestion(self, request: Request) -> Response:
+        held, refusal = await self._session(request)
+        if refusal:
+            return refusal
+        found = await run_in_threadpool(reps.my_suggestion, self.engine(), held.person,
+                                        int(request.path_params["suggestion"]))
+        if found is None:
+            return self.refused(request, "m.not_found", 404)
+        return self._render(request, held, "suggestion.html", s=found)
+
     async def records(self, request: Request) -> Response:
         held, refusal = await self._session(request)
         if refusal:
@@ -417,6 +427,7 @@ class Mobile:
             Route(p("confirm"), self.confirm, methods=["POST"]),
             Route(p("edit"), self.edit, methods=["GET", "POST"]),
             Route(p("suggest"), self.suggest, methods=["GET", "POST"]),
+            Route(p("suggest/{suggestion:int}"), self.suggestion, methods=["GET"]),
             Route(p("records"), self.records, methods=["GET", "POST"]),
             Route(p("photo/{record:int}"), self.photo, methods=["GET"]),
             Route(p("survey/{survey:int}"), self.survey, methods=["GET", "POST"]),

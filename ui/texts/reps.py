@@ -65,6 +65,7 @@ TEXTS = {
     "m.suggest.submit": ("提交", "Send"),
     "m.suggest.mine": ("我的建议", "My suggestions"),
     "m.suggest.reply": ("答复", "Reply"),
+    "m.more": ("全文", "Read all"),
     "m.records.heading": ("履职记录", "My records"),
     "m.records.kind": ("类别", "Kind"),
     "m.record.honour": ("荣誉", "Honour"),
