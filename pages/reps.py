@@ -225,9 +225,13 @@ def links_tab() -> None:
     if locked.empty:
         st.caption(t("reps.links.none_locked"))
     else:
-        st.dataframe(locked[["person_id", "name", "failed_tries", "locked_at", "issued_by"]].rename(columns={
+        picked = st.dataframe(locked[["person_id", "name", "failed_tries", "locked_at", "issued_by"]].rename(columns={
             "person_id": t("reps.col.person_id"), "name": t("reps.col.name"), "failed_tries": t("reps.col.tries"),
-            "locked_at": t("reps.col.locked_at"), "issued_by": t("reps.col.issued_by")}), hide_index=True)
+            "locked_at": t("reps.col.locked_at"), "issued_by": t("reps.col.issued_by")}), hide_index=True,
+            on_select="rerun", selection_mode="multi-row", key="reps_locked")
+        chosen = [int(locked["person_id"].iloc[i]) for i in picked.selection.rows]
+        if st.button(t("reps.links.reissue", n=len(chosen)), key="reps_reissue", disabled=not chosen):
+            offer_sheet(reps.issue_links(engine, chosen, days=int(days), actor=viewer.name, scope=scope))
     with st.form("reps_revoke"):
         target = st.number_input(t("reps.links.revoke_person"), min_value=1, step=1, value=None)
         if st.form_submit_button(t("reps.links.revoke")) and target:

@@ -157,6 +157,7 @@ TEXTS.update({
     "reps.links.nobody": ("没有可发放的人员（不在您的管辖范围内？）", "Nobody to issue for (outside your scope?)"),
     "reps.links.download": ("下载名单和二维码（zip）", "Download the list and QR codes (zip)"),
     "reps.links.locked": ("已锁定的链接", "Locked links"),
+    "reps.links.reissue": ("为所选人员重新发放（{n} 人）", "Issue new links for the selected ({n})"),
     "reps.links.none_locked": ("没有被锁定的链接。", "No locked links."),
     "reps.links.revoke_person": ("撤销链接（人员编号）", "Revoke the link of (id)"),
     "reps.links.revoke": ("撤销", "Revoke"),
