@@ -278,3 +278,17 @@ def test_a_survey_answered_from_the_phone(client, engine):
     assert counts[(counts["question_id"] == qs[0].id) & (counts["value"] == "是")]["n"].tolist() == [1]
     assert f"/m/survey/{sid}" not in client.get("/m/home").text
     assert "已填写" in client.get(f"/m/survey/{sid}").text
+
+
+def test_under_a_base_url_path(engine):
+    app = Starlette(routes=mobile.routes("brain", lambda: engine))
+    pid = add(engine)
+    token = reps.issue_links(engine, [pid], actor="s")[0].token
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
+        page = c.get(f"/brain/m/{token}")
+        answer = c.post(f"/brain/m/{token}", data={"csrf": csrf(page.text), "digits": "5678"})
+        assert answer.headers["location"] == "/brain/m/home"
+        assert "Path=/brain/m/" in answer.headers["set-cookie"]
+        home = c.get("/brain/m/home")
+        assert home.status_code == 200 and 'href="/brain/m/edit"' in home.text
+        assert c.get(f"/m/{token}").status_code == 404
