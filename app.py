@@ -33,6 +33,7 @@ PAGES = [
     ("nav.work", "people", ":material/edit_note:"),
     ("nav.work", "activities", ":material/event:"),
     ("nav.work", "lifecycle", ":material/autorenew:"),
+    ("nav.work", "reps", ":material/how_to_reg:"),
     ("nav.data", "data_health", ":material/monitor_heart:"),
     ("nav.data", "data_import", ":material/upload_file:"),
     ("nav.data", "audit", ":material/history:"),

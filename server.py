@@ -1,5 +1,6 @@
 """The server `make run` starts (through `python -m ui.serve`): the Streamlit app of app.py
-plus the sign-in cookie and download routes of ui/web.py, in one process on one port."""
+plus the sign-in cookie and download routes of ui/web.py and the representatives' pages under /m/
+(ui/mobile.py), in one process on one port."""
 
 import streamlit as st
 

@@ -23,6 +23,7 @@ from ui.links import explorer_link
 from ui.markdown import escape_markdown
 from ui.i18n import current_language, t
 from ui.panels import guarded
+from ui.reps_figures import liveness_panel
 from ui.tables import table
 
 PAGE_SIZE = 20
@@ -165,7 +166,8 @@ def main() -> None:
         for name, section, args in (("liveness", liveness_section, (scope, today)),
                                     ("freshness", freshness_section, (scope, today, lang)),
                                     ("completeness", completeness_section, (scope, lang)),
-                                    ("duplicates", duplicates_section, (scope,))):
+                                    ("duplicates", duplicates_section, (scope,)),
+                                    ("reps", liveness_panel, (scope, today, THRESHOLD))):
             with guarded(f"health.{name}"):
                 section(*args)
     with guarded("health.batches"):

@@ -109,6 +109,8 @@ table(
     },
 )
 uf.export_button(flt, count.matched, sort=sort, descending=descending)
+if viewer.may_open("reps") and not flt.is_empty():
+    st.page_link("pages/reps.py", label=t("reps.links.from_explorer"), query_params=flt.to_query_params())
 bulk_actions(flt, count.matched)
 
 # ---- one person

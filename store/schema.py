@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -337,3 +338,182 @@ change = Table(
     Index("ix_change_row", "entity", "row_key", "change_set_id"),
 )
 
+
+# ---- The representatives' light front end (/m/): personal links, change requests, suggestions, records ----
+
+# One row per person who was ever sent a personal link. `version` is the only valid link
+# version: revoking or re-issuing bumps it, and every older link stops working.
+rep_link = Table(
+    "rep_link",
+    metadata,
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("expires", Date, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("issued_by", String(64)),
+    Column("revoked_at", DateTime),
+    # Wrong last-four answers since the link was issued; at the limit the link locks.
+    Column("failed_tries", Integer, nullable=False, server_default="0"),
+    Column("locked_at", DateTime),
+    Column("confirmed_at", DateTime),
+)
+
+REP_REQUEST_KINDS = ("change", "confirm")
+REP_FIELD_STATUSES = ("pending", "accepted", "rejected")
+
+# A representative's correction of their own record (kind `change`, fields in rep_request_field)
+# or their "my data is correct" (kind `confirm`, no fields, done at once).
+rep_request = Table(
+    "rep_request",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    # pending | done (every field decided)
+    Column("status", String(16), nullable=False),
+    Column("closed_at", DateTime),
+    Index("ix_rep_request_person_id", "person_id", "submitted_at"),
+    Index("ix_rep_request_status", "status", "submitted_at"),
+)
+
+# One proposed field of a change request: the value on record when proposed, the proposal, and
+# staff's decision (the accepted value may be staff's edit of the proposal).
+rep_request_field = Table(
+    "rep_request_field",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", Integer, ForeignKey("rep_request.id", ondelete="CASCADE"), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    # pending | accepted | rejected
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("accepted_value", Text),
+    # Shown to the representative when rejected.
+    Column("reason", Text),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(64)),
+    # The change set that wrote an accepted field.
+    Column("change_set_id", Integer),
+    Index("ix_rep_request_field_request_id", "request_id"),
+)
+
+SUGGESTION_KINDS = ("suggestion", "opinion")
+SUGGESTION_STATUSES = ("received", "reviewing", "adopted", "forwarded", "declined")
+
+# 建言献策 (suggestion) and 社情民意 (opinion) from a representative, and staff's handling.
+rep_suggestion = Table(
+    "rep_suggestion",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("topic", String(64)),
+    # received | reviewing | adopted | forwarded | declined
+    Column("status", String(16), nullable=False, server_default="received"),
+    Column("assignee", String(64)),
+    Column("reply", Text),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(64)),
+    Index("ix_rep_suggestion_person_id", "person_id", "submitted_at"),
+    Index("ix_rep_suggestion_status", "status", "submitted_at"),
+)
+
+RECORD_KINDS = ("honour", "contribution", "welfare")
+RECORD_STATUSES = ("pending", "accepted", "rejected")
+
+# 荣誉 / 岗位建功 / 社会公益 a representative reports, pending until staff accept. The photo is
+# re-encoded on upload (metadata stripped) and kept here, small.
+rep_record = Table(
+    "rep_record",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("photo", LargeBinary),
+    Column("photo_type", String(32)),
+    # pending | accepted | rejected
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("reason", Text),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("decided_at", DateTime),
+    Column("decided_by", String(64)),
+    Index("ix_rep_record_person_id", "person_id", "submitted_at"),
+    Index("ix_rep_record_status", "status", "submitted_at"),
+)
+
+SURVEY_STATUSES = ("draft", "open", "closed")
+QUESTION_KINDS = ("single", "multiple", "rating", "text")
+
+# A survey staff send to an audience chosen with the explorer's filters.
+survey = Table(
+    "survey",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(200), nullable=False),
+    Column("intro", Text),
+    # Anonymous: answers keep the respondent's category and district only, never the person.
+    Column("anonymous", Boolean, nullable=False, server_default="0"),
+    # draft | open | closed
+    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64)),
+)
+
+survey_question = Table(
+    "survey_question",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survey_id", Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    # single | multiple | rating (1-5) | text
+    Column("kind", String(16), nullable=False),
+    Column("prompt", Text, nullable=False),
+    # JSON list of the choices (single, multiple).
+    Column("options", Text),
+    Index("ix_survey_question_survey_id", "survey_id", "position"),
+)
+
+# Who a survey was sent to, and whether they have answered (one answer each).
+survey_recipient = Table(
+    "survey_recipient",
+    metadata,
+    Column("survey_id", Integer, ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+    Column("sent_at", DateTime, nullable=False),
+    Column("answered_at", DateTime),
+    Index("ix_survey_recipient_person_id", "person_id", "survey_id"),
+)
+
+# One respondent's answers. `person_id` is empty for an anonymous survey; the place and category
+# are kept for the scope and the cross-tabulation.
+survey_response = Table(
+    "survey_response",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("survey_id", Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="SET NULL")),
+    Column("category_code", String(32)),
+    Column("district_code", String(12)),
+    Column("street", String(64)),
+    Column("submitted_at", DateTime, nullable=False),
+    Index("ix_survey_response_survey_id", "survey_id"),
+)
+
+# One answer: a choice (one row per chosen option for a multiple choice), a rating or a text.
+survey_answer = Table(
+    "survey_answer",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("response_id", Integer, ForeignKey("survey_response.id", ondelete="CASCADE"), nullable=False),
+    Column("question_id", Integer, ForeignKey("survey_question.id", ondelete="CASCADE"), nullable=False),
+    Column("value", Text, nullable=False),
+    Index("ix_survey_answer_question_id", "question_id", "value"),
+    Index("ix_survey_answer_response_id", "response_id"),
+)

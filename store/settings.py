@@ -30,6 +30,9 @@ SETTINGS = [
     Setting("login_max_failures", 5, "Failed sign-ins in a row that lock an account for 15 minutes."),
     Setting("analytic_copy", True, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
     Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
+    Setting("public_url", "", "The address representatives' personal links start with (https://brain.example.gov.cn); empty: the address the staff page is open at."),
+    Setting("m_pages_per_address", 600, "Pages of the representatives' front end one network address may open a minute."),
+    Setting("m_answers_per_address", 30, "Last-four answers one network address may send in 10 minutes."),
     Setting("today", "", "Pins the date the app and the demo take as today (YYYY-MM-DD); empty: the calendar's."),
 ]
 _BY_NAME = {s.name: s for s in SETTINGS}

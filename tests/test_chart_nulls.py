@@ -31,6 +31,7 @@ from charts import cockpit as cp
 from charts import explorer as ex
 from charts import health as hl
 from charts import lifecycle as lc
+from charts import surveys as sv
 from store.queries.cockpit import Headline
 from store.queries.health import FIELDS as HEALTH_FIELDS
 
@@ -240,6 +241,10 @@ BUILDERS = [
             {"name": labels, "district_zh": labels, "district_en": labels, "body": st.sampled_from(["npc", "odd"]),
              "title": labels, "term_start": dates, "term_end": dates, "days_left": st.integers(-500, 500)},
             lambda df: lc.term_table(df, {"npc": "人大"}, HEADERS(lc.TERM_TABLE_COLUMNS)), is_table),
+    # ---- survey results
+    Builder("surveys.choice_bars", {"value": labels, "n": counts}, lambda df: sv.choice_bars(df), is_plotly),
+    Builder("surveys.crosstab_heatmap", {"是": counts, "否": counts},
+            lambda df: sv.crosstab_heatmap(df.set_index(pd.Index([f"组{i}" for i in range(len(df))]))), is_plotly),
     # ---- audit log
     Builder("audit.audit_table", {"at": datetimes, "actor": labels, "action": actions, "detail": details},
             lambda df: aud.audit_table(df, aud.AuditTexts(actions={"import": "导入"}, keys={"batch_id": "批次"})),
@@ -263,7 +268,7 @@ def test_every_builder_of_charts_is_covered():
     """A new builder in charts/ must join BUILDERS (helpers with a leading underscore excepted)."""
     import inspect
 
-    modules = (cp, act, ex, hl, lc, aud)
+    modules = (cp, act, ex, hl, lc, aud, sv)
     public = {f"{m.__name__.split('.')[-1]}.{name}" for m in modules for name, fn in vars(m).items()
               if inspect.isfunction(fn) and fn.__module__ == m.__name__ and not name.startswith("_")}
     covered = {b.name.split("[")[0] for b in BUILDERS}

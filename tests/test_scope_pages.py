@@ -46,7 +46,7 @@ pytestmark = pytest.mark.calendar
 ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = str(ROOT / "app.py")
 PASSWORD = "a-long-password"
-PAGES = ("cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import", "audit")
+PAGES = ("cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import", "audit", "reps")
 DISTRICT, OTHER = "330106", "330102"  # 西湖区, and a district the scoped accounts must never see
 DUP_IN, DUP_OUT = "甲测重", "乙测重"  # a suspected duplicate pair inside DISTRICT, and one in OTHER
 # Activities held in DISTRICT and in OTHER that nobody signed up for: only "held there" can bring them in.
@@ -335,7 +335,8 @@ def period_of(at: AppTest) -> tuple[datetime, datetime]:
 def readme_pages() -> dict[str, set[str]]:
     """The README's page table: page -> the roles it is for ("everyone" includes the lobby screen)."""
     english = {"cockpit": "cockpit", "explorer": "explorer", "people": "people", "activities": "activities",
-               "lifecycle": "lifecycle", "data health": "data_health", "import": "data_import", "audit": "audit"}
+               "lifecycle": "lifecycle", "data health": "data_health", "import": "data_import", "audit": "audit",
+               "representatives": "reps"}
     table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Pages", 1)[1].split("\n## ", 1)[0]
     out: dict[str, set[str]] = {}
     for line in table.splitlines():
@@ -778,3 +779,18 @@ def test_an_unscoped_admin_reads_every_audit_entry(audit_seeded):
     text = page_text(at)
     for actor in (*SCOPED_ACCOUNTS, *OUTSIDE_ACCOUNTS, *UNSCOPED_ACTORS):
         assert f"export-by-{actor}" in text
+
+
+@pytest.mark.parametrize("username", ("d_staff", "s_staff"))
+def test_reps_desk_shows_only_the_scope(city, username):
+    from store import reps
+
+    who = city.who(username)
+    inside = min(person_ids(city.engine, who.persons()))
+    outside = min(set(column(city.engine, select(person.c.id))) - person_ids(city.engine, who.persons()))
+    reps.propose_changes(city.engine, inside, {"organization": f"范围内单位{username}"})
+    reps.propose_changes(city.engine, outside, {"organization": f"范围外单位{username}"})
+    at = open_page(sign_in(username), "reps")
+    proposed = set(frame(at, {"field_id", "proposed"})["proposed"])
+    assert f"范围内单位{username}" in proposed
+    assert not any(p.startswith("范围外单位") for p in proposed)

@@ -11,6 +11,7 @@ stays at an unauthenticated URL for as long as the session lives. These routes
 - `GET <base>/_brain/export/<ticket>` — an explorer export, made when it is fetched:
   the ticket is made by the click, opens once, within a minute, and only with the
   cookie of the session that clicked (ui/downloads.py).
+- `<base>/m/…` — the representatives' light front end (ui/mobile.py).
 """
 
 from __future__ import annotations
@@ -117,7 +118,11 @@ async def export_endpoint(request: Request) -> Response:
 
 
 def routes(base_path: str) -> list[Route]:
+    # Imported here: the representatives' pages (ui/mobile.py) build on the store and texts only.
+    from ui import mobile
+
     return [
         Route(route_path(base_path, "session"), session_endpoint(base_path), methods=["POST"]),
         Route(route_path(base_path, "export", "{ticket}"), export_endpoint, methods=["GET"]),
+        *mobile.routes(base_path),
     ]

@@ -1,0 +1,349 @@
+"""代表服务 · Representatives: the staff's desk for what representatives send through /m/.
+
+Corrections reviewed field by field (accepted ones through the write path, source self),
+suggestions handled (assign, reply, status), records accepted or rejected, surveys written,
+sent to the explorer's selection and read (response rate, charts, cross-tabs, export), and personal
+links issued, downloaded (Excel list and QR codes) and revoked. Everything is scoped: a
+district's staff see and decide for their own persons only. Representatives' texts are
+shown inert (tables and plain text, never markdown or HTML).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from charts.surveys import choice_bars, crosstab_heatmap
+from charts.values import percent
+from store import reps
+from store import surveys as sv
+from store.changes import WriteRefused
+from store.schema import QUESTION_KINDS, SUGGESTION_STATUSES
+from store.settings import get_setting
+from ui.auth import guard_page
+from ui.cache import data_changed, get_engine
+from ui.filters import read_filter
+from ui.i18n import current_language, t
+
+viewer = guard_page("reps")
+engine = get_engine()
+scope = viewer.scope
+
+st.title(t("page.reps"))
+st.caption(t("reps.intro"))
+
+
+def field_name(field: str) -> str:
+    return t(f"m.field.{field}")
+
+
+def refused(exc: WriteRefused) -> None:
+    st.error(str(exc))
+
+
+def public_base() -> str:
+    configured = str(get_setting("public_url") or "").strip()
+    if configured:
+        return configured
+    url = st.context.url or ""
+    # The page's own address without its page path: links go to <origin>/<base path>/m/<token>.
+    base_path = st.get_option("server.baseUrlPath").strip("/")
+    origin = "/".join(url.split("/")[:3])
+    return f"{origin}/{base_path}" if base_path else origin
+
+
+# ---------------------------------------------------------------- corrections
+
+def corrections_tab() -> None:
+    pending = reps.pending_fields(engine, scope)
+    if pending.empty:
+        st.info(t("reps.changes.none"))
+        return
+    st.caption(t("reps.changes.how", n=len(pending)))
+    bulk = st.segmented_control(t("reps.changes.bulk"), ["none", "accept", "reject"], default="none",
+                                format_func=lambda o: t(f"reps.decision.{o}"), key="reps_bulk")
+    # A reason typed once for rejecting all at once; each row's reason can still be changed.
+    bulk_reason = st.text_input(t("reps.changes.bulk_reason"), key="reps_bulk_reason") if bulk == "reject" else ""
+    frame = pd.DataFrame({
+        "field_id": pending["field_id"],
+        "name": pending["name"],
+        "field": [field_name(f) for f in pending["field"]],
+        "when_proposed": pending["old_value"],
+        "now": pending["current_value"],
+        "proposed": pending["new_value"],
+        "decision": [None if bulk in (None, "none") else bulk] * len(pending),
+        "value": pending["new_value"],
+        "reason": [bulk_reason] * len(pending),
+    })
+    edited = st.data_editor(
+        frame, hide_index=True, key=f"reps_changes_{bulk}", width="stretch",
+        disabled=["field_id", "name", "field", "when_proposed", "now", "proposed"],
+        column_config={
+            "field_id": None,
+            "name": st.column_config.TextColumn(t("reps.col.name")),
+            "field": st.column_config.TextColumn(t("reps.col.field")),
+            "when_proposed": st.column_config.TextColumn(t("reps.col.when_proposed")),
+            "now": st.column_config.TextColumn(t("reps.col.now")),
+            "proposed": st.column_config.TextColumn(t("reps.col.proposed")),
+            "decision": st.column_config.SelectboxColumn(t("reps.col.decision"), options=["accept", "reject"]),
+            "value": st.column_config.TextColumn(t("reps.col.value")),
+            "reason": st.column_config.TextColumn(t("reps.col.reason")),
+        })
+    if st.button(t("reps.changes.apply"), type="primary", key="reps_changes_apply"):
+        decisions = [reps.Decision(int(r.field_id), r.decision == "accept",
+                                   value=None if r.decision != "accept" or r.value == r.proposed else r.value,
+                                   reason=r.reason or None)
+                     for r in edited.itertuples() if r.decision in ("accept", "reject")]
+        if not decisions:
+            st.warning(t("reps.changes.nothing"))
+            return
+        try:
+            counts = reps.decide_fields(engine, decisions, actor=viewer.name, scope=scope)
+        except WriteRefused as exc:
+            refused(exc)
+            return
+        data_changed()
+        st.success(t("reps.changes.done", **counts))
+
+
+# ---------------------------------------------------------------- suggestions
+
+def suggestions_tab() -> None:
+    counts = st.columns(4)
+    for column, by in zip(counts, ("status", "kind", "topic", "category_code")):
+        frame = reps.suggestion_counts(engine, scope, by)
+        if by in ("status", "kind"):
+            prefix = "m.status." if by == "status" else "m.kind."
+            frame[by] = [t(prefix + v) for v in frame[by]]
+        column.dataframe(frame.rename(columns={by: t(f"reps.by.{by}"), "n": t("reps.col.n")}), hide_index=True)
+    status = st.selectbox(t("reps.sugg.status_filter"), ["", *SUGGESTION_STATUSES],
+                          format_func=lambda s: t(f"m.status.{s}") if s else t("reps.all"), key="reps_sugg_status")
+    rows = reps.suggestions(engine, scope, status=status or None)
+    if rows.empty:
+        st.info(t("reps.sugg.none"))
+        return
+    shown = pd.DataFrame({
+        t("reps.col.name"): rows["name"], t("reps.col.kind"): [t(f"m.kind.{k}") for k in rows["kind"]],
+        t("reps.col.title"): rows["title"], t("reps.col.topic"): rows["topic"],
+        t("reps.col.status"): [t(f"m.status.{s}") for s in rows["status"]], t("reps.col.assignee"): rows["assignee"],
+        t("reps.col.submitted"): rows["submitted_at"]})
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+                          key="reps_sugg_list", width="stretch")
+    chosen = picked.selection.rows
+    if not chosen:
+        st.caption(t("reps.sugg.pick"))
+        return
+    row = rows.iloc[chosen[0]]
+    st.text(f"{row['title']}\n\n{row['body']}")
+    options = [row["status"], *reps.NEXT_STATUS.get(row["status"], ())]
+    with st.form(f"reps_sugg_{row['id']}"):
+        new_status = st.selectbox(t("reps.col.status"), options, format_func=lambda s: t(f"m.status.{s}"))
+        assignee = st.text_input(t("reps.col.assignee"), value=row["assignee"] or "")
+        reply = st.text_area(t("reps.sugg.reply"), value=row["reply"] or "")
+        if st.form_submit_button(t("reps.save")):
+            try:
+                reps.handle_suggestion(engine, int(row["id"]), actor=viewer.name, scope=scope, status=new_status,
+                                       assignee=assignee, reply=reply)
+            except WriteRefused as exc:
+                refused(exc)
+                return
+            st.success(t("reps.saved"))
+
+
+# ---------------------------------------------------------------- records
+
+def records_tab() -> None:
+    rows = reps.records(engine, scope)
+    if rows.empty:
+        st.info(t("reps.records.none"))
+        return
+    shown = pd.DataFrame({
+        t("reps.col.name"): rows["name"], t("reps.col.kind"): [t(f"m.record.{k}") for k in rows["kind"]],
+        t("reps.col.day"): rows["day"], t("reps.col.text"): rows["body"], t("reps.col.photo"): rows["has_photo"]})
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+                          key="reps_records_list", width="stretch")
+    if not picked.selection.rows:
+        st.caption(t("reps.records.pick"))
+        return
+    row = rows.iloc[picked.selection.rows[0]]
+    st.text(row["body"])
+    if row["has_photo"]:
+        found = reps.record_photo(engine, int(row["id"]), scope=scope)
+        if found:
+            st.image(found[0], width=320)
+    reason = st.text_input(t("reps.col.reason"), key=f"reps_record_reason_{row['id']}")
+    accept, reject = st.columns(2)
+    try:
+        if accept.button(t("reps.decision.accept"), key=f"reps_record_accept_{row['id']}"):
+            reps.decide_record(engine, int(row["id"]), True, actor=viewer.name, scope=scope)
+            st.success(t("reps.saved"))
+        if reject.button(t("reps.decision.reject"), key=f"reps_record_reject_{row['id']}"):
+            reps.decide_record(engine, int(row["id"]), False, actor=viewer.name, scope=scope, reason=reason)
+            st.success(t("reps.saved"))
+    except WriteRefused as exc:
+        refused(exc)
+
+
+# ---------------------------------------------------------------- links
+
+def offer_sheet(issued: list[reps.IssuedLink]) -> None:
+    if not issued:
+        st.warning(t("reps.links.nobody"))
+        return
+    st.session_state["reps_sheet"] = reps.link_sheet(issued, public_base())
+    st.success(t("reps.links.issued", n=len(issued)))
+
+
+def links_tab() -> None:
+    days = st.number_input(t("reps.links.days"), min_value=1, max_value=reps.MAX_DAYS, value=reps.DEFAULT_DAYS,
+                           key="reps_days")
+    one, many = st.columns(2)
+    with one:
+        pid = st.number_input(t("reps.links.person"), min_value=1, step=1, value=None, key="reps_one")
+        if st.button(t("reps.links.issue_one"), key="reps_issue_one", disabled=pid is None):
+            try:
+                offer_sheet(reps.issue_links(engine, [int(pid)], days=int(days), actor=viewer.name, scope=scope))
+            except WriteRefused as exc:
+                refused(exc)
+    with many:
+        flt = read_filter()
+        ids = reps.selected_ids(engine, scope, flt)
+        st.caption(t("reps.links.selection", n=len(ids)) if not flt.is_empty() else t("reps.links.no_filter"))
+        if st.button(t("reps.links.issue_many", n=len(ids)), key="reps_issue_many", disabled=flt.is_empty() or not ids):
+            try:
+                offer_sheet(reps.issue_links(engine, ids, days=int(days), actor=viewer.name, scope=scope))
+            except WriteRefused as exc:
+                refused(exc)
+    if st.session_state.get("reps_sheet"):
+        st.download_button(t("reps.links.download"), st.session_state["reps_sheet"], file_name="personal-links.zip",
+                           mime="application/zip", key="reps_download",
+                           on_click=lambda: st.session_state.pop("reps_sheet", None))
+    st.subheader(t("reps.links.locked"))
+    locked = reps.links(engine, scope, locked_only=True)
+    if locked.empty:
+        st.caption(t("reps.links.none_locked"))
+    else:
+        picked = st.dataframe(locked[["person_id", "name", "failed_tries", "locked_at", "issued_by"]].rename(columns={
+            "person_id": t("reps.col.person_id"), "name": t("reps.col.name"), "failed_tries": t("reps.col.tries"),
+            "locked_at": t("reps.col.locked_at"), "issued_by": t("reps.col.issued_by")}), hide_index=True,
+            on_select="rerun", selection_mode="multi-row", key="reps_locked")
+        chosen = [int(locked["person_id"].iloc[i]) for i in picked.selection.rows]
+        if st.button(t("reps.links.reissue", n=len(chosen)), key="reps_reissue", disabled=not chosen):
+            offer_sheet(reps.issue_links(engine, chosen, days=int(days), actor=viewer.name, scope=scope))
+    with st.form("reps_revoke"):
+        target = st.number_input(t("reps.links.revoke_person"), min_value=1, step=1, value=None)
+        if st.form_submit_button(t("reps.links.revoke")) and target:
+            try:
+                done = reps.revoke_link(engine, int(target), actor=viewer.name, scope=scope)
+                (st.success if done else st.info)(t("reps.links.revoked" if done else "reps.links.no_link"))
+            except WriteRefused as exc:
+                refused(exc)
+
+
+# ---------------------------------------------------------------- surveys
+
+def new_survey_form() -> None:
+    with st.expander(t("reps.survey.new")):
+        title = st.text_input(t("reps.col.title"), key="sv_title")
+        intro = st.text_area(t("reps.survey.intro"), key="sv_intro")
+        anonymous = st.checkbox(t("reps.survey.anonymous"), key="sv_anonymous")
+        st.caption(t("reps.survey.how"))
+        questions = st.data_editor(
+            pd.DataFrame({"kind": pd.Series([], dtype="object"), "prompt": pd.Series([], dtype="object"),
+                          "options": pd.Series([], dtype="object")}),
+            num_rows="dynamic", hide_index=True, key="sv_questions", width="stretch",
+            column_config={
+                "kind": st.column_config.SelectboxColumn(t("reps.survey.kind"), options=list(QUESTION_KINDS),
+                                                         required=True),
+                "prompt": st.column_config.TextColumn(t("reps.survey.prompt"), required=True),
+                "options": st.column_config.TextColumn(t("reps.survey.options")),
+            })
+        if st.button(t("reps.survey.create"), key="sv_create"):
+            try:
+                sid = sv.create_survey(engine, title, [
+                    sv.Question(str(r.kind or ""), str(r.prompt or ""),
+                                tuple(re.split(r"[;；\n]", str(r.options or ""))))
+                    for r in questions.itertuples()], intro=intro, anonymous=anonymous, actor=viewer.name)
+            except WriteRefused as exc:
+                refused(exc)
+                return
+            st.session_state["sv_chosen"] = sid
+            st.success(t("reps.survey.created"))
+
+
+def survey_results(sid: int, questions: list[sv.Question]) -> None:
+    sent, answered = sv.response_rate(engine, sid, scope)
+    a, b, c = st.columns(3)
+    a.metric(t("reps.survey.sent"), sent)
+    b.metric(t("reps.survey.answered"), answered)
+    c.metric(t("reps.survey.rate"), percent(answered / sent if sent else None))
+    counts = sv.choice_counts(engine, sid, scope)
+    texts = sv.text_answers(engine, sid, scope)
+    for n, q in enumerate(questions, 1):
+        st.text(f"{n}. {q.prompt}")
+        if q.kind == "text":
+            st.dataframe(texts.loc[texts["question_id"] == q.id, ["value"]].rename(
+                columns={"value": t("reps.survey.answers")}), hide_index=True, width="stretch")
+        else:
+            st.plotly_chart(choice_bars(counts[counts["question_id"] == q.id]), key=f"sv_chart_{sid}_{q.id}")
+    chosen = [q for q in questions if q.kind != "text"]
+    if chosen:
+        left, right = st.columns(2)
+        question = left.selectbox(t("reps.survey.crosstab"), chosen, format_func=lambda q: q.prompt[:60],
+                                  key=f"sv_cross_q_{sid}")
+        by = right.segmented_control(t("reps.survey.by"), ["category_code", "district_code"], default="category_code",
+                                     format_func=lambda b: t(f"reps.by.{b}"), key=f"sv_cross_by_{sid}")
+        table = sv.crosstab(engine, sid, question, by or "category_code", scope, current_language())
+        st.plotly_chart(crosstab_heatmap(table), key=f"sv_cross_{sid}")
+    st.download_button(t("reps.survey.export"), sv.export(engine, sid, scope), file_name=f"survey-{sid}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"sv_export_{sid}")
+
+
+def surveys_tab() -> None:
+    new_survey_form()
+    listing = sv.surveys(engine)
+    if listing.empty:
+        st.info(t("reps.survey.none"))
+        return
+    ids = listing["id"].tolist()
+    titles = dict(zip(listing["id"], listing["title"]))
+    statuses = dict(zip(listing["id"], listing["status"]))
+    default = st.session_state.get("sv_chosen")
+    sid = st.selectbox(t("reps.survey.pick"), ids, index=ids.index(default) if default in ids else 0,
+                       format_func=lambda i: titles[i] + " · " + t(f"reps.survey.status.{statuses[i]}"), key="sv_pick")
+    questions = sv.questions_of(engine, sid)
+    flt = read_filter()
+    audience = reps.selected_ids(engine, scope, flt)
+    send, close = st.columns(2)
+    if send.button(t("reps.survey.send", n=len(audience)), key=f"sv_send_{sid}",
+                   disabled=flt.is_empty() or not audience or statuses[sid] == "closed"):
+        try:
+            added = sv.send_survey(engine, sid, audience, actor=viewer.name, scope=scope)
+            st.success(t("reps.survey.sent_to", n=added))
+        except WriteRefused as exc:
+            refused(exc)
+    if flt.is_empty():
+        send.caption(t("reps.links.no_filter"))
+    if statuses[sid] == "open" and close.button(t("reps.survey.close"), key=f"sv_close_{sid}"):
+        try:
+            sv.close_survey(engine, sid, actor=viewer.name)
+            st.success(t("reps.saved"))
+        except WriteRefused as exc:
+            refused(exc)
+    survey_results(sid, questions)
+
+
+tabs = st.tabs([t("reps.tab.changes"), t("reps.tab.suggestions"), t("reps.tab.records"), t("reps.tab.surveys"),
+                t("reps.tab.links")])
+with tabs[0]:
+    corrections_tab()
+with tabs[1]:
+    suggestions_tab()
+with tabs[2]:
+    records_tab()
+with tabs[3]:
+    surveys_tab()
+with tabs[4]:
+    links_tab()

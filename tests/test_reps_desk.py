@@ -1,0 +1,187 @@
+"""The staff's review desk under AppTest: corrections side by side and decided per field, suggestions
+handled, records accepted, links issued; hostile texts from representatives shown inert."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from store import changes as ch
+from store import reps
+from store.schema import person
+from store.scope import Scope
+
+PAGE = "pages/reps.py"
+HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> **bold** {{ 7*7 }}'
+
+
+def url_of(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def add(engine, name="张三", phone="13812345678") -> int:
+    with ch.change_set_of(engine, "staff", "setup") as cs:
+        return cs.add_person(dict(name=name, gender="M", category_code="non_party", district_code="330106",
+                                  phone=phone, stage="discover", organization="旧单位"))
+
+
+def open_desk(make_app, engine, **params):
+    at = make_app(url_of(engine), **params)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markup_of(at) -> str:
+    """Everything the page renders as markdown or HTML (where a hostile text could become live)."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [x.value for x in at.title]
+    parts += [s.value for s in at.subheader] + [i.value for i in at.info] + [s.value for s in at.success]
+    return "\n".join(parts)
+
+
+def test_corrections_are_shown_side_by_side_and_accepted_at_once(make_app, sqlite_engine):
+    pid = add(sqlite_engine)
+    reps.propose_changes(sqlite_engine, pid, {"organization": "新单位", "position": HOSTILE[:200]})
+    at = open_desk(make_app, sqlite_engine)
+    editor = next(d for d in at.dataframe if d.key == "reps_changes_none").value
+    assert editor[["when_proposed", "now", "proposed"]].fillna("").values.tolist() == [["旧单位", "旧单位", "新单位"],
+                                                                                     ["", "", HOSTILE[:200]]]
+    assert "<script>" not in markup_of(at)
+    # Rejecting all at once without a reason is refused in words; nothing is written.
+    at.button_group(key="reps_bulk").set_value("reject").run()
+    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
+    assert not at.exception and "理由" in at.error[0].value
+    assert len(reps.pending_fields(sqlite_engine, Scope())) == 2
+    at.text_input(key="reps_bulk_reason").input("请联系工作人员").run()
+    editor = next(d for d in at.dataframe if d.key == "reps_changes_reject").value
+    assert set(editor["reason"]) == {"请联系工作人员"}
+    # Accepting all at once: the bulk choice pre-fills every decision.
+    at.button_group(key="reps_bulk").set_value("accept").run()
+    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["已采纳 2 项，拒绝 0 项。"]
+    with sqlite_engine.connect() as conn:
+        row = conn.execute(select(person.c.organization, person.c.updated_via).where(person.c.id == pid)).one()
+    assert tuple(row) == ("新单位", "self")
+
+
+def test_suggestion_handled_and_hostile_text_inert(make_app, sqlite_engine):
+    pid = add(sqlite_engine)
+    sid = reps.submit_suggestion(sqlite_engine, pid, "suggestion", HOSTILE[:200],
+                                 HOSTILE + " [x](javascript:alert(3))", HOSTILE[:64])
+    reps.add_record(sqlite_engine, pid, "honour", "2026-11-01", HOSTILE)
+    at = open_desk(make_app, sqlite_engine)
+    markup = markup_of(at)
+    assert "<script>" not in markup and "onerror" not in markup and "{{ 7*7 }}" not in markup
+    listed = next(d for d in at.dataframe if d.key == "reps_sugg_list").value
+    assert listed["标题"].tolist() == [HOSTILE[:200]]  # shown as the text it is, in a table cell
+    reps.handle_suggestion(sqlite_engine, sid, actor="s", status="reviewing")
+    at = open_desk(make_app, sqlite_engine)
+    listed = next(d for d in at.dataframe if d.key == "reps_sugg_list").value
+    assert listed["状态"].tolist() == ["办理中"]
+    records = next(d for d in at.dataframe if d.key == "reps_records_list").value
+    assert records["内容"].tolist() == [HOSTILE]
+
+
+def test_the_desk_shows_only_the_scope(make_app, sqlite_engine, monkeypatch):
+    west = add(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "staff", "setup") as cs:
+        up = cs.add_person(dict(name="上城人", category_code="non_party", district_code="330102", stage="discover"))
+    reps.propose_changes(sqlite_engine, up, {"organization": "上城单位"})
+    reps.propose_changes(sqlite_engine, west, {"organization": "西湖单位"})
+    assert reps.pending_fields(sqlite_engine, Scope(districts=("330106",)))["name"].tolist() == ["张三"]
+
+
+def test_liveness_on_data_health(make_app, sqlite_engine):
+    a, b = add(sqlite_engine), add(sqlite_engine, "李四")
+    add(sqlite_engine, "王五")
+    reps.confirm_correct(sqlite_engine, a)
+    reps.propose_changes(sqlite_engine, b, {"organization": "新"})
+    at = make_app(url_of(sqlite_engine))
+    at.run()
+    at.switch_page("pages/data_health.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["待审核更正"] == "1"
+    assert metrics["12个月内确认或更正信息"].startswith("66.7")
+    assert metrics["最久待审核"] == "0 天"
+
+
+def test_the_explorer_leads_to_links_for_its_selection(make_app, sqlite_engine):
+    add(sqlite_engine)
+    at = make_app(url_of(sqlite_engine), categories="non_party")
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, at.exception
+    links = [n.proto for n in at.get("page_link") if "发放个人链接" in n.proto.label]
+    assert len(links) == 1 and "categories=non_party" in str(links[0]), links
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert any("筛选结果：1 人" in c.value for c in at.caption)
+
+
+def test_a_survey_is_created_sent_and_charted(make_app, sqlite_engine):
+    from store import surveys as sv
+
+    a, b = add(sqlite_engine), add(sqlite_engine, "李四")
+    at = make_app(url_of(sqlite_engine), categories="non_party")
+    at.run()
+    at.switch_page(PAGE).run()
+    # The question table is a data editor AppTest cannot type into: the store makes the survey here.
+    sid = sv.create_survey(sqlite_engine, "满意度 <script>x</script>",
+                           [sv.Question("single", "满意吗 **粗体**", ("是", "<b>否</b>")), sv.Question("text", "意见")],
+                           actor="s")
+    at.run()
+    assert not at.exception, at.exception
+    next(b for b in at.button if b.key == f"sv_send_{sid}").click().run()
+    assert not at.exception, at.exception
+    assert "已发送给 2 人" in " ".join(s.value for s in at.success)
+    qs = sv.questions_of(sqlite_engine, sid)
+    sv.answer(sqlite_engine, sid, a, {qs[0].id: "<b>否</b>", qs[1].id: "{{ 7*7 }} <img src=x onerror=alert(1)>"})
+    at.run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["已发送"] == "2" and metrics["已回答"] == "1" and metrics["回复率"].startswith("50")
+    charts = at.get("plotly_chart")
+    assert charts, "the choice question is charted"
+    assert "<script>" not in markup_of(at) and "onerror" not in markup_of(at)
+    answers = [d.value for d in at.dataframe if "回答" in d.value.columns]
+    assert answers and answers[0]["回答"].tolist() == ["{{ 7*7 }} <img src=x onerror=alert(1)>"]
+    next(b for b in at.button if b.key == f"sv_close_{sid}").click().run()
+    assert not at.exception, at.exception
+    with sqlite_engine.connect() as conn:
+        from store.schema import survey
+
+        assert conn.execute(select(survey.c.status)).scalar() == "closed"
+
+
+def test_links_issued_revoked_and_a_locked_one_reissued(make_app, sqlite_engine):
+    import io
+    import zipfile
+
+    from store import tokens
+
+    pid = add(sqlite_engine)
+    at = open_desk(make_app, sqlite_engine)
+    at.number_input(key="reps_one").set_value(pid).run()
+    next(b for b in at.button if b.key == "reps_issue_one").click().run()
+    assert not at.exception, at.exception
+    assert "已发放 1 个链接" in " ".join(s.value for s in at.success)
+    sheet = at.session_state["reps_sheet"]
+    with zipfile.ZipFile(io.BytesIO(sheet)) as zf:
+        assert {"links.xlsx", f"qr/{pid}.png"} <= set(zf.namelist())
+    first = reps.issue_links(sqlite_engine, [pid], actor="s")[0].token
+    claim = reps.open_link(sqlite_engine, first)
+    for _ in range(reps.MAX_TRIES):
+        reps.confirm_last_four(sqlite_engine, claim, "0000")
+    at = open_desk(make_app, sqlite_engine)
+    locked = next(d for d in at.dataframe if d.key == "reps_locked").value
+    assert locked["编号"].tolist() == [pid]
+    # AppTest cannot tick a row: the re-issue button waits for one, and the store re-issues here.
+    assert next(b for b in at.button if b.key == "reps_reissue").disabled
+    form_number = next(n for n in at.number_input if n.label == "撤销链接（人员编号）")
+    form_number.set_value(pid)
+    next(b for b in at.button if b.label == "撤销").click().run()
+    assert "已撤销" in " ".join(s.value for s in at.success)
+    with pytest.raises(tokens.TokenRefused):
+        reps.open_link(sqlite_engine, first)
