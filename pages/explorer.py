@@ -91,15 +91,16 @@ uf.current_page(pages)
 page = c4.number_input(t("explorer.page"), min_value=1, max_value=pages, step=1, key=uf.PAGE_KEY)
 
 rows = query(q.person_page, scope, flt, sort, descending, int(page), page_size, lang, today)
+may_bulk = viewer.role in ("staff", "admin")
 st.caption(t("explorer.page_of", page=int(page), pages=pages, n=f"{count.matched:,}") + " · "
-           + t("explorer.open_hint"))
+           + t("explorer.open_hint_many" if may_bulk else "explorer.open_hint"))
 columns = [c for c in q.LIST_COLUMNS if c != "id"]
 list_key = uf.list_key(int(page), page_size, sort, descending)
 table(
     rows,
     key=list_key,
     on_select=uf.on_row_select(list_key, tuple(rows["id"].tolist())),
-    selection_mode="single-row",
+    selection_mode="multi-row" if may_bulk else "single-row",
     column_order=columns,
     column_config={
         **{c: st.column_config.Column(t(f"explorer.col.{c}")) for c in columns},
@@ -111,7 +112,7 @@ table(
 uf.export_button(flt, count.matched, sort=sort, descending=descending)
 if viewer.may_open("reps") and not flt.is_empty():
     st.page_link("pages/reps.py", label=t("reps.links.from_explorer"), query_params=flt.to_query_params())
-bulk_actions(flt, count.matched)
+bulk_actions(flt, count.matched, uf.ticked(list_key))
 
 # ---- one person
 person_id = uf.opened_person()

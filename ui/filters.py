@@ -281,18 +281,41 @@ def list_key(*view) -> str:
     return "_".join([LIST_KEY, str(st.session_state.get(LIST_GENERATION, 0)), *map(str, view)])
 
 
+TICKED_KEY = "explorer_ticked"
+
+
 def on_row_select(list_key: str, ids: tuple[int, ...]) -> Callable[[], None]:
-    """A callback for st.dataframe(on_select=...) that opens the selected row's person."""
+    """A callback for st.dataframe(on_select=...): one ticked row opens its person; several
+    (where the list allows it) are a selection for the bulk actions, kept in TICKED_KEY."""
 
     def callback() -> None:
         event = st.session_state.get(list_key)
-        rows = list(event["selection"]["rows"]) if event else []
-        if rows and 0 <= rows[0] < len(ids):
+        rows = [r for r in (event["selection"]["rows"] if event else []) if 0 <= r < len(ids)]
+        st.session_state[TICKED_KEY] = [ids[r] for r in rows]
+        if len(rows) == 1:
             st.query_params[PERSON_PARAM] = str(ids[rows[0]])
+        elif rows:
+            # Several ticked: no profile, and the ticks stay (close_person would start a fresh list).
+            if PERSON_PARAM in st.query_params:
+                del st.query_params[PERSON_PARAM]
         else:
             close_person()
 
     return callback
+
+
+def clear_ticks() -> None:
+    """A fresh list with nothing ticked (after a bulk action: the rows move, the ticks would not)."""
+    st.session_state.pop(TICKED_KEY, None)
+    st.session_state[LIST_GENERATION] = st.session_state.get(LIST_GENERATION, 0) + 1
+
+
+def ticked(list_key: str) -> list[int]:
+    """The persons ticked in the list now on screen (none once the list changed page, sort or filter)."""
+    event = st.session_state.get(list_key)
+    if not event or not event["selection"]["rows"]:
+        return []
+    return list(st.session_state.get(TICKED_KEY, []))
 
 
 # ---------------------------------------------------------------- export

@@ -53,6 +53,8 @@ TEXTS = {
     "explorer.page_size": ("每页人数", "Per page"),
     "explorer.page_of": ("第 {page} / {pages} 页，共 {n} 人", "Page {page} of {pages}, {n} persons"),
     "explorer.open_hint": ("点击某一行查看详情。", "Select a row to open the person."),
+    "explorer.open_hint_many": ("勾选一行查看详情；勾选多行可对勾选的人员批量操作。",
+                                "Tick a row to open the person; tick several for a bulk action on them."),
     "explorer.col.name": ("姓名", "Name"),
     "explorer.col.gender": ("性别", "Gender"),
     "explorer.col.age": ("年龄", "Age"),
