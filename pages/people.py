@@ -113,6 +113,13 @@ def fill_forms(record: dict, *, reload: bool) -> None:
     if reload or any(key not in st.session_state for key in state):
         st.session_state.update(state)
         st.session_state[f"people_seen_{pid}"] = dict(values)
+    for post in record["appointments"]:
+        aid = post["id"]
+        shown = {f"post_edit_title_{aid}": post["title"] or "", f"post_edit_level_{aid}": post["level"] or "",
+                 f"post_edit_start_{aid}": post["term_start"], f"post_edit_end_{aid}": post["term_end"]}
+        if reload or any(key not in st.session_state for key in shown):
+            st.session_state.update(shown)
+            st.session_state[f"post_edit_seen_{aid}"] = {k: post[k] for k in POST_FIELDS}
 
 
 # ---------------------------------------------------------------- add
@@ -285,6 +292,8 @@ def posts_section(record: dict) -> None:
             return
         after_write(t("people.edit.saved", n=1), reset={f"post_title_{pid}": "", f"post_level_{pid}": "",
                                                         f"post_start_{pid}": None, f"post_end_{pid}": None})
+    if record["appointments"]:
+        edit_post(record)
     open_posts = [a for a in record["appointments"] if a["term_end"] is None or a["term_end"] > clock.today()]
     if open_posts:
         c1, c2 = st.columns([3, 1])
@@ -293,8 +302,60 @@ def posts_section(record: dict) -> None:
                                                         for a in open_posts if a["id"] == i))
         if c2.button(t("people.post.end_now"), key=f"post_end_now_{pid}"):
             with ch.change_set_of(engine, "staff", viewer.name, scope=viewer.scope) as cs:
-                cs.update("appointment", which, {"term_end": clock.today()})
+                cs.edit_appointment(which, {"term_end": clock.today()})
             after_write(t("people.edit.saved", n=1))
+
+
+POST_FIELDS = ("title", "level", "term_start", "term_end")
+# post field -> its widget's key part (post_edit_<part>_<id>), and its label (people.post.<label>)
+POST_WIDGETS = {"title": "title", "level": "level", "term_start": "start", "term_end": "end"}
+POST_LABELS = {"title": "name", "level": "level", "term_start": "start", "term_end": "end"}
+
+
+def edit_post(record: dict) -> None:
+    """Correct a post: title, level and term; saved only if nobody changed it since the form showed it."""
+    posts = {a["id"]: a for a in record["appointments"]}
+    with st.expander(t("people.post.edit")):
+        which = st.selectbox(t("people.post.which"), list(posts), key=f"post_edit_pick_{record['id']}",
+                             format_func=lambda i: (posts[i]["title"] or "") + " · " + t(f"people.body.{posts[i]['body']}"))
+        # Keys carry the post's id: choosing another post shows its own values.
+        with st.form(f"people_post_edit_{which}"):
+            c1, c2 = st.columns(2)
+            title = c1.text_input(t("people.post.name"), key=f"post_edit_title_{which}")
+            level = c2.text_input(t("people.post.level"), key=f"post_edit_level_{which}")
+            start = c1.date_input(t("people.post.start"), key=f"post_edit_start_{which}")
+            end = c2.date_input(t("people.post.end"), key=f"post_edit_end_{which}")
+            submitted = st.form_submit_button(t("people.post.update"))
+    if not submitted:
+        return
+    if not title.strip():
+        st.warning(t("people.post.no_title"))
+        return
+    if start and end and end < start:
+        st.warning(t("people.post.end_before_start"))
+        return
+    # As the form showed it (fill_forms): a save made by someone since is a conflict, not overwritten.
+    seen = st.session_state[f"post_edit_seen_{which}"]
+    try:
+        with ch.change_set_of(engine, "staff", viewer.name, scope=viewer.scope) as cs:
+            changed = cs.edit_appointment(which, dict(title=title.strip(), level=level.strip() or None,
+                                                      term_start=start, term_end=end), seen=seen)
+    except ch.EditConflict as conflict:
+        # As for the person's fields: the other's values show where this viewer typed nothing, and
+        # saving again, having seen them, keeps both.
+        theirs = conflict.changed
+        seen.update({f: now for f, (_, now) in theirs.items()})
+        typed = {"title": title.strip() or None, "level": level.strip() or None, "term_start": start, "term_end": end}
+        st.session_state["people_reset"] = {
+            f"post_edit_{POST_WIDGETS[f]}_{which}": now if f.startswith("term") else (now or "")
+            for f, (was, now) in theirs.items() if typed[f] == (was or None)}
+        st.session_state["people_error"] = t("people.conflict", fields="、".join(t(f"people.post.{POST_LABELS[f]}")
+                                                                              for f in theirs))
+        st.rerun()
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    after_write(t("people.edit.saved", n=len(changed)))
 
 
 # ---------------------------------------------------------------- merge

@@ -393,6 +393,15 @@ class ChangeSet:
         self._touch(person_id)
         return aid
 
+    def edit_appointment(self, appointment_id: int, values: Mapping, *, seen: Mapping | None = None) -> dict:
+        """Correct or end a post (`seen`: as the form showed it; see update)."""
+        changed = self.update("appointment", appointment_id, values, seen=seen)
+        if changed:
+            holder = self.conn.execute(select(appointment.c.person_id)
+                                       .where(appointment.c.id == appointment_id)).scalar_one()
+            self._touch(holder)
+        return changed
+
     # ---- bulk verbs: one statement per chunk, change rows recorded in bulk
 
     def in_scope(self, person_ids: Iterable[int]) -> list[int]:

@@ -273,3 +273,36 @@ def test_after_an_undo_the_forms_show_what_is_stored(make_app, sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(person.c.title, person.c.organization).where(person.c.id == pid)).one() == (
             "教授", "某大学")
+
+
+def test_a_post_is_corrected_and_a_stale_form_is_refused(make_app, sqlite_engine):
+    import datetime as dt
+
+    from store.schema import appointment
+
+    pid = seeded(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "staff", "clerk") as cs:
+        aid = cs.add_appointment(pid, dict(body="cppcc", title="政协委员", level="区级", term_start=dt.date(2022, 1, 10)))
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    assert at.text_input(key=f"post_edit_level_{aid}").value == "区级"  # the form shows the post as stored
+    at.text_input(key=f"post_edit_level_{aid}").input("市级")
+    at.date_input(key=f"post_edit_end_{aid}").set_value(dt.date(2021, 1, 1))
+    submit(at, "保存任职修改")
+    assert any("任期结束早于任期开始" in w.value for w in at.warning)  # nothing saved
+    at.date_input(key=f"post_edit_end_{aid}").set_value(dt.date(2027, 1, 10))
+    # Someone else corrects the title meanwhile: this form's save is refused, theirs stays.
+    with ch.change_set_of(sqlite_engine, "staff", "other") as cs:
+        cs.edit_appointment(aid, {"title": "政协常委"})
+    submit(at, "保存任职修改")
+    assert any("职务" in e.value for e in at.error)  # the conflict names the field the other changed
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(appointment.c.title, appointment.c.level)).one() == ("政协常委", "区级")
+    # The other's title now shows (this form had not touched it); what was typed stays; saving keeps both.
+    assert at.text_input(key=f"post_edit_title_{aid}").value == "政协常委"
+    assert at.text_input(key=f"post_edit_level_{aid}").value == "市级"
+    submit(at, "保存任职修改")
+    with sqlite_engine.connect() as conn:
+        assert tuple(conn.execute(select(appointment.c.title, appointment.c.level, appointment.c.term_end)).one()) == (
+            "政协常委", "市级", dt.date(2027, 1, 10))
+    history = ch.person_history(sqlite_engine, pid)
+    assert {"level", "term_end"} <= set(history[history["entity"] == "appointment"]["field"])
