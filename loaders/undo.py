@@ -63,7 +63,6 @@ def undo_batch(engine: Engine, batch_id: int, actor: str | None = None, scope: S
                             "restored": effect.restored})
         except ch.UndoRefused as refused:
             raise _in_batch_terms(conn, batch_id, refused) from None
-        conn.execute(update(import_batch).where(import_batch.c.id == batch_id).values(status="undone"))
     return effect
 
 

@@ -429,7 +429,9 @@ def history_section(pid: int) -> None:
             what = t(f"people.entity.{r.entity}") + " " + t(f"people.op.{r.op}")
         rows.append({
             t("people.col.at"): pd.Timestamp(r.at).strftime("%Y-%m-%d %H:%M"),
-            t("people.col.via"): t(f"people.source.{r.source}") + (f" · {t('people.op.undo')}" if pd.notna(r.undoes) else ""),
+            t("people.col.via"): t(f"people.source.{r.source}")
+            + (f" · {r.file_name}" if isinstance(r.file_name, str) else "")
+            + (f" · {t('people.op.undo')}" if pd.notna(r.undoes) else ""),
             t("people.col.actor"): r.actor or "",
             t("people.col.what"): what,
             t("people.col.old"): shown(r.field, r.old_value, tags),

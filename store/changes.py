@@ -46,6 +46,7 @@ from store.schema import (
     appointment,
     change,
     change_set,
+    import_batch,
     participation,
     person,
     person_tag,
@@ -637,6 +638,9 @@ def undo_in(conn: Connection, set_id: int, actor: str | None, *, scope: Scope = 
                   action, detail, before_close)
     conn.execute(update(change_set).where(change_set.c.id == set_id).values(status="undone",
                                                                              undone_by=out.change_set_id))
+    if head.import_batch_id is not None:
+        # An import undone from a person's history is undone as a batch too (the import page agrees).
+        conn.execute(update(import_batch).where(import_batch.c.id == head.import_batch_id).values(status="undone"))
     return out
 
 
@@ -904,15 +908,18 @@ def _keys_in(entity: str, keys: Sequence[str]):
 # ---------------------------------------------------------------- history
 
 HISTORY_COLUMNS = ["change_id", "change_set_id", "at", "source", "actor", "reason", "status", "entity", "op",
-                   "field", "old_value", "new_value", "undoes"]
+                   "field", "old_value", "new_value", "undoes", "file_name"]
 
 
 def person_history(engine: Engine, person_id: int, *, limit: int = 500) -> pd.DataFrame:
-    """Every change row that touched one person, newest first (undone ones too, marked by status)."""
+    """Every change row that touched one person, newest first (undone ones too, marked by status);
+    `file_name` names the file of an import's changes."""
     stmt = (select(change.c.id.label("change_id"), change.c.change_set_id, change_set.c.at, change_set.c.source,
                    change_set.c.actor, change_set.c.reason, change_set.c.status, change.c.entity, change.c.op,
-                   change.c.field, change.c.old_value, change.c.new_value, change_set.c.undoes)
+                   change.c.field, change.c.old_value, change.c.new_value, change_set.c.undoes,
+                   import_batch.c.file_name)
             .join(change_set, change_set.c.id == change.c.change_set_id)
+            .outerjoin(import_batch, import_batch.c.id == change_set.c.import_batch_id)
             .where(change.c.person_id == person_id)
             .order_by(change.c.change_set_id.desc(), change.c.id.desc()).limit(limit))
     with engine.connect() as conn:

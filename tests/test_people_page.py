@@ -306,3 +306,21 @@ def test_a_post_is_corrected_and_a_stale_form_is_refused(make_app, sqlite_engine
             "政协常委", "市级", dt.date(2027, 1, 10))
     history = ch.person_history(sqlite_engine, pid)
     assert {"level", "term_end"} <= set(history[history["entity"] == "appointment"]["field"])
+
+
+def test_the_history_names_the_import_file_and_undoing_the_import_there_undoes_the_batch(make_app, sqlite_engine):
+    from loaders.api import apply_import, prepare_import
+    from store.schema import import_batch
+
+    body = "姓名,手机号码,统战对象类别,所属区县,工作单位\n张三,13800000000,无党派人士,西湖区,甲公司\n"
+    batch = apply_import(sqlite_engine, prepare_import(body.encode("utf-8"), "十二月名单.csv"), imported_by="clerk")
+    with sqlite_engine.connect() as conn:
+        pid = conn.execute(select(person.c.id)).scalar_one()
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    [history] = [df.value for df in at.dataframe if "内容" in df.value.columns]
+    assert any("十二月名单.csv" in via for via in history["途径"])
+    next(b for b in at.button if b.label == "撤销整次变更").click().run()
+    assert not at.exception, at.exception
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(person.c.id)).first() is None
+        assert conn.execute(select(import_batch.c.status).where(import_batch.c.id == batch.batch_id)).scalar() == "undone"
