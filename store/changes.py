@@ -527,10 +527,15 @@ class ChangeSet:
         if self.closed:
             return
         self._flush()
-        entry = {"change_set": self.id, "source": self.source, "persons": len(self._persons), **(detail or {})}
+        # The writer's own detail first: the audit page reads it in this order.
+        entry = {**(detail or {})}
+        entry.setdefault("change_set", self.id)
+        entry.setdefault("source", self.source)
+        entry.setdefault("persons", len(self._persons))
         if self.reason:
             entry.setdefault("reason", self.reason)
-        audit.record(self.conn, self.actor, action or f"change.{self.source}", entry, at=self.now)
+        audit.record(self.conn, self.actor, action or f"change.{self.source}",
+                     json.dumps(entry, ensure_ascii=False, default=str), at=self.now)
         bump_data_version(self.conn)
         self.closed = True
 
