@@ -263,6 +263,10 @@ def write_outcome(conn: Connection, outcome: Outcome, cs: ChangeSet, view: Store
         insert_rows.append((pid, *row, stamp, stamp, "import", batch_id))
     bulk_insert(conn, "person", f"INSERT INTO person (id, {cols}, created_at, updated_at, updated_via, import_batch_id) "
                        f"VALUES ({', '.join('?' * (n + 5))})", insert_rows)
+    # Each section's change rows go as soon as they are made: a 100k batch never holds them all.
+    del insert_rows
+    cs.record_many(record)
+    record = []
 
     sets = ", ".join(f"{c} = ?" for c in PERSON_COLUMNS)
     update_rows = []
@@ -281,7 +285,8 @@ def write_outcome(conn: Connection, outcome: Outcome, cs: ChangeSet, view: Store
     def real(pid: int) -> int:
         return real_ids[pid] if pid < 0 else pid
 
-    record += _write_tags(conn, {real(pid): tags for pid, tags in outcome.added_tags.items()})
+    cs.record_many(record)
+    cs.record_many(_write_tags(conn, {real(pid): tags for pid, tags in outcome.added_tags.items()}))
 
     note = f"import batch {batch_id}"
     events = [(real_ids[t], outcome.first_stage[t]) for t in outcome.inserted]
@@ -292,10 +297,9 @@ def write_outcome(conn: Connection, outcome: Outcome, cs: ChangeSet, view: Store
     bulk_insert(conn, "stage_event", "INSERT INTO stage_event (id, person_id, stage, entered_at, note) "
                                      "VALUES (?, ?, ?, ?, ?)",
                 [(eid, pid, stage, stamp, note) for eid, (pid, stage) in zip(event_ids, events)])
-    record += [("stage_event", str(eid), pid, "insert", None, None, _json_row(
+    cs.record_many(("stage_event", str(eid), pid, "insert", None, None, _json_row(
         {"id": eid, "person_id": pid, "stage": stage, "entered_at": stamp_iso, "note": note}))
-        for eid, (pid, stage) in zip(event_ids, events)]
-    cs.record_many(record)
+        for eid, (pid, stage) in zip(event_ids, events))
 
     # The batch's persons, by action: what the import pages count and scope by.
     links = [(batch_id, real_ids[temp], "insert") for temp in outcome.inserted]

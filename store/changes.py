@@ -225,8 +225,8 @@ class ChangeSet:
             self._rows.append((cid, entity, key, pid, op, fname, old, new))
             if pid is not None:
                 self._persons.add(pid)
-        if len(self._rows) >= 50_000:
-            self._flush()
+            if len(self._rows) >= 20_000:
+                self._flush()
 
     def _flush(self) -> None:
         if self._rows:
