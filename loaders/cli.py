@@ -35,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--by", default="cli", help="who is importing (recorded in the batch and audit log)")
     imp.set_defaults(handler="loaders.commands:run_import_command")
 
+    firms = sub.add_parser("enterprises", help="导入企业工商、股东、风险数据 · import enterprise registry or vendor exports")
+    firms.add_argument("files", nargs="+", metavar="FILE")
+    firms.add_argument("--db", help="database URL")
+    firms.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
+    firms.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    firms.add_argument("--error-report", metavar="OUT.xlsx", help="write rejected rows with 错误原因")
+    firms.add_argument("--by", default="cli", help="who is importing (recorded in the batch and audit log)")
+    firms.set_defaults(handler="loaders.commands:run_enterprises_command")
+
     undo = sub.add_parser("undo", help="撤销一次导入 · undo an import batch")
     undo.add_argument("batch_id", type=int)
     undo.add_argument("--db", help="database URL")

@@ -23,6 +23,14 @@ def _report_path(base: str, file: str, many: bool) -> Path:
     return out.with_name(f"{out.stem}-{Path(file).stem}{out.suffix}")
 
 
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是文件 · this is a folder, not a file"
+    if isinstance(exc, FileNotFoundError):
+        return "找不到文件 · file not found"
+    return exc.message
+
+
 def run_import_command(args) -> int:
     engine = _open(args.db)
     status = 0
@@ -32,16 +40,8 @@ def run_import_command(args) -> int:
             try:
                 plan = prepare_import(file, kind=getattr(args, "kind", "auto"))
                 result = apply_import(engine, plan, dry_run=args.dry_run, imported_by=args.by)
-            except FileNotFoundError:
-                print(f"{file}: 找不到文件 · file not found", file=sys.stderr)
-                status = 1
-                continue
-            except IsADirectoryError:
-                print(f"{file}: 这是一个文件夹，不是文件 · this is a folder, not a file", file=sys.stderr)
-                status = 1
-                continue
-            except UnreadableFile as exc:
-                print(f"{file}: {exc.message}", file=sys.stderr)
+            except (FileNotFoundError, IsADirectoryError, UnreadableFile) as exc:
+                print(f"{file}: {_unreadable(exc)}", file=sys.stderr)
                 status = 1
                 continue
             report = None
@@ -101,9 +101,43 @@ def _entry_lines(entries: list[dict], shown: int = 50) -> list[str]:
     return lines
 
 
+def run_enterprises_command(args) -> int:
+    from loaders.enterprises import (apply_enterprise_import, prepare_enterprise_import, result_line, to_json_line,
+                                     write_enterprise_error_report)
+
+    engine = _open(args.db)
+    status = 0
+    try:
+        for file in args.files:
+            try:
+                result = apply_enterprise_import(engine, prepare_enterprise_import(file), dry_run=args.dry_run,
+                                                 imported_by=args.by)
+            except (FileNotFoundError, IsADirectoryError, UnreadableFile) as exc:
+                print(f"{file}: {_unreadable(exc)}", file=sys.stderr)
+                status = 1
+                continue
+            if args.error_report:
+                write_enterprise_error_report(result, _report_path(args.error_report, file, len(args.files) > 1))
+            print(to_json_line(result) if args.json else result_line(result), flush=True)
+            if not args.json:
+                print("\n".join(_entry_lines(result.errors)))
+            for notice in result.notices:
+                print(f"{file}: {notice}", file=sys.stderr)
+    finally:
+        engine.dispose()
+    return status
+
+
 def run_undo_command(args) -> int:
+    from loaders.enterprises import is_enterprise_batch, undo_enterprise_import
+
     engine = _open(args.db)
     try:
+        if is_enterprise_batch(engine, args.batch_id):
+            outcome = undo_enterprise_import(engine, args.batch_id, actor=args.by)
+            print(f"已撤销第 {args.batch_id} 批企业数据：还原 {outcome.changes} 项 · "
+                  f"undid enterprise batch {args.batch_id}: {outcome.changes} changes put back")
+            return 0
         result = undo_batch(engine, args.batch_id, actor=args.by)
     except ImportProblem as exc:
         print(exc.message, file=sys.stderr)

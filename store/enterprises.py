@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select
 
 from store.changes import ChangeSet, WriteRefused
 from store.credit_code import InvalidCreditCode, parse
-from store.schema import LINK_METHODS, LINK_ROLES, RISK_KINDS, enterprise, enterprise_link, risk_record, shareholder
+from store.schema import LINK_METHODS, LINK_ROLES, RISK_KINDS, enterprise, enterprise_link, person, risk_record, shareholder
 
 INSERTED, UPDATED, UNCHANGED = "inserted", "updated", "unchanged"
 # A name match is a suggestion: the same normalised name, or the head office of a branch.
@@ -156,3 +156,48 @@ def confirm_link(cs: ChangeSet, link_id: int) -> bool:
 def live_link():
     """Links that count (risk warnings, filters, figures): made by credit code or staff, or confirmed."""
     return or_(enterprise_link.c.method != "name", enterprise_link.c.confirmed_at.is_not(None))
+
+
+def suggest_links(cs: ChangeSet, enterprise_ids: list[int]) -> int:
+    """Suggested links (method `name`) from persons whose 工作单位 names one of these enterprises; returns how many are new.
+
+    The role follows the registry: the person's name as legal representative or as a
+    shareholder of that enterprise, else employee. A person already linked to the
+    enterprise in any role gets no suggestion.
+    """
+    if not enterprise_ids:
+        return 0
+    conn = cs.conn
+    found = conn.execute(select(enterprise.c.id, enterprise.c.name, enterprise.c.legal_representative)
+                         .where(enterprise.c.id.in_(enterprise_ids))).all()
+    exact: dict[str, list] = {}
+    branch_of: dict[str, list] = {}
+    for e in found:
+        exact.setdefault(name_key(e.name), []).append(e)
+        head = head_office_key(e.name)
+        if head:
+            branch_of.setdefault(head, []).append(e)
+    holders = set(conn.execute(select(shareholder.c.enterprise_id, shareholder.c.name)
+                               .where(shareholder.c.enterprise_id.in_(enterprise_ids))).all())
+    linked = set(conn.execute(select(enterprise_link.c.person_id, enterprise_link.c.enterprise_id)
+                              .where(enterprise_link.c.enterprise_id.in_(enterprise_ids))).all())
+    stmt = select(person.c.id, person.c.name, person.c.organization).where(person.c.organization.is_not(None))
+    clause = cs.scope.person_clause(person)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    added = 0
+    for p in conn.execute(stmt).all():
+        key = name_key(p.organization)
+        matches = [(e, NAME_CONFIDENCE) for e in exact.get(key, [])]
+        if not matches:
+            head = head_office_key(p.organization)
+            matches = [(e, HEAD_OFFICE_CONFIDENCE) for e in exact.get(head, []) + branch_of.get(key, [])]
+        for e, confidence in matches:
+            if (p.id, e.id) in linked:
+                continue
+            role = ("legal_representative" if p.name == e.legal_representative
+                    else "shareholder" if (e.id, p.name) in holders else "employee")
+            link_person(cs, p.id, e.id, role, method="name", confidence=confidence)
+            linked.add((p.id, e.id))
+            added += 1
+    return added
