@@ -236,6 +236,8 @@ BUILDERS = [
             {"name": labels, "category_zh": labels, "category_en": labels, "district_zh": labels,
              "district_en": labels, "organization": labels, "check_ins": counts},
             lambda df: lc.candidate_table(df, HEADERS(lc.CANDIDATE_TABLE_COLUMNS)), is_table),
+    Builder("lifecycle.risk_warnings", {"risks": counts},
+            lambda df: pd.DataFrame({"risks": lc.risk_warnings(df)}), is_table),
     Builder("lifecycle.term_table",
             {"name": labels, "district_zh": labels, "district_en": labels, "body": st.sampled_from(["npc", "odd"]),
              "title": labels, "term_start": dates, "term_end": dates, "days_left": st.integers(-500, 500)},

@@ -1,0 +1,44 @@
+"""The enterprise card on the explorer's profile and the warning among lifecycle candidates, under AppTest."""
+
+from __future__ import annotations
+
+from test_enterprise_warnings import cultivated_with_checkins, dishonest
+
+
+def url_of(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def test_profile_shows_the_enterprise_card_with_shareholders_and_risks(engine, open_page):
+    from store import changes as ch
+    from store import enterprises as ent
+
+    pid = cultivated_with_checkins(engine, "王老板", checkins=0)
+    dishonest(engine, pid)
+    with ch.change_set_of(engine, "import", "clerk") as cs:
+        eid = ent.enterprise_id_for(cs, "91350100M000100Y43")
+        ent.save_shareholder(cs, eid, dict(name="王老板", kind="person", subscribed_amount=600.0, share=60.0))
+    at = open_page(url_of(engine), "explorer", person=str(pid))
+    text = " ".join(m.value for m in at.markdown)
+    assert "关联企业" in text and "杭州甲科技有限公司" in text and "91350100M000100Y43" in text
+    assert any("1 条风险记录" in w.value for w in at.warning)
+    tables = [df.value for df in at.dataframe]
+    assert any("name" in t and "王老板" in t["name"].tolist() and "share" in t for t in tables)
+    assert any("case_number" in t and "(2025)浙0106执1号" in t["case_number"].tolist() for t in tables)
+
+
+def test_profile_without_enterprises_says_so(engine, open_page):
+    pid = cultivated_with_checkins(engine, "李经理", checkins=0)
+    at = open_page(url_of(engine), "explorer", person=str(pid))
+    assert any("暂无关联企业" in c.value for c in at.caption)
+    assert not at.warning
+
+
+def test_candidates_carry_the_warning(engine, open_page):
+    risky = cultivated_with_checkins(engine, "王老板")
+    cultivated_with_checkins(engine, "李经理")
+    dishonest(engine, risky)
+    at = open_page(url_of(engine), "lifecycle")
+    frame = next(df.value for df in at.dataframe if "企业风险提示" in df.value.columns)
+    shown = {n: (r if isinstance(r, str) else None) for n, r in zip(frame["姓名"], frame["企业风险提示"])}
+    assert shown == {"王老板": "⚠ 1", "李经理": None}
