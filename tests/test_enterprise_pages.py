@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from test_enterprise_warnings import cultivated_with_checkins, dishonest
 
 
@@ -42,3 +44,32 @@ def test_candidates_carry_the_warning(engine, open_page):
     frame = next(df.value for df in at.dataframe if "企业风险提示" in df.value.columns)
     shown = {n: (r if isinstance(r, str) else None) for n, r in zip(frame["姓名"], frame["企业风险提示"])}
     assert shown == {"王老板": "⚠ 1", "李经理": None}
+
+
+def test_cockpit_shows_enterprise_counts_only_when_there_are_links(engine, make_app):
+    from charts import cockpit as c
+    from store.queries.enterprises import EnterpriseFigures
+    from tests.test_cockpit_page import html_of, open_cockpit
+
+    labels = {"enterprises": "E", "alerts": "A"}
+    assert c.enterprise_cards(EnterpriseFigures(0, 0, 0), labels) == []
+    assert [card.value for card in c.enterprise_cards(EnterpriseFigures(12, 15, 3), labels, threshold=5)] == ["12", "<5"]
+
+    for i in range(6):
+        cultivated_with_checkins(engine, f"老板{i}", checkins=0)
+    dishonest(engine, 1)
+    body = html_of(open_cockpit(make_app, url_of(engine), kiosk="1"))
+    after = re.search(r'<div class="cockpit-kpis"[^\n]*', body).group(0)
+    assert 'data-kpi="enterprises"' in after and 'data-kpi="risk_alerts"' in after and "--kpi-count: 8" in after
+    # One enterprise, one alert: under the big screen's threshold of 5, never shown as a number.
+    assert after.count("&lt;5") >= 2
+
+
+def test_data_health_counts_unlinked_private_economy_persons(engine, open_page):
+    for i in range(3):
+        cultivated_with_checkins(engine, f"老板{i}", checkins=0)
+    dishonest(engine, 1)
+    at = open_page(url_of(engine), "data_health")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["未关联企业的非公有制经济人士"] == "2"
+    assert metrics["关联企业"] == "1" and metrics["企业风险提示"] == "1"
