@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from loaders.api import apply_import, prepare_import, undo_batch, write_error_report
+from loaders.enterprises import link_persons_by_code
 from loaders.errors import ImportProblem, UnreadableFile
 
 
@@ -40,6 +41,7 @@ def run_import_command(args) -> int:
             try:
                 plan = prepare_import(file, kind=getattr(args, "kind", "auto"))
                 result = apply_import(engine, plan, dry_run=args.dry_run, imported_by=args.by)
+                link_persons_by_code(engine, plan, result, imported_by=args.by, dry_run=args.dry_run)
             except (FileNotFoundError, IsADirectoryError, UnreadableFile) as exc:
                 print(f"{file}: {_unreadable(exc)}", file=sys.stderr)
                 status = 1

@@ -16,7 +16,6 @@ link (method `name`, with a confidence) that staff confirm.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
@@ -39,6 +38,7 @@ from store.changes import WriteRefused, open_change_set, undo_in
 from store.credit_code import InvalidCreditCode, parse
 from store.engine import writing
 from store.schema import change_set, enterprise, import_batch
+from store.scope import EVERYTHING, Scope
 
 ENTERPRISES, SHAREHOLDERS, RISKS = "enterprises", "shareholders", "risks"
 ORDER = (ENTERPRISES, SHAREHOLDERS, RISKS)  # enterprises land first, so a later sheet can refer to them
@@ -536,3 +536,114 @@ def result_line(result: EnterpriseResult) -> str:
 
 def to_json_line(result: EnterpriseResult) -> str:
     return json.dumps(result.to_json(), ensure_ascii=False, default=str)
+
+
+# ---------------------------------------------------------------- the person import's credit-code column
+
+ROLE_WORDS = (("股东", "shareholder"), ("董事", "executive"), ("经理", "executive"), ("总裁", "executive"),
+              ("监事", "executive"), ("厂长", "executive"), ("总监", "executive"), ("ceo", "executive"))
+LINKED_NOTE = "用于关联企业 · links the person to the enterprise"
+
+
+@dataclass
+class CodeLinks:
+    linked: int = 0          # links made (or, in a dry run, that would be made)
+    unknown: int = 0         # codes of enterprises not in the store yet
+    invalid: int = 0         # cells that are not valid codes (a warning each; the person row stands)
+
+
+def credit_code_columns(plan) -> dict[int, int]:
+    """sheet index -> the column of a person sheet that holds 统一社会信用代码 (not a person field)."""
+    ref = load_columns()
+    found = {}
+    for index, sheet in enumerate(plan.sheets):
+        for column in sheet.columns:
+            if not column.field and match_label(column.label, ref) == "credit_code":
+                found[index] = column.index
+                column.note = LINKED_NOTE
+                break
+    return found
+
+
+def link_persons_by_code(engine: Engine, plan, result, *, imported_by: str | None = None,
+                         dry_run: bool = False, scope: Scope = EVERYTHING) -> CodeLinks:
+    """After a person import: link each accepted row's person to the enterprise its credit-code cell names.
+
+    The person is found as the import found them (ID number, then name and mobile, then name
+    and birth date); the role is legal representative when the registry names the person so,
+    else read from the position (股东, 董事, 经理 …), else employee. One change set of its own
+    (source import), undone on its own; a code of an enterprise not yet imported is reported.
+    """
+    from loaders.plan import F
+
+    columns = credit_code_columns(plan)
+    report = CodeLinks()
+    if not columns:
+        return report
+    rejected = {id(row) for row, _m in result.rejected_rows}
+    wanted = []
+    for row in plan.rows:
+        at = columns.get(row.sheet_index)
+        if at is None or id(row) in rejected or at >= len(row.raw) or not _label(row.raw[at]):
+            continue
+        try:
+            code = parse(row.raw[at]).code
+        except InvalidCreditCode as exc:
+            report.invalid += 1
+            result.warning_list.append({"sheet": row.sheet, "row": row.row, "column": plan.sheets[row.sheet_index]
+                                        .columns[at].label, "message": f"{exc}（人员已导入，未关联企业 · the person was "
+                                                                       f"imported, not linked）"})
+            continue
+        wanted.append((row, code))
+    if not wanted:
+        return report
+    try:
+        with writing(engine) as conn:
+            reason = (f"按统一社会信用代码关联企业（第 {result.batch_id} 批人员导入） · "
+                      f"links by credit code (person import batch {result.batch_id})")
+            cs = open_change_set(conn, "import", imported_by, reason, scope=scope)
+            for row, code in wanted:
+                firm = conn.execute(select(enterprise.c.id, enterprise.c.legal_representative)
+                                    .where(enterprise.c.credit_code == code)).first()
+                if firm is None:
+                    report.unknown += 1
+                    continue
+                # A dry run inserted nobody: a row whose enterprise is stored would be linked.
+                pid = None if dry_run else _person_of(conn, row.values, F, scope)
+                if dry_run or pid is None:
+                    report.linked += dry_run
+                    continue
+                name, position = row.values[F["name"]], (row.values[F["position"]] or "").lower()
+                role = ("legal_representative" if name == firm.legal_representative
+                        else word_kind(position, ROLE_WORDS) or "employee")
+                if ent.link_person(cs, pid, firm.id, role, method="credit_code")[1] != ent.UNCHANGED:
+                    report.linked += 1
+            cs.close(action="link", detail={"person_batch": result.batch_id, "linked": report.linked})
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    if report.linked or report.unknown:
+        result.notices.append(
+            f"按统一社会信用代码关联企业 {report.linked} 人；{report.unknown} 个代码的企业尚未导入（导入企业数据后重新导入本表即可关联） · "
+            f"linked {report.linked} persons to enterprises by credit code; {report.unknown} codes name enterprises "
+            f"not imported yet (import them, then this file again)")
+    return report
+
+
+def _person_of(conn, values: list, F: dict, scope: Scope) -> int | None:
+    """The one stored person in `scope` a row names: by ID number, else name and mobile, else name and birth date."""
+    from store.schema import person
+
+    p = person.c
+    inside = scope.person_clause(person)
+    for cond in ([p.id_number == values[F["id_number"]]] if values[F["id_number"]] else None,
+                 [p.name == values[F["name"]], p.phone == values[F["phone"]]] if values[F["phone"]] else None,
+                 [p.name == values[F["name"]], p.birth_date == values[F["birth_date"]]]
+                 if values[F["birth_date"]] else None):
+        if cond is None:
+            continue
+        ids = conn.execute(select(p.id).where(*cond, *([] if inside is None else [inside])).limit(2)).scalars().all()
+        if ids:
+            return ids[0] if len(ids) == 1 else None
+    return None

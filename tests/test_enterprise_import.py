@@ -227,3 +227,40 @@ def test_cli_imports_reports_json_and_undoes(store_url, tmp_path, capsys):
     assert cli(["undo", str(line["batch_id"]), "--db", store_url]) == 0
     assert "已撤销" in capsys.readouterr().out
     assert cli(["enterprises", str(tmp_path / "missing.xlsx"), "--db", store_url]) == 1
+
+
+PERSONS_WITH_CODES = (
+    "姓名,身份证号,统战对象类别,所属区县,工作单位,职务,统一社会信用代码\n"
+    "王老板,330106197503120016,非公有制经济人士,西湖区,杭州甲科技有限公司,董事长,９１３５０１００Ｍ０００１００Ｙ４３\n"
+    "李经理,,非公有制经济人士,西湖区,乙贸易（杭州）有限公司,总经理,91110000600037341L\n"
+    "钱总,330106198001010011,非公有制经济人士,西湖区,丙公司,总经理,91440300708461136T\n"
+    "孙会计,330106198202020024,非公有制经济人士,西湖区,甲公司,会计,91350100M000100Y4X\n"
+)
+
+
+def _fix_ids(text: str) -> str:
+    """The sample's ID numbers with their GB 11643 check digits."""
+    from loaders.normalise import id_check_digit
+
+    for first17 in ("33010619750312001", "33010619800101001", "33010619820202002"):
+        text = text.replace(first17 + text[text.index(first17) + 17], first17 + id_check_digit(first17))
+    return text
+
+
+def test_the_person_import_links_by_credit_code(engine):
+    from loaders.api import import_file
+
+    run(engine, xlsx(MESSY, MERGES))
+    data = _fix_ids(PERSONS_WITH_CODES).encode()
+    dry = import_file(engine, data, "人员.csv", dry_run=True, imported_by="clerk")
+    assert count(engine, enterprise_link) == 0 and any("关联企业 1 人" in n for n in dry.notices)
+    result = import_file(engine, data, "人员.csv", imported_by="clerk")
+    assert result.inserted == 3 and result.rejected == 1  # 李经理: nothing to identify him by
+    assert any("关联企业 1 人" in n and "1 个代码" in n for n in result.notices)  # 钱总's enterprise is not stored
+    assert any("校验位不符" in w["message"] and "未关联" in w["message"] for w in result.warning_list)
+    with engine.connect() as conn:
+        links = conn.execute(select(enterprise_link.c.role, enterprise_link.c.method, enterprise_link.c.confidence)).all()
+    # The registry names 王老板 as legal representative: that role wins over 董事长.
+    assert links == [("legal_representative", "credit_code", 1.0)]
+    again = import_file(engine, data, "人员.csv", imported_by="clerk")
+    assert not any("关联企业 1 人" in n for n in again.notices) and count(engine, enterprise_link) == 1
