@@ -428,3 +428,27 @@ enterprise_link = Table(
     Index("ix_enterprise_link_person_id", "person_id", "enterprise_id", "role", unique=True),
     Index("ix_enterprise_link_enterprise_id", "enterprise_id"),
 )
+
+# Keys for the read-only JSON API (/api/v1/): created by admins, only a hash kept.
+API_ACCESS = ("masked", "personal")
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Who the key is for: another department's system, e.g. 区人大信息系统.
+    Column("name", String(64), nullable=False),
+    # SHA-256 of the key; the key itself is shown once, when created.
+    Column("key_sha256", String(64), nullable=False, unique=True),
+    # The key's first characters, to tell keys apart in lists and logs.
+    Column("key_prefix", String(12), nullable=False),
+    # masked: ID numbers and phones masked, birth year only; personal: in full.
+    Column("access", String(16), nullable=False),
+    # Comma-separated district codes the key reads; empty = the whole area.
+    Column("scope_districts", Text, nullable=False, server_default=""),
+    Column("created_by", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+)

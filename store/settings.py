@@ -30,6 +30,8 @@ SETTINGS = [
     Setting("login_max_failures", 5, "Failed sign-ins in a row that lock an account for 15 minutes."),
     Setting("analytic_copy", True, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
     Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
+    Setting("api_rate_per_minute", 120, "Requests a minute each API key may make (per server process)."),
+    Setting("api_settle_seconds", 5, "The API lists changes up to this many seconds ago, so late commits are not passed over."),
     Setting("today", "", "Pins the date the app and the demo take as today (YYYY-MM-DD); empty: the calendar's."),
 ]
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -117,7 +117,10 @@ async def export_endpoint(request: Request) -> Response:
 
 
 def routes(base_path: str) -> list[Route]:
+    from ui.api import api_routes
+
     return [
         Route(route_path(base_path, "session"), session_endpoint(base_path), methods=["POST"]),
         Route(route_path(base_path, "export", "{ticket}"), export_endpoint, methods=["GET"]),
+        *api_routes(base_path, get_engine),
     ]

@@ -1,4 +1,4 @@
-"""enterprises keyed by 统一社会信用代码, shareholders, risk records, person-enterprise links
+"""enterprises keyed by 统一社会信用代码, shareholders, risk records, person-enterprise links; API keys
 
 Revision ID: 0008
 Revises: 0005
@@ -15,6 +15,21 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('api_key',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('key_sha256', sa.String(length=64), nullable=False),
+    sa.Column('key_prefix', sa.String(length=12), nullable=False),
+    sa.Column('access', sa.String(length=16), nullable=False),
+    sa.Column('scope_districts', sa.Text(), server_default='', nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
+    sa.UniqueConstraint('key_sha256', name=op.f('uq_api_key_key_sha256'))
+    )
     op.create_table('enterprise',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('credit_code', sa.String(length=18), nullable=False),
@@ -80,6 +95,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('api_key')
     op.drop_table('enterprise_link')
     op.drop_table('shareholder')
     op.drop_table('risk_record')
