@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     firms.add_argument("--by", default="cli", help="who is importing (recorded in the batch and audit log)")
     firms.set_defaults(handler="loaders.commands:run_enterprises_command")
 
+    sync = sub.add_parser("sync", help="同步其他部门的名单 · apply another department's roster as a change set")
+    sync.add_argument("name", help="whose roster, e.g. 区人大 (names the batch and the change set)")
+    origin = sync.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--sql", metavar="URL", help="the other department's database URL (with --query)")
+    origin.add_argument("--json", dest="feed", metavar="URL_OR_FILE", help="a JSON feed: a list of objects")
+    sync.add_argument("--query", help="the SQL query giving the roster (its column names as a sheet's headers)")
+    sync.add_argument("--db", help="database URL of this store")
+    sync.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
+    sync.add_argument("--print-json", action="store_true", help="one JSON object with the counts")
+    sync.add_argument("--by", default="sync", help="who runs it (recorded in the change set and audit log)")
+    sync.set_defaults(handler="loaders.commands:run_sync_command")
+
     undo = sub.add_parser("undo", help="撤销一次导入 · undo an import batch")
     undo.add_argument("batch_id", type=int)
     undo.add_argument("--db", help="database URL")

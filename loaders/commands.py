@@ -130,15 +130,42 @@ def run_enterprises_command(args) -> int:
     return status
 
 
+def run_sync_command(args) -> int:
+    from loaders.sync import apply_sync, prepare_sync, roster_from_json, roster_from_sql, sync_line
+
+    if args.sql and not args.query:
+        print("--sql 需要 --query · --sql needs --query", file=sys.stderr)
+        return 2
+    engine = _open(args.db)
+    try:
+        columns, rows = roster_from_sql(args.sql, args.query) if args.sql else roster_from_json(args.feed)
+        result = apply_sync(engine, prepare_sync(args.name, columns, rows), args.name, actor=args.by,
+                            dry_run=args.dry_run)
+    except UnreadableFile as exc:
+        print(f"{args.name}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if args.print_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
+    else:
+        print(sync_line(result))
+        for error in result.errors[:50]:
+            print(f"    第 {error['row']} 条 record {error['row']}: {error['message']}")
+    for notice in result.notices:
+        print(f"{args.name}: {notice}", file=sys.stderr)
+    return 0
+
+
 def run_undo_command(args) -> int:
-    from loaders.enterprises import is_enterprise_batch, undo_enterprise_import
+    from loaders.enterprises import is_change_set_batch, undo_change_set_batch
 
     engine = _open(args.db)
     try:
-        if is_enterprise_batch(engine, args.batch_id):
-            outcome = undo_enterprise_import(engine, args.batch_id, actor=args.by)
-            print(f"已撤销第 {args.batch_id} 批企业数据：还原 {outcome.changes} 项 · "
-                  f"undid enterprise batch {args.batch_id}: {outcome.changes} changes put back")
+        if is_change_set_batch(engine, args.batch_id):
+            outcome = undo_change_set_batch(engine, args.batch_id, actor=args.by)
+            print(f"已撤销第 {args.batch_id} 批：还原 {outcome.changes} 项 · "
+                  f"undid batch {args.batch_id}: {outcome.changes} changes put back")
             return 0
         result = undo_batch(engine, args.batch_id, actor=args.by)
     except ImportProblem as exc:

@@ -338,22 +338,28 @@ def _mark_duplicates(plan: EnterprisePlan) -> None:
 
 # ---------------------------------------------------------------- applying
 
-@dataclass
-class EnterpriseResult:
-    file: str
+@dataclass(kw_only=True)
+class BatchCounts:
+    """What a batch written as one change set did (an enterprise import, a sync)."""
+
     dry_run: bool
     rows_read: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
-    links_suggested: int = 0
     batch_id: int | None = None
     change_set_id: int | None = None
-    by_kind: dict = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)
-    warning_list: list[dict] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EnterpriseResult(BatchCounts):
+    file: str
+    links_suggested: int = 0
+    by_kind: dict = field(default_factory=dict)
+    warning_list: list[dict] = field(default_factory=list)
     rejected_rows: list[tuple[EnterpriseRow, str]] = field(default_factory=list)
     sheets: list[EnterpriseSheet] = field(default_factory=list)
 
@@ -476,19 +482,23 @@ def _save(cs, row: EnterpriseRow, eid: int | None, source: str, touched: set[int
 
 # ---------------------------------------------------------------- undo and the error report
 
-def undo_enterprise_import(engine: Engine, batch_id: int, actor: str | None = None):
-    """Undo one enterprise import (its change set) and mark the batch undone; raises BatchNotFound or UndoRefused."""
+def undo_change_set_batch(engine: Engine, batch_id: int, actor: str | None = None):
+    """Undo a batch written as one change set (an enterprise import, a sync) and mark it undone.
+
+    Raises BatchNotFound or UndoRefused (with the reason: later work changed the same rows).
+    """
     with writing(engine) as conn:
         batch = conn.execute(select(import_batch).where(import_batch.c.id == batch_id)).first()
         set_id = conn.execute(select(change_set.c.id).where(change_set.c.import_batch_id == batch_id,
                                                              change_set.c.undoes.is_(None))).scalar()
         if batch is None or set_id is None:
-            raise BatchNotFound(f"没有第 {batch_id} 批企业数据导入 · there is no enterprise import batch {batch_id}")
+            raise BatchNotFound(f"没有第 {batch_id} 批（按变更集写入的导入或同步） · there is no batch {batch_id} "
+                                f"written as a change set")
         if batch.status != "done":
             raise UndoRefused(f"第 {batch_id} 批的状态是「{batch.status}」，无法撤销（已撤销过？） · "
                               f"batch {batch_id} is {batch.status!r} and cannot be undone (already undone?)")
         try:
-            outcome = undo_in(conn, set_id, actor, reason=f"撤销第 {batch_id} 批企业数据导入 · undo of import batch {batch_id}",
+            outcome = undo_in(conn, set_id, actor, reason=f"撤销第 {batch_id} 批 · undo of batch {batch_id}",
                               detail={"batch_id": batch_id})
         except StoreUndoRefused as exc:
             raise UndoRefused(str(exc)) from None
@@ -496,7 +506,8 @@ def undo_enterprise_import(engine: Engine, batch_id: int, actor: str | None = No
     return outcome
 
 
-def is_enterprise_batch(engine: Engine, batch_id: int) -> bool:
+def is_change_set_batch(engine: Engine, batch_id: int) -> bool:
+    """Whether the batch was written as one change set (enterprise imports, syncs), not by the person importer."""
     with engine.connect() as conn:
         row = conn.execute(select(import_batch.c.id).join(change_set, change_set.c.import_batch_id == import_batch.c.id)
                            .where(import_batch.c.id == batch_id)).first()

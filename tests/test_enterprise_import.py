@@ -144,15 +144,15 @@ def test_the_same_file_twice_changes_nothing_and_undo_puts_everything_back(engin
     assert (second.inserted, second.rejected) == (0, 3)
     assert count(engine, enterprise) == 2 and count(engine, shareholder) == 3
     with pytest.raises(UndoRefused):
-        imp.undo_enterprise_import(engine, first.batch_id, "clerk")  # the second batch touched the same rows
-    imp.undo_enterprise_import(engine, second.batch_id, "clerk")
-    imp.undo_enterprise_import(engine, first.batch_id, "clerk")
+        imp.undo_change_set_batch(engine, first.batch_id, "clerk")  # the second batch touched the same rows
+    imp.undo_change_set_batch(engine, second.batch_id, "clerk")
+    imp.undo_change_set_batch(engine, first.batch_id, "clerk")
     assert [count(engine, t) for t in (enterprise, shareholder, risk_record, enterprise_link)] == [0, 0, 0, 0]
     with engine.connect() as conn:
         assert conn.execute(select(import_batch.c.status).order_by(import_batch.c.id)).scalars().all() == [
             "undone", "undone"]
     with pytest.raises(UndoRefused):
-        imp.undo_enterprise_import(engine, first.batch_id, "clerk")
+        imp.undo_change_set_batch(engine, first.batch_id, "clerk")
 
 
 def test_one_file_per_kind_as_csv_with_the_kind_in_the_file_name(engine):
