@@ -153,6 +153,11 @@ def confirm_link(cs: ChangeSet, link_id: int) -> bool:
                                                        "confidence": 1.0}))
 
 
+def dismiss_link(cs: ChangeSet, link_id: int) -> None:
+    """Staff say a suggested link is wrong: it goes (recorded whole, so an undo brings it back)."""
+    cs.delete("enterprise_link", link_id)
+
+
 def live_link():
     """Links that count (risk warnings, filters, figures): made by credit code or staff, or confirmed."""
     return or_(enterprise_link.c.method != "name", enterprise_link.c.confirmed_at.is_not(None))

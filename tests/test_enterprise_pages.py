@@ -73,3 +73,19 @@ def test_data_health_counts_unlinked_private_economy_persons(engine, open_page):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["未关联企业的非公有制经济人士"] == "2"
     assert metrics["关联企业"] == "1" and metrics["企业风险提示"] == "1"
+
+
+def test_staff_confirm_a_suggested_link_on_the_card(engine, open_page):
+    from sqlalchemy import select
+
+    from store.schema import enterprise_link
+
+    pid = cultivated_with_checkins(engine, "王老板", checkins=0)
+    dishonest(engine, pid, method="name")
+    at = open_page(url_of(engine), "explorer", person=str(pid))
+    [link_id] = [int(b.key.rsplit("_", 1)[1]) for b in at.button if b.key and b.key.startswith("enterprise_confirm_")]
+    at.button(key=f"enterprise_confirm_{link_id}").click().run()
+    assert not at.exception and any("已确认关联" in s.value for s in at.success)
+    with engine.connect() as conn:
+        confirmed = conn.execute(select(enterprise_link.c.confirmed_at, enterprise_link.c.confidence)).one()
+    assert confirmed.confirmed_at is not None and confirmed.confidence == 1.0

@@ -1,4 +1,6 @@
 TEXTS = {
+    # A person's history names the change rows of their enterprise links.
+    "people.entity.enterprise_link": ("关联企业", "Enterprise link"),
     "enterprise.card": ("关联企业", "Enterprises"),
     "enterprise.none": ("暂无关联企业", "No linked enterprise"),
     "enterprise.credit_code": ("统一社会信用代码", "Credit code"),
@@ -17,6 +19,10 @@ TEXTS = {
     "enterprise.confirmed": ("已确认", "Confirmed"),
     "enterprise.suggested": ("待确认（按单位名称匹配，可信度 {confidence:.0%}）",
                              "To confirm (matched by organisation name, confidence {confidence:.0%})"),
+    "enterprise.confirm": ("确认关联", "Confirm link"),
+    "enterprise.dismiss": ("不是此企业", "Not this enterprise"),
+    "enterprise.confirmed_done": ("已确认关联（可在人员维护的历史中撤销）", "Link confirmed (undo from the person's history)"),
+    "enterprise.dismissed_done": ("已删除该关联建议（可在人员维护的历史中撤销）", "Suggestion removed (undo from the person's history)"),
     "enterprise.shareholders": ("股东", "Shareholders"),
     "enterprise.holder": ("股东名称", "Shareholder"),
     "enterprise.holder_kind": ("类型", "Kind"),
