@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     firms.add_argument("--by", default="cli", help="who is importing (recorded in the batch and audit log)")
     firms.set_defaults(handler="loaders.commands:run_enterprises_command")
 
+    fetch = sub.add_parser("enterprise-fetch", help="从企业信息服务查询企业 · look enterprises up in the licensed service")
+    fetch.add_argument("codes", nargs="+", metavar="CODE", help="统一社会信用代码")
+    fetch.add_argument("--db", help="database URL")
+    fetch.add_argument("--force", action="store_true", help="ask the service even within the refresh age")
+    fetch.set_defaults(handler="loaders.commands:run_fetch_command")
+
     sync = sub.add_parser("sync", help="同步其他部门的名单 · apply another department's roster as a change set")
     sync.add_argument("name", help="whose roster, e.g. 区人大 (names the batch and the change set)")
     origin = sync.add_mutually_exclusive_group(required=True)

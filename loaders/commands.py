@@ -130,6 +130,33 @@ def run_enterprises_command(args) -> int:
     return status
 
 
+def run_fetch_command(args) -> int:
+    from loaders.provider import EnterpriseProvider, ProviderProblem, provider_config
+    from store.credit_code import InvalidCreditCode
+
+    config = provider_config()
+    if config is None:
+        print("未配置企业信息服务：请在 .streamlit/secrets.toml 的 [enterprise_provider] 中填写 url · "
+              "the enterprise-data service is not configured ([enterprise_provider] url in the secrets)",
+              file=sys.stderr)
+        return 1
+    engine = _open(args.db)
+    status = 0
+    try:
+        provider = EnterpriseProvider(engine, config, actor="cli")
+        for code in args.codes:
+            try:
+                found = provider.lookup(code, force=args.force)
+            except (InvalidCreditCode, ProviderProblem) as exc:
+                print(f"{code}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+                status = 1
+                continue
+            print(f"{found.code}\t{found.outcome}\t{found.enterprise_id or ''}")
+    finally:
+        engine.dispose()
+    return status
+
+
 def run_sync_command(args) -> int:
     from loaders.sync import apply_sync, prepare_sync, roster_from_json, roster_from_sql, sync_line
 

@@ -452,3 +452,16 @@ api_key = Table(
     Column("revoked_at", DateTime),
     Column("last_used_at", DateTime),
 )
+
+# What the licensed enterprise-data service last answered per credit code, and when: a
+# lookup within the refresh age is answered from here without calling the service.
+provider_cache = Table(
+    "provider_cache",
+    metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("fetched_at", DateTime, nullable=False),
+    # found | not_found
+    Column("status", String(16), nullable=False),
+    # The service's JSON answer as received (for found).
+    Column("body", Text),
+)

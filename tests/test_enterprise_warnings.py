@@ -15,7 +15,7 @@ from store import enterprises as ent
 from store.filters import PersonFilter
 from store.queries import explorer
 from store.queries import lifecycle as q
-from store.schema import activity, appointment, participation
+from store.schema import activity, participation
 from store.scope import EVERYTHING, Scope
 from ui.filters import filter_from_widgets, widget_state
 

@@ -1,4 +1,4 @@
-"""enterprises keyed by 统一社会信用代码, shareholders, risk records, person-enterprise links; API keys
+"""enterprises keyed by 统一社会信用代码, shareholders, risk records, person-enterprise links; API keys; the enterprise-data service's cache
 
 Revision ID: 0008
 Revises: 0005
@@ -48,6 +48,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('credit_code', name=op.f('uq_enterprise_credit_code'))
     )
     op.create_index('ix_enterprise_name_key', 'enterprise', ['name_key'], unique=False)
+    op.create_table('provider_cache',
+    sa.Column('credit_code', sa.String(length=18), nullable=False),
+    sa.Column('fetched_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('body', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('credit_code', name=op.f('pk_provider_cache'))
+    )
     op.create_table('risk_record',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -95,6 +102,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('provider_cache')
     op.drop_table('api_key')
     op.drop_table('enterprise_link')
     op.drop_table('shareholder')
