@@ -1,0 +1,83 @@
+"""In a real browser: the profile's enterprise card (shareholders, risk records, the warning) and the
+lifecycle candidates' risk warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store import changes as ch
+from store import enterprises as ent
+from store.engine import create_store_engine
+from store.migrate import upgrade_to_head
+from tests.browser_support import browser_page, streamlit_server, wait_for_app
+from tests.test_enterprise_warnings import CODE, cultivated_with_checkins, dishonest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "enterprises"
+WAIT_MS = 90_000
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url, create=True)
+    upgrade_to_head(engine)
+    risky = cultivated_with_checkins(engine, "王老板")
+    cultivated_with_checkins(engine, "李经理")
+    dishonest(engine, risky)
+    with ch.change_set_of(engine, "import", "clerk") as cs:
+        eid = ent.enterprise_id_for(cs, CODE)
+        ent.save_shareholder(cs, eid, dict(name="杭州丁投资合伙企业（有限合伙）", kind="enterprise", share=40.0))
+    engine.dispose()
+    return url, risky
+
+
+CELL_SHOWN_JS = """(text) => [...document.querySelectorAll('[data-testid="stDataFrame"] [role="gridcell"], '
+                                      + '[data-testid="stDataFrame"] td')].some(c => c.textContent.includes(text))"""
+
+
+def wait_for_cell(page, text: str) -> None:
+    """Until a table shows a cell holding `text` (the grids draw on a canvas and keep an accessible copy of
+    the cells they have drawn: each table is brought into view first)."""
+    for grid in page.locator('[data-testid="stDataFrame"]').all():
+        grid.scroll_into_view_if_needed()
+        if page.evaluate(CELL_SHOWN_JS, text):
+            return
+    page.wait_for_function(CELL_SHOWN_JS, arg=text, timeout=WAIT_MS)
+
+
+def test_the_enterprise_card_and_the_candidates_warning(seeded, chromium):
+    url, risky = seeded
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(url) as base, browser_page(chromium, width=1600, height=1400) as (page, _):
+        page.goto(f"{base}/explorer?person={risky}")
+        wait_for_app(page, timeout_ms=WAIT_MS)
+        card = page.locator('[class*="st-key-enterprise_card_"]').first
+        card.wait_for(timeout=WAIT_MS)
+        card.scroll_into_view_if_needed()
+        text = card.inner_text()
+        assert "杭州甲科技有限公司" in text and CODE in text and "法定代表人" in text
+        assert "1 条风险记录" in text
+        # Shareholders and risk records: two tables drawn inside the card.
+        page.wait_for_function(
+            """() => { const gs = [...document.querySelectorAll(
+                           '[class*="st-key-enterprise_card_"] [data-testid="stDataFrame"]')];
+                       return gs.length === 2 && gs.every(g => g.getBoundingClientRect().height > 0); }""",
+            timeout=WAIT_MS)
+        wait_for_cell(page, "失信被执行人")
+        wait_for_cell(page, "杭州丁投资合伙企业（有限合伙）")
+        card.scroll_into_view_if_needed()
+        card.screenshot(path=str(SHOTS / "profile-card.png"))
+
+        page.goto(f"{base}/lifecycle")
+        wait_for_app(page, timeout_ms=WAIT_MS)
+        heading = page.get_by_text("可推荐使用的人员").first
+        heading.wait_for(timeout=WAIT_MS)
+        heading.scroll_into_view_if_needed()
+        wait_for_cell(page, "⚠ 1")
+        warned = page.locator('[data-testid="stDataFrame"]',
+                              has=page.locator('[role="gridcell"]:has-text("⚠ 1"), td:has-text("⚠ 1")'))
+        warned.first.screenshot(path=str(SHOTS / "candidates.png"))
