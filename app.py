@@ -35,6 +35,7 @@ PAGES = [
     ("nav.work", "lifecycle", ":material/autorenew:"),
     ("nav.data", "data_health", ":material/monitor_heart:"),
     ("nav.data", "data_import", ":material/upload_file:"),
+    ("nav.data", "enterprises", ":material/domain:"),
     ("nav.data", "audit", ":material/history:"),
 ]
 

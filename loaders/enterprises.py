@@ -383,8 +383,11 @@ def _entry(row: EnterpriseRow, column: str | None, message: str, plan_sheet: Ent
 
 
 def apply_enterprise_import(engine: Engine, plan: EnterprisePlan, *, dry_run: bool = False,
-                            imported_by: str | None = None) -> EnterpriseResult:
-    """One transaction: an import_batch and one change set; `dry_run` applies it all and rolls back."""
+                            imported_by: str | None = None, scope: Scope = EVERYTHING) -> EnterpriseResult:
+    """One transaction: an import_batch and one change set; `dry_run` applies it all and rolls back.
+
+    `scope` is the importer's: link suggestions are made only for persons inside it.
+    """
     result = EnterpriseResult(file=plan.file_name, dry_run=dry_run, rows_read=plan.rows_read,
                               notices=list(plan.notices), sheets=plan.sheets)
     now = clock.now()
@@ -394,7 +397,7 @@ def apply_enterprise_import(engine: Engine, plan: EnterprisePlan, *, dry_run: bo
                 file_name=plan.file_name[-255:], sha256=plan.sha256, imported_at=now, imported_by=imported_by,
                 rows_read=plan.rows_read, status="running").returning(import_batch.c.id)).scalar_one()
             cs = open_change_set(conn, "import", imported_by, f"导入企业数据 {Path(plan.file_name).name}",
-                                 import_batch_id=batch_id, now=now)
+                                 import_batch_id=batch_id, now=now, scope=scope)
             touched: set[int] = set()
             for kind in ORDER:
                 for row in plan.rows:
@@ -482,7 +485,7 @@ def _save(cs, row: EnterpriseRow, eid: int | None, source: str, touched: set[int
 
 # ---------------------------------------------------------------- undo and the error report
 
-def undo_change_set_batch(engine: Engine, batch_id: int, actor: str | None = None):
+def undo_change_set_batch(engine: Engine, batch_id: int, actor: str | None = None, scope: Scope = EVERYTHING):
     """Undo a batch written as one change set (an enterprise import, a sync) and mark it undone.
 
     Raises BatchNotFound or UndoRefused (with the reason: later work changed the same rows).
@@ -498,7 +501,7 @@ def undo_change_set_batch(engine: Engine, batch_id: int, actor: str | None = Non
             raise UndoRefused(f"第 {batch_id} 批的状态是「{batch.status}」，无法撤销（已撤销过？） · "
                               f"batch {batch_id} is {batch.status!r} and cannot be undone (already undone?)")
         try:
-            outcome = undo_in(conn, set_id, actor, reason=f"撤销第 {batch_id} 批 · undo of batch {batch_id}",
+            outcome = undo_in(conn, set_id, actor, scope=scope, reason=f"撤销第 {batch_id} 批 · undo of batch {batch_id}",
                               detail={"batch_id": batch_id})
         except StoreUndoRefused as exc:
             raise UndoRefused(str(exc)) from None

@@ -81,3 +81,26 @@ def test_the_enterprise_card_and_the_candidates_warning(seeded, chromium):
         warned = page.locator('[data-testid="stDataFrame"]',
                               has=page.locator('[role="gridcell"]:has-text("⚠ 1"), td:has-text("⚠ 1")'))
         warned.first.screenshot(path=str(SHOTS / "candidates.png"))
+
+
+def test_an_admin_imports_enterprise_data_on_the_page(tmp_path, chromium):
+    from tests.test_enterprise_import import MERGES, MESSY, xlsx
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url, create=True)
+    upgrade_to_head(engine)
+    engine.dispose()
+    data = xlsx(MESSY, MERGES)
+    with streamlit_server(url) as base, browser_page(chromium, width=1600, height=1400) as (page, _):
+        page.goto(f"{base}/enterprises")
+        wait_for_app(page, timeout_ms=WAIT_MS)
+        page.locator('input[type="file"]').set_input_files(files=[{
+            "name": "企业数据.xlsx", "buffer": data,
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+        commit = page.get_by_role("button", name="写入 7 行")
+        commit.wait_for(timeout=WAIT_MS)
+        metrics = page.get_by_test_id("stMetricValue").all_inner_texts()
+        assert metrics == ["10", "6", "1", "3"], metrics  # read, new, updated, rejected — as the CLI counts them
+        commit.click()
+        page.get_by_text("已写入第 1 批").wait_for(timeout=WAIT_MS)
+        page.screenshot(path=str(SHOTS / "import.png"), full_page=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from test_enterprise_warnings import cultivated_with_checkins, dishonest
 
@@ -89,3 +90,64 @@ def test_staff_confirm_a_suggested_link_on_the_card(engine, open_page):
     with engine.connect() as conn:
         confirmed = conn.execute(select(enterprise_link.c.confirmed_at, enterprise_link.c.confidence)).one()
     assert confirmed.confirmed_at is not None and confirmed.confidence == 1.0
+
+
+def _as(monkeypatch, engine, role: str, districts=()):
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from store.scope import Scope
+    from ui.auth import Viewer
+
+    monkeypatch.setenv("DATABASE_URL", url_of(engine))
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    monkeypatch.setenv("BRAIN_ANALYTIC_COPY", "0")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "enterprises.py"), default_timeout=120)
+    at.session_state["viewer"] = Viewer(name=f"{role}1", role=role, scope=Scope(districts=tuple(districts)))
+    at.session_state["last_seen"] = time.time()
+    return at.run()
+
+
+def test_the_enterprises_page_lists_suggestions_within_scope_and_confirms(engine, monkeypatch):
+    from sqlalchemy import select
+
+    from store.schema import enterprise_link
+
+    west = cultivated_with_checkins(engine, "王老板", checkins=0)
+    east = cultivated_with_checkins(engine, "赵董", district="330102", checkins=0)
+    dishonest(engine, west, method="name")
+    from store import changes as ch
+    from store import enterprises as ent
+
+    with ch.change_set_of(engine, "import", "clerk") as cs:
+        ent.link_person(cs, east, ent.enterprise_id_for(cs, "91350100M000100Y43"), "employee", method="name",
+                        confidence=0.6)
+    at = _as(monkeypatch, engine, "staff", districts=("330106",))
+    assert not at.exception and not at.error
+    shown = " ".join(m.value for m in at.markdown)
+    assert "王老板" in shown and "赵董" not in shown and "可信度 90%" in shown
+    assert not at.get("file_uploader")  # importing is for admins
+    [button] = [b for b in at.button if b.key and b.key.startswith("ent_confirm_")]
+    button.click().run()
+    assert any("已确认关联" in s.value for s in at.success)
+    with engine.connect() as conn:
+        assert conn.execute(select(enterprise_link.c.person_id).where(
+            enterprise_link.c.confirmed_at.is_not(None))).scalars().all() == [west]
+
+
+def test_admins_see_enterprise_batches_and_undo_them(engine, monkeypatch):
+    from sqlalchemy import func, select
+
+    from loaders import enterprises as imp
+    from store.schema import enterprise
+
+    data = "企业名称,统一社会信用代码\n杭州甲科技有限公司,91350100M000100Y43\n".encode()
+    done = imp.apply_enterprise_import(engine, imp.prepare_enterprise_import(data, "工商.csv"), imported_by="admin1")
+    at = _as(monkeypatch, engine, "admin")
+    assert not at.exception and at.get("file_uploader")
+    at.selectbox(key="ent_undo_pick").select(done.batch_id)
+    at.button(key="ent_undo").click().run()
+    assert not at.exception and any(f"已撤销第 {done.batch_id} 批" in s.value for s in at.success)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(enterprise)).scalar_one() == 0

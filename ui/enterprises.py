@@ -19,24 +19,32 @@ def _fact(label: str, value) -> str:
     return f"**{t(label)}**  \n{escape_markdown('' if value is None or pd.isna(value) else value)}"
 
 
-def _decide(link_id: int, confirm: bool) -> None:
-    """A suggested link confirmed or dismissed by staff: one change set of theirs, undoable from the history."""
+FLASH = "enterprise_flash"
+
+
+def decide_link(link_id: int, confirm: bool) -> None:
+    """A suggested link confirmed or dismissed by staff: one change set of theirs, undoable from the history.
+
+    A button callback; the outcome waits in the session for `show_flash`."""
     viewer = current_viewer()
     try:
         with ch.change_set_of(get_engine(), "staff", viewer.name, scope=viewer.scope) as cs:
             (ent.confirm_link if confirm else ent.dismiss_link)(cs, link_id)
     except ch.WriteRefused as refused:
-        st.session_state["enterprise_flash"] = ("error", str(refused))
+        st.session_state[FLASH] = ("error", str(refused))
         return
     data_changed()
-    st.session_state["enterprise_flash"] = ("success", t("enterprise.confirmed_done" if confirm
-                                                         else "enterprise.dismissed_done"))
+    st.session_state[FLASH] = ("success", t("enterprise.confirmed_done" if confirm else "enterprise.dismissed_done"))
+
+
+def show_flash() -> None:
+    if flash := st.session_state.pop(FLASH, None):
+        getattr(st, flash[0])(flash[1])
 
 
 def enterprise_card(card: EnterpriseCard) -> None:
     st.markdown(f"**{t('enterprise.card')}**")
-    if flash := st.session_state.pop("enterprise_flash", None):
-        getattr(st, flash[0])(flash[1])
+    show_flash()
     may_decide = current_viewer().role in ("staff", "admin")
     if card.enterprises.empty:
         st.caption(t("enterprise.none"))
@@ -49,9 +57,9 @@ def enterprise_card(card: EnterpriseCard) -> None:
             st.markdown(f"**{escape_markdown(link.name)}** · {role} · {state}")
             if not link.confirmed and may_decide:
                 yes, no, _ = st.columns([1, 1, 3])
-                yes.button(t("enterprise.confirm"), key=f"enterprise_confirm_{link.link_id}", on_click=_decide,
+                yes.button(t("enterprise.confirm"), key=f"enterprise_confirm_{link.link_id}", on_click=decide_link,
                            args=(int(link.link_id), True), type="primary")
-                no.button(t("enterprise.dismiss"), key=f"enterprise_dismiss_{link.link_id}", on_click=_decide,
+                no.button(t("enterprise.dismiss"), key=f"enterprise_dismiss_{link.link_id}", on_click=decide_link,
                           args=(int(link.link_id), False))
             if link.risks:
                 st.warning(t("enterprise.risk_warning", n=int(link.risks)), icon=":material/warning:")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, distinct, exists, func, not_, select
+from sqlalchemy import Engine, and_, distinct, exists, func, not_, select
 
 from store.enterprises import live_link
-from store.schema import enterprise, enterprise_link, person, risk_record, shareholder
+from store.schema import change_set, enterprise, enterprise_link, import_batch, person, risk_record, shareholder
 from store.scope import Scope
 
 PRIVATE_ECONOMY = "private_economy"
@@ -116,3 +116,49 @@ def unlinked_private_economy(engine: Engine, scope: Scope) -> int:
         stmt = stmt.where(clause)
     with engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
+
+
+SUGGESTION_COLUMNS = ["link_id", "person_id", "person", "organization", "district_code", "enterprise", "credit_code",
+                      "role", "confidence", "risks"]
+
+
+@dataclass(frozen=True)
+class SuggestionPage:
+    total: int
+    rows: pd.DataFrame
+
+
+def link_suggestions(engine: Engine, scope: Scope, offset: int = 0, limit: int = 20) -> SuggestionPage:
+    """Name-matched links staff have not confirmed yet, of persons in scope: surest first."""
+    link = enterprise_link.c
+    where = [link.method == "name", link.confirmed_at.is_(None)]
+    clause = scope.person_clause(person)
+    if clause is not None:
+        where.append(clause)
+    joined = enterprise_link.join(person, person.c.id == link.person_id).join(
+        enterprise, enterprise.c.id == link.enterprise_id)
+    risks = select(func.count()).where(risk_record.c.enterprise_id == enterprise.c.id).scalar_subquery()
+    stmt = (select(link.id.label("link_id"), person.c.id.label("person_id"), person.c.name.label("person"),
+                   person.c.organization, person.c.district_code, enterprise.c.name.label("enterprise"),
+                   enterprise.c.credit_code, link.role, link.confidence, risks.label("risks"))
+            .select_from(joined).where(*where)
+            .order_by(link.confidence.desc(), link.id).offset(max(0, int(offset))).limit(max(1, int(limit))))
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    return SuggestionPage(int(total), pd.DataFrame(rows, columns=SUGGESTION_COLUMNS))
+
+
+BATCH_COLUMNS = ["batch_id", "file_name", "imported_at", "imported_by", "rows_read", "inserted", "updated",
+                 "unchanged", "rejected", "status", "source"]
+
+
+def change_set_batches(engine: Engine, limit: int = 20) -> pd.DataFrame:
+    """The latest batches written as one change set (enterprise imports, syncs), newest first."""
+    b = import_batch.c
+    stmt = (select(b.id.label("batch_id"), b.file_name, b.imported_at, b.imported_by, b.rows_read, b.inserted,
+                   b.updated, b.unchanged, b.rejected, b.status, change_set.c.source)
+            .join(change_set, and_(change_set.c.import_batch_id == b.id, change_set.c.undoes.is_(None)))
+            .order_by(b.id.desc()).limit(max(1, int(limit))))
+    with engine.connect() as conn:
+        return pd.DataFrame([dict(r._mapping) for r in conn.execute(stmt)], columns=BATCH_COLUMNS)

@@ -1,4 +1,45 @@
 TEXTS = {
+    "page.enterprises": ("企业数据", "Enterprises"),
+    "enterprises.caption": ("非公有制经济人士所联系的企业：核对按单位名称匹配的关联，导入工商、股东和风险数据。",
+                            "Enterprises of private-economy persons: check name-matched links, import registry, "
+                            "shareholder and risk data."),
+    "enterprises.suggestions": ("待确认的企业关联", "Links to confirm"),
+    "enterprises.suggestions.caption": ("按工作单位名称匹配、尚未确认的关联共 {n} 条；确认前不计入风险提示和统计。",
+                                        "{n} links matched by organisation name await confirmation; until then "
+                                        "they count nowhere."),
+    "enterprises.suggestions.none": ("没有待确认的关联。", "No links to confirm."),
+    "enterprises.suggestion": ("**{person}**（{organization}）→ **{enterprise}** {code} · {role} · 可信度 {confidence:.0%}",
+                               "**{person}** ({organization}) → **{enterprise}** {code} · {role} · "
+                               "confidence {confidence:.0%}"),
+    "enterprises.import": ("导入企业数据", "Import enterprise data"),
+    "enterprises.import.caption": ("工商信息、股东信息、失信被执行人、法院公告、行政处罚、经营异常：每类一个工作表或一个文件。"
+                                   "先演练，确认后写入；可撤销。",
+                                   "Registry, shareholders, dishonest debtors, court notices, penalties, abnormal "
+                                   "operations: one sheet or one file per kind. A dry run first; undoable."),
+    "enterprises.rows": ("读取行数", "Rows read"),
+    "enterprises.new": ("新增", "New"),
+    "enterprises.changed": ("更新", "Updated"),
+    "enterprises.rejected": ("拒绝", "Rejected"),
+    "enterprises.col.sheet": ("工作表", "Sheet"),
+    "enterprises.col.row": ("行", "Row"),
+    "enterprises.col.column": ("列", "Column"),
+    "enterprises.col.message": ("原因", "Reason"),
+    "enterprises.report": ("下载错误行（改正后可重新导入）", "Download rejected rows (fix and import again)"),
+    "enterprises.warnings": ("警告 {n} 条", "{n} warnings"),
+    "enterprises.commit": ("写入 {n} 行", "Write {n} rows"),
+    "enterprises.committed": ("已写入第 {batch} 批：新增 {inserted}，更新 {updated}，拒绝 {rejected}；新的关联建议 {links} 条",
+                              "Batch {batch} written: {inserted} new, {updated} updated, {rejected} rejected; "
+                              "{links} new link suggestions"),
+    "enterprises.batches": ("企业数据导入与同步批次", "Enterprise imports and syncs"),
+    "enterprises.batches.none": ("还没有批次。", "No batches yet."),
+    "enterprises.col.batch": ("批次", "Batch"),
+    "enterprises.col.file": ("文件/来源", "File or source"),
+    "enterprises.col.at": ("时间", "When"),
+    "enterprises.col.by": ("操作人", "By"),
+    "enterprises.col.status": ("状态", "Status"),
+    "enterprises.undo.pick": ("撤销批次", "Batch to undo"),
+    "enterprises.undo": ("撤销", "Undo"),
+    "enterprises.undone": ("已撤销第 {batch} 批（还原 {n} 项）", "Batch {batch} undone ({n} changes put back)"),
     # A person's history names the change rows of their enterprise links.
     "people.entity.enterprise_link": ("关联企业", "Enterprise link"),
     "enterprise.card": ("关联企业", "Enterprises"),
