@@ -40,7 +40,7 @@ def suggestions_section() -> None:
     for s in page.rows.itertuples():
         with st.container(border=True, key=f"ent_suggestion_{s.link_id}"):
             left, yes, no = st.columns([6, 1, 1], vertical_alignment="center")
-            risk = " · ⚠ " + t("enterprise.risk_warning", n=int(s.risks)) if s.risks else ""
+            risk = " · " + t("enterprise.risk_warning", n=int(s.risks)) if s.risks else ""
             left.markdown(t("enterprises.suggestion", person=escape_markdown(s.person),
                             organization=escape_markdown(s.organization), enterprise=escape_markdown(s.enterprise),
                             code=s.credit_code, role=t(f"enterprise.role.{s.role}"), confidence=s.confidence) + risk)

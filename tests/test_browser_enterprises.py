@@ -77,9 +77,9 @@ def test_the_enterprise_card_and_the_candidates_warning(seeded, chromium):
         heading = page.get_by_text("可推荐使用的人员").first
         heading.wait_for(timeout=WAIT_MS)
         heading.scroll_into_view_if_needed()
-        wait_for_cell(page, "⚠ 1")
+        wait_for_cell(page, "风险记录 1 条")
         warned = page.locator('[data-testid="stDataFrame"]',
-                              has=page.locator('[role="gridcell"]:has-text("⚠ 1"), td:has-text("⚠ 1")'))
+                              has=page.locator('[role="gridcell"]:has-text("风险记录 1 条"), td:has-text("风险记录 1 条")'))
         warned.first.screenshot(path=str(SHOTS / "candidates.png"))
 
 

@@ -44,7 +44,7 @@ def test_candidates_carry_the_warning(engine, open_page):
     at = open_page(url_of(engine), "lifecycle")
     frame = next(df.value for df in at.dataframe if "企业风险提示" in df.value.columns)
     shown = {n: (r if isinstance(r, str) else None) for n, r in zip(frame["姓名"], frame["企业风险提示"])}
-    assert shown == {"王老板": "⚠ 1", "李经理": None}
+    assert shown == {"王老板": "风险记录 1 条", "李经理": None}
 
 
 def test_cockpit_shows_enterprise_counts_only_when_there_are_links(engine, make_app):

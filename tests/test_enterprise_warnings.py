@@ -59,7 +59,7 @@ def test_a_cultivated_person_with_a_dishonest_record_is_a_candidate_with_the_war
     rows = candidates(engine).set_index("id")
     assert rows.loc[risky, "risks"] == 1 and rows.loc[clean, "risks"] == 0
     shown = charts.candidate_table(candidates(engine), {c: c for c in charts.CANDIDATE_TABLE_COLUMNS})
-    assert marks(shown) == {"王老板": "⚠ 1", "李经理": None}
+    assert marks(shown) == {"王老板": "risks: 1", "李经理": None}
 
 
 def marks(shown: pd.DataFrame) -> dict:
@@ -94,7 +94,7 @@ def test_term_watch_carries_the_warning(engine):
     page = q.term_watch_page(engine, EVERYTHING, today, "soon")
     assert dict(zip(page.rows["name"], page.rows["risks"])) == {"王老板": 1, "李经理": 0}
     shown = charts.term_table(page.rows, {}, {c: c for c in charts.TERM_TABLE_COLUMNS})
-    assert marks(shown) == {"王老板": "⚠ 1", "李经理": None}
+    assert marks(shown) == {"王老板": "risks: 1", "李经理": None}
 
 
 def test_the_explorer_filter_column_and_scope_agree(engine):
@@ -133,5 +133,5 @@ def test_a_bad_url_value_is_ignored():
 
 def test_risk_warnings_survive_missing_values():
     rows = pd.DataFrame({"risks": [None, float("nan"), 0, 2]})
-    assert charts.risk_warnings(rows) == [None, None, None, "⚠ 2"]
+    assert charts.risk_warnings(rows) == [None, None, None, "risks: 2"]
     assert charts.risk_warnings(pd.DataFrame({"x": [1]})) == [None]

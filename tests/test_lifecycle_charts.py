@@ -79,7 +79,7 @@ def test_tables_show_only_listed_fields():
     table = charts.candidate_table(rows, headers, lang="en")
     assert list(table.columns) == list(charts.CANDIDATE_TABLE_COLUMNS)
     assert table.iloc[0].to_dict() == {"name": "张三", "category": "Others", "district": "Xihu",
-                                       "organization": "某单位", "check_ins": 4, "risks": "⚠ 2"}
+                                       "organization": "某单位", "check_ins": 4, "risks": "risks: 2"}
     funnel = charts.funnel_table(funnel_table(), STAGES, {c: c.upper() for c in charts.FUNNEL_TABLE_COLUMNS})
     assert funnel["STAGE"].tolist() == ["发现", "培养", "使用", "管理"]
     assert funnel["IN_ORDER"].tolist() == [6, 4, 2, 1]
