@@ -104,3 +104,28 @@ def test_an_admin_imports_enterprise_data_on_the_page(tmp_path, chromium):
         commit.click()
         page.get_by_text("已写入第 1 批").wait_for(timeout=WAIT_MS)
         page.screenshot(path=str(SHOTS / "import.png"), full_page=True)
+
+
+def test_the_cockpit_fits_eight_cards_in_its_row(tmp_path, chromium):
+    """With enterprise figures the KPI row holds eight cards: one row, nothing cut off, at 1920×1080."""
+    from loaders.demo import generate_demo
+    from store import clock
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url, create=True)
+    upgrade_to_head(engine)
+    generate_demo(engine, persons=300, seed=7, today=clock.today())
+    risky = cultivated_with_checkins(engine, "王老板", checkins=0)
+    dishonest(engine, risky)
+    engine.dispose()
+    with streamlit_server(url) as base, browser_page(chromium, width=1920, height=1080) as (page, _):
+        page.goto(f"{base}/cockpit?kiosk=1")
+        wait_for_app(page, timeout_ms=WAIT_MS)
+        page.locator('.cockpit-kpi[data-kpi="risk_alerts"]').wait_for(timeout=WAIT_MS)
+        cards = page.evaluate("""() => [...document.querySelectorAll('.cockpit-kpi')].map(c => {
+            const r = c.getBoundingClientRect();
+            return {top: Math.round(r.top), right: r.right, overflow: c.scrollWidth > c.clientWidth + 1,
+                    text: c.innerText}; })""")
+        page.screenshot(path=str(SHOTS / "cockpit-kpis.png"))
+    assert len(cards) == 8 and len({c["top"] for c in cards}) == 1, cards
+    assert not [c["text"] for c in cards if c["overflow"]] and max(c["right"] for c in cards) <= 1920
