@@ -36,6 +36,7 @@ PAGES = [
     ("nav.work", "reps", ":material/how_to_reg:"),
     ("nav.data", "data_health", ":material/monitor_heart:"),
     ("nav.data", "data_import", ":material/upload_file:"),
+    ("nav.data", "enterprises", ":material/domain:"),
     ("nav.data", "audit", ":material/history:"),
 ]
 

@@ -155,12 +155,22 @@ def _day(value):
     return None if moment is None else moment.date()
 
 
-CANDIDATE_TABLE_COLUMNS = ("name", "category", "district", "organization", "check_ins")
-TERM_TABLE_COLUMNS = ("name", "district", "body", "title", "term_start", "term_end", "days_left")
+CANDIDATE_TABLE_COLUMNS = ("name", "category", "district", "organization", "check_ins", "risks")
+TERM_TABLE_COLUMNS = ("name", "district", "body", "title", "term_start", "term_end", "days_left", "risks")
+# Words, not a warning sign: a symbol font may be missing on an office machine.
+RISK_MARK = "risks: {n}"
 
 
-def candidate_table(rows: pd.DataFrame, headers: Mapping[str, str], lang: str = "zh") -> pd.DataFrame:
-    """Candidates for display: name, category, district, organization, check-ins — nothing else."""
+def risk_warnings(rows: pd.DataFrame, mark: str = RISK_MARK) -> list[str | None]:
+    """A warning per row for the risk records of the person's enterprises; None without any (or no column)."""
+    if "risks" not in rows:
+        return [None] * len(rows)
+    return [None if cell.is_missing(v) or not cell.count(v) else mark.format(n=cell.count(v)) for v in rows["risks"]]
+
+
+def candidate_table(rows: pd.DataFrame, headers: Mapping[str, str], lang: str = "zh",
+                    risk_mark: str = RISK_MARK) -> pd.DataFrame:
+    """Candidates for display: name, category, district, organization, check-ins, a risk warning — nothing else."""
     en = lang == "en"
     data = {
         "name": _texts(rows["name"]),
@@ -168,12 +178,14 @@ def candidate_table(rows: pd.DataFrame, headers: Mapping[str, str], lang: str = 
         "district": _texts(rows["district_en"] if en else rows["district_zh"]),
         "organization": _texts(rows["organization"]),
         "check_ins": [cell.count(v) for v in rows["check_ins"]],
+        "risks": risk_warnings(rows, risk_mark),
     }
     return pd.DataFrame({headers[c]: data[c] for c in CANDIDATE_TABLE_COLUMNS})
 
 
 def term_table(
-    rows: pd.DataFrame, body_labels: Mapping[str, str], headers: Mapping[str, str], lang: str = "zh"
+    rows: pd.DataFrame, body_labels: Mapping[str, str], headers: Mapping[str, str], lang: str = "zh",
+    risk_mark: str = RISK_MARK,
 ) -> pd.DataFrame:
     """Posts for display, bodies as names; days_left is negative for overdue posts."""
     data = {
@@ -186,6 +198,7 @@ def term_table(
         "term_end": [_day(v) for v in rows["term_end"]],
         "days_left": pd.array([None if cell.is_missing(v) else cell.count(v) for v in rows["days_left"]],
                               dtype="Int64"),
+        "risks": risk_warnings(rows, risk_mark),
     }
     return pd.DataFrame({headers[c]: data[c] for c in TERM_TABLE_COLUMNS})
 

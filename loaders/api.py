@@ -27,6 +27,7 @@ from loaders.errors import (
     WrongFileType,
 )
 from loaders.attendance import next_status
+from loaders.enterprises import link_persons_by_code
 from loaders.plan import (
     KINDS,
     PARTICIPATIONS,
@@ -47,9 +48,13 @@ from loaders.undo import UndoResult, undo_batch
 
 def import_file(engine, source, file_name=None, *, dry_run=False, imported_by=None, mapping_overrides=None,
                 progress=None, kind="auto") -> ImportResult:
-    """prepare_import + apply_import in one call; `kind` is auto, persons or participations."""
-    return apply_import(engine, prepare_import(source, file_name, mapping_overrides, kind=kind), dry_run=dry_run,
-                        imported_by=imported_by, progress=progress)
+    """prepare_import + apply_import in one call; `kind` is auto, persons or participations.
+
+    A person sheet's 统一社会信用代码 column links its persons to stored enterprises afterwards."""
+    plan = prepare_import(source, file_name, mapping_overrides, kind=kind)
+    result = apply_import(engine, plan, dry_run=dry_run, imported_by=imported_by, progress=progress)
+    link_persons_by_code(engine, plan, result, imported_by=imported_by, dry_run=dry_run)
+    return result
 
 
 __all__ = [

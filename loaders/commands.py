@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from loaders.api import apply_import, prepare_import, undo_batch, write_error_report
+from loaders.enterprises import link_persons_by_code
 from loaders.errors import ImportProblem, UnreadableFile
 
 
@@ -23,6 +24,14 @@ def _report_path(base: str, file: str, many: bool) -> Path:
     return out.with_name(f"{out.stem}-{Path(file).stem}{out.suffix}")
 
 
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是文件 · this is a folder, not a file"
+    if isinstance(exc, FileNotFoundError):
+        return "找不到文件 · file not found"
+    return exc.message
+
+
 def run_import_command(args) -> int:
     engine = _open(args.db)
     status = 0
@@ -32,16 +41,9 @@ def run_import_command(args) -> int:
             try:
                 plan = prepare_import(file, kind=getattr(args, "kind", "auto"))
                 result = apply_import(engine, plan, dry_run=args.dry_run, imported_by=args.by)
-            except FileNotFoundError:
-                print(f"{file}: 找不到文件 · file not found", file=sys.stderr)
-                status = 1
-                continue
-            except IsADirectoryError:
-                print(f"{file}: 这是一个文件夹，不是文件 · this is a folder, not a file", file=sys.stderr)
-                status = 1
-                continue
-            except UnreadableFile as exc:
-                print(f"{file}: {exc.message}", file=sys.stderr)
+                link_persons_by_code(engine, plan, result, imported_by=args.by, dry_run=args.dry_run)
+            except (FileNotFoundError, IsADirectoryError, UnreadableFile) as exc:
+                print(f"{file}: {_unreadable(exc)}", file=sys.stderr)
                 status = 1
                 continue
             report = None
@@ -101,9 +103,97 @@ def _entry_lines(entries: list[dict], shown: int = 50) -> list[str]:
     return lines
 
 
-def run_undo_command(args) -> int:
+def run_enterprises_command(args) -> int:
+    from loaders.enterprises import (apply_enterprise_import, prepare_enterprise_import, result_line, to_json_line,
+                                     write_enterprise_error_report)
+
+    engine = _open(args.db)
+    status = 0
+    try:
+        for file in args.files:
+            try:
+                result = apply_enterprise_import(engine, prepare_enterprise_import(file), dry_run=args.dry_run,
+                                                 imported_by=args.by)
+            except (FileNotFoundError, IsADirectoryError, UnreadableFile) as exc:
+                print(f"{file}: {_unreadable(exc)}", file=sys.stderr)
+                status = 1
+                continue
+            if args.error_report:
+                write_enterprise_error_report(result, _report_path(args.error_report, file, len(args.files) > 1))
+            print(to_json_line(result) if args.json else result_line(result), flush=True)
+            if not args.json:
+                print("\n".join(_entry_lines(result.errors)))
+            for notice in result.notices:
+                print(f"{file}: {notice}", file=sys.stderr)
+    finally:
+        engine.dispose()
+    return status
+
+
+def run_fetch_command(args) -> int:
+    from loaders.provider import EnterpriseProvider, ProviderProblem, provider_config
+    from store.credit_code import InvalidCreditCode
+
+    config = provider_config()
+    if config is None:
+        print("未配置企业信息服务：请在 .streamlit/secrets.toml 的 [enterprise_provider] 中填写 url · "
+              "the enterprise-data service is not configured ([enterprise_provider] url in the secrets)",
+              file=sys.stderr)
+        return 1
+    engine = _open(args.db)
+    status = 0
+    try:
+        provider = EnterpriseProvider(engine, config, actor="cli")
+        for code in args.codes:
+            try:
+                found = provider.lookup(code, force=args.force)
+            except (InvalidCreditCode, ProviderProblem) as exc:
+                print(f"{code}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+                status = 1
+                continue
+            print(f"{found.code}\t{found.outcome}\t{found.enterprise_id or ''}")
+    finally:
+        engine.dispose()
+    return status
+
+
+def run_sync_command(args) -> int:
+    from loaders.sync import apply_sync, prepare_sync, roster_from_json, roster_from_sql, sync_line
+
+    if args.sql and not args.query:
+        print("--sql 需要 --query · --sql needs --query", file=sys.stderr)
+        return 2
     engine = _open(args.db)
     try:
+        columns, rows = roster_from_sql(args.sql, args.query) if args.sql else roster_from_json(args.feed)
+        result = apply_sync(engine, prepare_sync(args.name, columns, rows), args.name, actor=args.by,
+                            dry_run=args.dry_run)
+    except UnreadableFile as exc:
+        print(f"{args.name}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if args.print_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
+    else:
+        print(sync_line(result))
+        for error in result.errors[:50]:
+            print(f"    第 {error['row']} 条 record {error['row']}: {error['message']}")
+    for notice in result.notices:
+        print(f"{args.name}: {notice}", file=sys.stderr)
+    return 0
+
+
+def run_undo_command(args) -> int:
+    from loaders.enterprises import is_change_set_batch, undo_change_set_batch
+
+    engine = _open(args.db)
+    try:
+        if is_change_set_batch(engine, args.batch_id):
+            outcome = undo_change_set_batch(engine, args.batch_id, actor=args.by)
+            print(f"已撤销第 {args.batch_id} 批：还原 {outcome.changes} 项 · "
+                  f"undid batch {args.batch_id}: {outcome.changes} changes put back")
+            return 0
         result = undo_batch(engine, args.batch_id, actor=args.by)
     except ImportProblem as exc:
         print(exc.message, file=sys.stderr)

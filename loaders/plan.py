@@ -214,12 +214,15 @@ def _normalise_overrides(overrides: dict | None) -> dict[str, str | None] | None
     return out
 
 
-def find_header(rows: list[list], merged, ref: Reference, overrides=None):
-    """`(top, bottom)` 0-based header rows: the first of the first 10 rows naming 姓名 and one more field."""
+def find_header(rows: list[list], merged, ref: Reference, overrides=None, key_fields=frozenset({"name"})):
+    """`(top, bottom)` 0-based header rows: the first of the first 10 rows naming 姓名 and one more field.
+
+    Other imports (enterprises) name their own key fields: any one of them and one more field.
+    """
     for r in range(min(HEADER_SCAN_ROWS, len(rows))):
         fields = [match_label(_label(v), ref, overrides) for v in rows[r]]
         named = {f for f in fields if f and f != IGNORE}
-        if "name" in named and len(named) >= 2:
+        if named & key_fields and len(named) >= 2:
             return _header_band(rows, merged, ref, overrides, r, fields)
     return None
 

@@ -18,6 +18,7 @@ from charts import cockpit as charts
 from charts.echarts_theme import THEME
 from store.queries import activities as qa
 from store.queries import cockpit as q
+from store.queries import enterprises as qe
 from store.settings import get_setting
 from ui import theme
 from ui.auth import follows_session, guard_page
@@ -159,7 +160,10 @@ def cockpit() -> None:
               ("persons", "new", "active", "share_of", "activities", "checkins", "fresh_note")}
     labels["fresh"] = t("figure.fresh_12m")
     with guarded("kpis", kiosk=kiosk):
-        theme.kpi_row(charts.headline_cards(h, labels, threshold))
+        firms = query(qe.enterprise_figures, scope)
+        theme.kpi_row(charts.headline_cards(h, labels, threshold) + charts.enterprise_cards(
+            firms, {"enterprises": t("enterprise.figures.linked"), "alerts": t("enterprise.figures.alerts")},
+            threshold))
     if carousel:
         draw = dict(name_draw for column in COLUMNS for name_draw in column)
         # Every screen shows the same panel at the same moment: the index follows the wall clock.

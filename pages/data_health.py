@@ -22,6 +22,7 @@ from ui.cache import no_persons_yet, query
 from ui.links import explorer_link
 from ui.markdown import escape_markdown
 from ui.i18n import current_language, t
+from store.queries import enterprises as qe
 from ui.panels import guarded
 from ui.reps_figures import liveness_panel
 from ui.tables import table
@@ -102,6 +103,16 @@ def completeness_section(scope, lang: str) -> None:
     st.caption(t("health.complete.caption"))
 
 
+def enterprise_section(scope) -> None:
+    st.subheader(t("enterprise.card"))
+    figures = query(qe.enterprise_figures, scope)
+    a, b, c = st.columns(3)
+    a.metric(t("enterprise.unlinked"), _count(query(qe.unlinked_private_economy, scope)),
+             help=t("enterprise.unlinked_help"))
+    b.metric(t("enterprise.figures.linked"), _count(figures.enterprises_linked))
+    c.metric(t("enterprise.figures.alerts"), _count(figures.risk_alerts), help=t("enterprise.figures.alerts_help"))
+
+
 def duplicates_section(scope) -> None:
     st.subheader(t("health.dup.title"))
     # The first page carries the totals: page 1 costs one query, not a count and a page.
@@ -167,7 +178,8 @@ def main() -> None:
                                     ("freshness", freshness_section, (scope, today, lang)),
                                     ("completeness", completeness_section, (scope, lang)),
                                     ("duplicates", duplicates_section, (scope,)),
-                                    ("reps", liveness_panel, (scope, today, THRESHOLD))):
+                                    ("reps", liveness_panel, (scope, today, THRESHOLD)),
+                                    ("enterprises", enterprise_section, (scope,))):
             with guarded(f"health.{name}"):
                 section(*args)
     with guarded("health.batches"):

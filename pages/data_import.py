@@ -20,6 +20,7 @@ from loaders.api import (
     undo_batch,
     write_error_report,
 )
+from loaders.enterprises import link_persons_by_code
 from loaders.plan import READ_FIELDS
 from loaders.reference import ALL_FIELDS, IGNORE
 from store import mappings
@@ -278,6 +279,7 @@ def commit_section(state: dict, result) -> None:
     try:
         done = apply_import(get_engine(), state["plan"], imported_by=viewer.name, progress=progress,
                             scope=current_scope())
+        link_persons_by_code(get_engine(), state["plan"], done, imported_by=viewer.name, scope=current_scope())
     except ImportProblem as exc:
         bar.empty()
         st.error(t("import.commit.failed", reason=escape_markdown(exc.message)))

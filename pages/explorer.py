@@ -10,10 +10,12 @@ from store import clock
 from charts.explorer import BarOptions, PyramidOptions, TimelineOptions, age_gender_pyramid, bar_chart, stage_timeline
 from store.privacy import may_see_personal
 from store.queries import explorer as q
+from store.queries.enterprises import enterprise_card
 from ui import filters as uf
 from ui.auth import audit_once, guard_page
 from ui.bulk import bulk_actions
 from ui.cache import query
+from ui.enterprises import enterprise_card as show_enterprise_card
 from ui.i18n import current_language, t
 from ui.panels import guarded
 from ui.tables import table
@@ -94,7 +96,7 @@ rows = query(q.person_page, scope, flt, sort, descending, int(page), page_size, 
 may_bulk = viewer.role in ("staff", "admin")
 st.caption(t("explorer.page_of", page=int(page), pages=pages, n=f"{count.matched:,}") + " · "
            + t("explorer.open_hint_many" if may_bulk else "explorer.open_hint"))
-columns = [c for c in q.LIST_COLUMNS if c != "id"]
+columns = [c for c in q.LIST_COLUMNS if c != "id"] + ["risks"]
 list_key = uf.list_key(int(page), page_size, sort, descending)
 table(
     rows,
@@ -167,6 +169,11 @@ if person_id is not None:
                              "term_end": st.column_config.DateColumn("", format="YYYY-MM-DD"),
                              "state_label": t("explorer.profile.state"),
                          })
+
+        card = query(enterprise_card, scope, person_id)
+        if card is not None:
+            with guarded("explorer.enterprises"):
+                show_enterprise_card(card)
 
         st.markdown("**" + t("explorer.profile.participations", shown=len(profile.participations),
                              total=profile.participation_total) + "**")

@@ -103,7 +103,7 @@ def candidate_section(scope, role: str, today: date, lang: str) -> None:
         st.info(t("lifecycle.candidates.none"))
         return
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.CANDIDATE_TABLE_COLUMNS}
-    table(charts.candidate_table(page.rows, headers, lang))
+    table(charts.candidate_table(page.rows, headers, lang, t("lifecycle.risk_mark")))
     _pager(page.total, "lc_cand_page")
 
 
@@ -131,7 +131,7 @@ def term_section(scope, role: str, today: date, lang: str, body_labels: dict[str
     key = f"lc_term_page_{kind}"
     page = query(q.term_watch_page, scope, today, kind, _page_offset(key), PAGE_SIZE)
     headers = {c: t(f"lifecycle.col.{c}") for c in charts.TERM_TABLE_COLUMNS}
-    table(charts.term_table(page.rows, body_labels, headers, lang))
+    table(charts.term_table(page.rows, body_labels, headers, lang, t("lifecycle.risk_mark")))
     _pager(page.total, key)
 
 

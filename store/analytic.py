@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Table, create_engine, select, text
+from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
@@ -31,12 +31,16 @@ from store.schema import (
     activity,
     appointment,
     category,
+    enterprise,
+    enterprise_link,
     import_batch,
     import_change,
     participation,
     person,
     person_tag,
     region,
+    risk_record,
+    shareholder,
     stage_event,
     tag,
 )
@@ -46,7 +50,7 @@ from store.version import data_version
 
 TABLES: tuple[Table, ...] = (
     category, region, person, tag, person_tag, stage_event, appointment, activity, participation, import_batch,
-    import_change,
+    import_change, enterprise, shareholder, risk_record, enterprise_link,
 )
 CHUNK_ROWS = 100_000  # 200k-row chunks took the builder to 1.24 GB at 1M persons; 100k: 0.79 GB
 # Per-person values the copy keeps as columns of its `person` table (see store.sql):
@@ -67,7 +71,7 @@ DERIVED_PERSON_COLUMNS = f"""
     ALTER TABLE person ADD PRIMARY KEY (id);
 """
 # Part of every copy's file name: a copy built by an older layout is never used.
-COPY_LAYOUT = "3"
+COPY_LAYOUT = "4"
 # DuckDB's own cap, so the copy never takes the app's memory with it.
 MEMORY_LIMIT = os.environ.get("BRAIN_ANALYTIC_MEMORY", "512MB")
 ANALYTIC_DIR = PROJECT_ROOT / "data" / "analytic"
@@ -79,6 +83,8 @@ def _arrow_type(column) -> pa.DataType:
         return pa.bool_()
     if isinstance(kind, Integer):
         return pa.int64()
+    if isinstance(kind, Float):
+        return pa.float64()
     if isinstance(kind, DateTime):
         return pa.timestamp("us")
     if isinstance(kind, Date):

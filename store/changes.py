@@ -47,9 +47,13 @@ from store.schema import (
     change,
     change_set,
     import_batch,
+    enterprise,
+    enterprise_link,
     participation,
     person,
     person_tag,
+    risk_record,
+    shareholder,
     stage_event,
     tag,
 )
@@ -66,6 +70,10 @@ ENTITIES: dict[str, tuple[Table, tuple[str, ...], str | None]] = {
     "appointment": (appointment, ("id",), "person_id"),
     "activity": (activity, ("id",), None),
     "participation": (participation, ("activity_id", "person_id"), "person_id"),
+    "enterprise": (enterprise, ("id",), None),
+    "shareholder": (shareholder, ("id",), None),
+    "risk_record": (risk_record, ("id",), None),
+    "enterprise_link": (enterprise_link, ("id",), "person_id"),
 }
 # Person fields every write moves: recorded so an undo can put them back, but two
 # changes that share only these do not conflict.

@@ -7,14 +7,18 @@ import sys
 
 from sqlalchemy.exc import OperationalError
 
-from store import accounts
+from store import accounts, api_keys
 from store.engine import open_store, outage_message
-from store.schema import ROLES
+from store.schema import API_ACCESS, ROLES
 from store.scope import Scope
 
 
+def _districts(args) -> tuple[str, ...]:
+    return tuple(d.strip() for d in (args.districts or "").split(",") if d.strip())
+
+
 def _scope(args) -> Scope:
-    districts = tuple(d.strip() for d in (args.districts or "").split(",") if d.strip())
+    districts = _districts(args)
     streets = []
     for item in args.streets or []:
         district, _, street = item.partition(":")
@@ -64,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", required=True, help="where the screen is, e.g. 一楼大厅")
     tok.add_parser("revoke").add_argument("token_id", type=int)
     tok.add_parser("list")
+
+    api = sub.add_parser("api-key", help="API 密钥 · keys for the JSON API").add_subparsers(dest="action",
+                                                                                          required=True)
+    make = api.add_parser("create")
+    make.add_argument("--name", required=True, help="whose system, e.g. 区人大信息系统")
+    make.add_argument("--access", choices=API_ACCESS, default="masked", help="masked (default) or personal")
+    make.add_argument("--days", type=int, default=365, help="valid for N days (default 365)")
+    make.add_argument("--districts", help="comma-separated district codes (empty: everything)")
+    make.add_argument("--by", default="cli", help="the admin creating it (audit log)")
+    api.add_parser("revoke").add_argument("key_id", type=int)
+    api.add_parser("list")
     return parser
 
 
@@ -114,14 +129,33 @@ def run(args) -> int:
                 state = "吊销 revoked" if t["revoked_at"] else "有效 active"
                 print(f"{t['id']}\t{t['label']}\t{state}\t{t['created_at']:%Y-%m-%d}\t{t['last_used_at'] or ''}")
         return 0
+    if args.command == "api-key":
+        return _api_key(engine, args)
     return 2
+
+
+def _api_key(engine, args) -> int:
+    if args.action == "create":
+        key, secret = api_keys.create_api_key(engine, args.name, args.access, days=args.days,
+                                              districts=_districts(args), created_by=args.by)
+        print(f"已创建 API 密钥 {key.id}（只显示一次） · API key {key.id}, shown once:")
+        print(f"  {secret}")
+        print(f"  {key.access}, {_scope_text(key.scope)}, 有效至 valid until {key.expires_at:%Y-%m-%d}")
+    elif args.action == "revoke":
+        api_keys.revoke_api_key(engine, args.key_id)
+        print(f"已吊销 revoked: {args.key_id}")
+    elif args.action == "list":
+        for k in api_keys.list_api_keys(engine):
+            state = "吊销 revoked" if k.revoked_at else f"至 until {k.expires_at:%Y-%m-%d}"
+            print(f"{k.id}\t{k.name}\t{k.prefix}…\t{k.access}\t{_scope_text(k.scope)}\t{state}\t{k.last_used_at or ''}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except accounts.AccountError as exc:
+    except (accounts.AccountError, api_keys.ApiKeyError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except OperationalError as exc:

@@ -13,6 +13,7 @@ from typing import Mapping
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
 from store import clock
+from store.queries.enterprises import has_risk
 from store.schema import appointment, person, person_tag, tag
 from store.sql import CheckedInSince, KeywordMatch
 from store.scope import Scope
@@ -46,6 +47,8 @@ class PersonFilter:
     active: bool | None = None
     updated_since: date | None = None
     keyword: str = ""
+    # True = linked to an enterprise with risk records (失信, court, penalty, abnormal), False = not.
+    has_risk: bool | None = None
 
     def is_empty(self) -> bool:
         return self == PersonFilter()
@@ -107,6 +110,8 @@ class PersonFilter:
         keyword = self.keyword.strip()
         if keyword:
             conds.append(KeywordMatch(person, keyword))
+        if self.has_risk is not None:
+            conds.append(has_risk() if self.has_risk else not_(has_risk()))
         return conds
 
     def where(self, stmt: Select, scope: Scope, today: date | None = None) -> Select:
@@ -174,7 +179,7 @@ def _parse(name: str, type_: str, items: list[str]):
         return _within(int(last), AGE_RANGE)
     if name == "active_months":
         return _within(int(last), ACTIVE_MONTHS_RANGE)
-    if name == "active":
+    if name in ("active", "has_risk"):
         return FLAGS[last.lower()] if last.lower() in FLAGS else _reject(last)
     if name == "updated_since":
         day = date.fromisoformat(last)

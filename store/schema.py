@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -516,4 +517,129 @@ survey_answer = Table(
     Column("value", Text, nullable=False),
     Index("ix_survey_answer_question_id", "question_id", "value"),
     Index("ix_survey_answer_response_id", "response_id"),
+# ---- Enterprises (external registry and vendor data), keyed by 统一社会信用代码 ----
+
+SHAREHOLDER_KINDS = ("person", "enterprise", "other")
+# 失信被执行人 · 法院公告/裁判文书 · 行政处罚 · 经营异常
+RISK_KINDS = ("dishonest", "court", "penalty", "abnormal")
+LINK_ROLES = ("legal_representative", "shareholder", "executive", "employee")
+# How a person-enterprise link was made: the person's own credit-code cell, a normalised
+# name match (a suggestion until staff confirm it), or staff by hand.
+LINK_METHODS = ("credit_code", "name", "staff")
+
+enterprise = Table(
+    "enterprise",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # GB 32100, normalised (upper case, half-width); the natural key other systems use.
+    Column("credit_code", String(18), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    # The name as matched (brackets half-width, 有限责任公司 -> 有限公司 …), for linking by name.
+    Column("name_key", String(200), nullable=False),
+    Column("legal_representative", String(64)),
+    # In 万元 of `capital_currency`, as registries state it.
+    Column("registered_capital", Float),
+    Column("capital_currency", String(16)),
+    Column("founded_on", Date),
+    # As the registry words it: 存续 / 在业 / 注销 / 吊销 …
+    Column("status", String(32)),
+    Column("industry", String(100)),
+    Column("address", String(300)),
+    Column("source", String(64)),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_enterprise_name_key", "name_key"),
+)
+
+shareholder = Table(
+    "shareholder",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprise.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    # person | enterprise | other
+    Column("kind", String(16)),
+    # 认缴出资额 in 万元; share in percent (0-100).
+    Column("subscribed_amount", Float),
+    Column("share", Float),
+    Column("source", String(64)),
+    Index("ix_shareholder_enterprise_id", "enterprise_id", "name"),
+)
+
+risk_record = Table(
+    "risk_record",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enterprise_id", Integer, ForeignKey("enterprise.id", ondelete="CASCADE"), nullable=False),
+    # dishonest | court | penalty | abnormal
+    Column("kind", String(16), nullable=False),
+    # 案号 / 决定书文号; with kind and enterprise it names the record for re-imports.
+    Column("case_number", String(100)),
+    # 执行法院 / 处罚机关 / 列入机关
+    Column("authority", String(100)),
+    Column("filed_on", Date),
+    # 生效法律文书确定的义务 / 处罚内容 / 列入原因
+    Column("obligation", Text),
+    # 履行情况: 全部未履行 / 部分履行 …
+    Column("performance", String(32)),
+    Column("published_on", Date),
+    Column("source", String(64)),
+    # The record's own date: publication, else filing.
+    Column("recorded_on", Date),
+    Index("ix_risk_record_enterprise_id", "enterprise_id", "kind"),
+)
+
+enterprise_link = Table(
+    "enterprise_link",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("enterprise_id", Integer, ForeignKey("enterprise.id", ondelete="CASCADE"), nullable=False),
+    # legal_representative | shareholder | executive | employee
+    Column("role", String(24), nullable=False),
+    # 1.0 for a credit-code or staff link; below 1 for a name match.
+    Column("confidence", Float, nullable=False),
+    # credit_code | name | staff
+    Column("method", String(16), nullable=False),
+    Column("confirmed_at", DateTime),
+    Column("confirmed_by", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_enterprise_link_person_id", "person_id", "enterprise_id", "role", unique=True),
+    Index("ix_enterprise_link_enterprise_id", "enterprise_id"),
+)
+
+# Keys for the read-only JSON API (/api/v1/): created by admins, only a hash kept.
+API_ACCESS = ("masked", "personal")
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Who the key is for: another department's system, e.g. 区人大信息系统.
+    Column("name", String(64), nullable=False),
+    # SHA-256 of the key; the key itself is shown once, when created.
+    Column("key_sha256", String(64), nullable=False, unique=True),
+    # The key's first characters, to tell keys apart in lists and logs.
+    Column("key_prefix", String(12), nullable=False),
+    # masked: ID numbers and phones masked, birth year only; personal: in full.
+    Column("access", String(16), nullable=False),
+    # Comma-separated district codes the key reads; empty = the whole area.
+    Column("scope_districts", Text, nullable=False, server_default=""),
+    Column("created_by", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+)
+
+# What the licensed enterprise-data service last answered per credit code, and when: a
+# lookup within the refresh age is answered from here without calling the service.
+provider_cache = Table(
+    "provider_cache",
+    metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("fetched_at", DateTime, nullable=False),
+    # found | not_found
+    Column("status", String(16), nullable=False),
+    # The service's JSON answer as received (for found).
+    Column("body", Text),
 )

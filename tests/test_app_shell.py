@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 PAGES = ["pages/cockpit.py", "pages/explorer.py", "pages/activities.py", "pages/lifecycle.py",
-         "pages/data_health.py", "pages/data_import.py", "pages/reps.py"]
+         "pages/data_health.py", "pages/data_import.py", "pages/reps.py", "pages/enterprises.py"]
 
 
 @pytest.fixture

@@ -237,6 +237,8 @@ BUILDERS = [
             {"name": labels, "category_zh": labels, "category_en": labels, "district_zh": labels,
              "district_en": labels, "organization": labels, "check_ins": counts},
             lambda df: lc.candidate_table(df, HEADERS(lc.CANDIDATE_TABLE_COLUMNS)), is_table),
+    Builder("lifecycle.risk_warnings", {"risks": counts},
+            lambda df: pd.DataFrame({"risks": lc.risk_warnings(df)}), is_table),
     Builder("lifecycle.term_table",
             {"name": labels, "district_zh": labels, "district_en": labels, "body": st.sampled_from(["npc", "odd"]),
              "title": labels, "term_start": dates, "term_end": dates, "days_left": st.integers(-500, 500)},
@@ -278,7 +280,8 @@ def test_every_builder_of_charts_is_covered():
               "activities.apply_layout", "audit.action_label", "audit.readable_detail",
               "activities.month_ticks",  # through monthly_trend[period]
               "cockpit.small_districts",  # reads the GeoJSON, not a frame
-              "cockpit.education_slices"}  # through education_ring
+              "cockpit.education_slices",  # through education_ring
+              "cockpit.enterprise_cards"}  # a dataclass of counts (tests/test_enterprise_pages.py)
     assert public - scalar <= covered, sorted(public - scalar - covered)
 
 

@@ -74,12 +74,12 @@ def test_term_watch_bars():
 def test_tables_show_only_listed_fields():
     rows = pd.DataFrame([{"id": 7, "name": "张三", "category_code": "other", "category_zh": "其他需要联系和团结的人员",
                           "category_en": "Others", "district_code": "330106", "district_zh": "西湖区",
-                          "district_en": "Xihu", "organization": "某单位", "check_ins": 4}])
+                          "district_en": "Xihu", "organization": "某单位", "check_ins": 4, "risks": 2}])
     headers = {c: c for c in charts.CANDIDATE_TABLE_COLUMNS}
     table = charts.candidate_table(rows, headers, lang="en")
     assert list(table.columns) == list(charts.CANDIDATE_TABLE_COLUMNS)
     assert table.iloc[0].to_dict() == {"name": "张三", "category": "Others", "district": "Xihu",
-                                       "organization": "某单位", "check_ins": 4}
+                                       "organization": "某单位", "check_ins": 4, "risks": "risks: 2"}
     funnel = charts.funnel_table(funnel_table(), STAGES, {c: c.upper() for c in charts.FUNNEL_TABLE_COLUMNS})
     assert funnel["STAGE"].tolist() == ["发现", "培养", "使用", "管理"]
     assert funnel["IN_ORDER"].tolist() == [6, 4, 2, 1]

@@ -46,7 +46,8 @@ pytestmark = pytest.mark.calendar
 ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = str(ROOT / "app.py")
 PASSWORD = "a-long-password"
-PAGES = ("cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import", "audit", "reps")
+PAGES = ("cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import", "audit", "reps",
+         "enterprises")
 DISTRICT, OTHER = "330106", "330102"  # 西湖区, and a district the scoped accounts must never see
 DUP_IN, DUP_OUT = "甲测重", "乙测重"  # a suspected duplicate pair inside DISTRICT, and one in OTHER
 # Activities held in DISTRICT and in OTHER that nobody signed up for: only "held there" can bring them in.
@@ -336,7 +337,7 @@ def readme_pages() -> dict[str, set[str]]:
     """The README's page table: page -> the roles it is for ("everyone" includes the lobby screen)."""
     english = {"cockpit": "cockpit", "explorer": "explorer", "people": "people", "activities": "activities",
                "lifecycle": "lifecycle", "data health": "data_health", "import": "data_import", "audit": "audit",
-               "representatives": "reps"}
+               "representatives": "reps", "enterprises": "enterprises"}
     table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Pages", 1)[1].split("\n## ", 1)[0]
     out: dict[str, set[str]] = {}
     for line in table.splitlines():

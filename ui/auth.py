@@ -49,9 +49,10 @@ ROLES = ("screen", "leader", "staff", "admin")
 ROLE_PAGES = {
     "screen": frozenset({"cockpit"}),
     "leader": frozenset({"cockpit", "activities", "lifecycle", "data_health"}),
-    "staff": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "reps"}),
+    "staff": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "reps",
+                        "enterprises"}),
     "admin": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import",
-                        "audit", "reps"}),
+                        "audit", "reps", "enterprises"}),
 }
 
 # A session's activity reaches the store at most this often; its idle clock tolerates that much.

@@ -97,6 +97,7 @@ def widget_state(flt: PersonFilter) -> dict[str, Any]:
     state[PREFIX + "active_months"] = flt.active_months or DEFAULT_ACTIVE_MONTHS
     state[PREFIX + "updated_since"] = flt.updated_since
     state[PREFIX + "keyword"] = flt.keyword
+    state[PREFIX + "has_risk"] = "any" if flt.has_risk is None else "yes" if flt.has_risk else "no"
     return state
 
 
@@ -114,6 +115,8 @@ def filter_from_widgets(state: Mapping[str, Any]) -> PersonFilter:
     since = state.get(PREFIX + "updated_since")
     values["updated_since"] = since if isinstance(since, date) else None
     values["keyword"] = str(state.get(PREFIX + "keyword") or "")[:KEYWORD_MAX_CHARS]
+    risk = state.get(PREFIX + "has_risk") or "any"
+    values["has_risk"] = None if risk == "any" else risk == "yes"
     return PersonFilter(**values)
 
 
@@ -231,6 +234,8 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
     right.number_input(t("explorer.f.active_months"), min_value=ACTIVE_MONTHS_RANGE[0],
                        max_value=ACTIVE_MONTHS_RANGE[1], step=1,
                        key=PREFIX + "active_months", **changed)
+    bar.selectbox(t("explorer.f.has_risk"), ACTIVE_CHOICES, key=PREFIX + "has_risk",
+                  format_func=lambda c: t(f"explorer.f.has_risk_{c}"), **changed)
     bar.date_input(t("explorer.f.updated_since"), value=None, key=PREFIX + "updated_since", min_value=EARLIEST_UPDATE,
                    **changed)
     bar.button(t("explorer.f.clear"), on_click=clear_filters, icon=":material/filter_alt_off:",

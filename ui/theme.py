@@ -308,7 +308,7 @@ header[data-testid="stHeader"] {{ background: transparent; }}
 .brain-clock {{ font-size: var(--fs-clock); font-weight: 700; color: {CYAN}; line-height: 1.2;
   font-variant-numeric: tabular-nums; text-align: right; letter-spacing: 0.04em; white-space: nowrap; }}
 .brain-clock .wd {{ font-size: var(--fs-note); color: {MUTED}; margin-right: {_u(10, 6)}; font-weight: 400; }}
-.cockpit-kpis {{ display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: var(--col-gap);
+.cockpit-kpis {{ display: grid; grid-template-columns: repeat(var(--kpi-count, 6), minmax(0, 1fr)); gap: var(--col-gap);
   height: var(--kpi-h); }}
 .cockpit-kpi {{
   position: relative; padding: var(--kpi-pad-y) var(--kpi-pad-x); border: {m.border}px solid rgba(0,229,255,0.28);
@@ -416,7 +416,9 @@ def kpi_row(cards: list[Card]) -> None:
         f'<div class="value">{html.escape(c.value)}</div><div class="note">{html.escape(c.note)}</div></div>'
         for c in cards
     )
-    st.html(f'<div class="cockpit-kpis">{items}</div>')
+    # Six cards fill the row; enterprise figures, when there are any, add two more to the same row.
+    count = "" if len(cards) == 6 else f' style="--kpi-count: {len(cards)}"'
+    st.html(f'<div class="cockpit-kpis"{count}>{items}</div>')
 
 
 @contextmanager

@@ -120,9 +120,11 @@ async def export_endpoint(request: Request) -> Response:
 def routes(base_path: str) -> list[Route]:
     # Imported here: the representatives' pages (ui/mobile.py) build on the store and texts only.
     from ui import mobile
+    from ui.api import api_routes
 
     return [
         Route(route_path(base_path, "session"), session_endpoint(base_path), methods=["POST"]),
         Route(route_path(base_path, "export", "{ticket}"), export_endpoint, methods=["GET"]),
         *mobile.routes(base_path),
+        *api_routes(base_path, get_engine),
     ]

@@ -22,6 +22,7 @@ from store import clock
 from store.filters import PersonFilter, _years_before
 from store.migrate import DATA_DIR, read_csv_rows
 from store.privacy import mask_id_number, mask_phone, shown_birth
+from store.queries.enterprises import risk_count
 from store.schema import (
     APPOINTMENT_BODIES,
     GENDERS,
@@ -465,7 +466,7 @@ def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "up
     with engine.connect() as conn:
         page_ids = conn.execute(ids).scalars().all()
         if not page_ids:
-            return pd.DataFrame(columns=LIST_COLUMNS)
+            return pd.DataFrame(columns=LIST_COLUMNS + ["risks"])
         # The page's rows from person alone, by primary key (a join here would make the
         # analytic copy scan the table); category and district names from their small tables.
         rows = conn.execute(
@@ -475,10 +476,14 @@ def person_page(engine: Engine, scope: Scope, flt: PersonFilter, sort: str = "up
             .where(p.id.in_(page_ids))
         ).all()
         categories, districts = _label_maps(conn, lang)
+        # A warning column: risk records of the enterprises each person on the page is linked to.
+        risks = dict(conn.execute(select(p.id, risk_count().label("risks")).where(p.id.in_(page_ids))).all())
     position = {pid: i for i, pid in enumerate(page_ids)}
     rows = sorted(rows, key=lambda r: position[r[0]])
     labelled = [(*r[:4], categories.get(r[4]), r[5], districts.get(r[6]), *r[7:]) for r in rows]
-    return pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in labelled], columns=LIST_COLUMNS)
+    frame = pd.DataFrame([_shape_row(r, lang, today, unmasked=False) for r in labelled], columns=LIST_COLUMNS)
+    frame["risks"] = [int(risks.get(pid) or 0) for pid in frame["id"]]
+    return frame
 
 
 def _label_maps(conn, lang: str) -> tuple[dict[str, str], dict[str, str]]:

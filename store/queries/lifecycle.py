@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Subquery
 
 from store.queries.activities import dormant_since
+from store.queries.enterprises import risk_count
 from store.schema import STAGES, appointment, category, participation, person, region, stage_event
 from store.scope import Scope
 from store.sql import days_between, has_percentile, year_of
@@ -285,7 +286,8 @@ def promote_candidates(
 ) -> CandidatePage:
     """Persons now in 培养 with at least `min_checkins` check-ins in the last 12 months and no post.
 
-    Returns only what may be shown in a list: no ID number, no phone.
+    Returns only what may be shown in a list: no ID number, no phone. `risks` counts the risk
+    records (失信, court, penalty, abnormal) of enterprises the person is linked to: a warning.
     """
     pc = participation.c
     since = datetime.combine(dormant_since(today), time())
@@ -317,6 +319,8 @@ def promote_candidates(
             func.coalesce(region.c.name_en, region.c.name_zh).label("district_en"),
             person.c.organization,
             checkins.c.check_ins,
+            # A warning beside the name: risk records of the enterprises the person is linked to.
+            risk_count().label("risks"),
             # The total rides along with the page: the check-in grouping runs once, not twice.
             func.count().over().label("total"),
         )
@@ -335,7 +339,7 @@ def promote_candidates(
         # Past the last page the window has no row to ride on: count separately (rare).
         n = rows[0].total if rows else (conn.execute(total).scalar_one() if offset > 0 else 0)
     columns = ["id", "name", "category_code", "category_zh", "category_en", "district_code", "district_zh",
-               "district_en", "organization", "check_ins"]
+               "district_en", "organization", "check_ins", "risks"]
     return CandidatePage(total=int(n), rows=pd.DataFrame([r[:-1] for r in rows], columns=columns))
 
 
@@ -402,7 +406,9 @@ class TermPage:
 def term_watch_page(
     engine: Engine, scope: Scope, today: date, kind: str, offset: int = 0, limit: int = 20
 ) -> TermPage:
-    """One page of the posts of `kind` (soon: nearest end first; overdue: longest overdue first)."""
+    """One page of the posts of `kind` (soon: nearest end first; overdue: longest overdue first).
+
+    `risks`: the holder's enterprises' risk records, a warning before a reappointment."""
     a = appointment.c
     cond = _term_condition(kind, today)
     total = _scoped_appointments(select(func.count()).select_from(appointment).where(cond), scope)
@@ -417,6 +423,7 @@ def term_watch_page(
             a.level,
             a.term_start,
             a.term_end,
+            risk_count().label("risks"),
         )
         .select_from(
             appointment.join(person, person.c.id == a.person_id).outerjoin(
@@ -432,7 +439,7 @@ def term_watch_page(
     with engine.connect() as conn:
         n = conn.execute(total).scalar_one()
         rows = conn.execute(stmt).all()
-    columns = ["id", "name", "district_zh", "district_en", "body", "title", "level", "term_start", "term_end"]
+    columns = ["id", "name", "district_zh", "district_en", "body", "title", "level", "term_start", "term_end", "risks"]
     df = pd.DataFrame(rows, columns=columns)
     df["days_left"] = pd.array([(d - today).days if d is not None else None for d in df["term_end"]], dtype="Int64")
     return TermPage(total=int(n), rows=df)

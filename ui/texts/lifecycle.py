@@ -63,6 +63,8 @@ TEXTS = {
     "lifecycle.col.term_start": ("任期开始", "Term start"),
     "lifecycle.col.term_end": ("任期结束", "Term end"),
     "lifecycle.col.days_left": ("剩余天数", "Days left"),
+    "lifecycle.col.risks": ("企业风险提示", "Enterprise risk warning"),
+    "lifecycle.risk_mark": ("风险记录 {n} 条", "{n} risk record(s)"),
     "lifecycle.page": ("页码", "Page"),
     "lifecycle.page_of": ("第 {page}/{pages} 页", "Page {page} of {pages}"),
     "lifecycle.terms.title": ("任期提醒", "Term watch"),
