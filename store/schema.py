@@ -517,6 +517,8 @@ survey_answer = Table(
     Column("value", Text, nullable=False),
     Index("ix_survey_answer_question_id", "question_id", "value"),
     Index("ix_survey_answer_response_id", "response_id"),
+)
+
 # ---- Enterprises (external registry and vendor data), keyed by 统一社会信用代码 ----
 
 SHAREHOLDER_KINDS = ("person", "enterprise", "other")

@@ -1,7 +1,7 @@
 """enterprises keyed by 统一社会信用代码, shareholders, risk records, person-enterprise links; API keys; the enterprise-data service's cache
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-05 16:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
