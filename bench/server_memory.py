@@ -46,7 +46,7 @@ PAGE_VISITS: list[tuple[str, str]] = [("cockpit", "cockpit"), ("explorer", "expl
 PAGE_VISITS += [(label, f"explorer?{urlencode(params, doseq=True)}")
                 for label, script, params in EXPLORER_SOURCE if script == "pages/explorer.py" and params]
 PAGE_VISITS += [("people", "people"), ("activities", "activities"), ("lifecycle", "lifecycle"),
-                ("representatives", "reps"), ("data health", "data_health"),
+                ("representatives", "reps"), ("enterprises", "enterprises"), ("data health", "data_health"),
                 ("data import", "data_import"), ("audit", "audit")]
 
 # Drawn, not merely present: Plotly has put its SVG in, ECharts and the data

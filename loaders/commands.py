@@ -185,21 +185,18 @@ def run_sync_command(args) -> int:
 
 
 def run_undo_command(args) -> int:
-    from loaders.enterprises import is_change_set_batch, undo_change_set_batch
-
     engine = _open(args.db)
     try:
-        if is_change_set_batch(engine, args.batch_id):
-            outcome = undo_change_set_batch(engine, args.batch_id, actor=args.by)
-            print(f"已撤销第 {args.batch_id} 批：还原 {outcome.changes} 项 · "
-                  f"undid batch {args.batch_id}: {outcome.changes} changes put back")
-            return 0
         result = undo_batch(engine, args.batch_id, actor=args.by)
     except ImportProblem as exc:
         print(exc.message, file=sys.stderr)
         return 1
     finally:
         engine.dispose()
+    if result.kind == "changes":
+        print(f"已撤销第 {result.batch_id} 批：还原 {result.changes} 项 · "
+              f"undid batch {result.batch_id}: {result.changes} changes put back")
+        return 0
     if result.kind == "participations":
         print(f"已撤销第 {result.batch_id} 批：删除新增的活动记录 {result.removed} 条，恢复 {result.restored} 条 · "
               f"undid batch {result.batch_id}: removed {result.removed} participations, restored {result.restored}")

@@ -29,15 +29,14 @@ from loaders.normalise import clean_text, normalise_date
 from loaders.plan import ColumnInfo, column_letter, find_header, match_label
 from loaders.read import read_sheets
 from loaders.reference import DATA_DIR, IGNORE, Reference, header_key
-from loaders.errors import BatchNotFound, NoHeaderFound, UndoRefused
+from loaders.errors import NoHeaderFound
 from store import clock
 from store import enterprises as ent
 from store.cells import ILLEGAL_CHARACTERS, neutralise
-from store.changes import UndoRefused as StoreUndoRefused
-from store.changes import WriteRefused, open_change_set, undo_in
+from store.changes import WriteRefused, open_change_set
 from store.credit_code import InvalidCreditCode, parse
 from store.engine import writing
-from store.schema import change_set, enterprise, import_batch
+from store.schema import enterprise, import_batch
 from store.scope import EVERYTHING, Scope
 
 ENTERPRISES, SHAREHOLDERS, RISKS = "enterprises", "shareholders", "risks"
@@ -483,39 +482,8 @@ def _save(cs, row: EnterpriseRow, eid: int | None, source: str, touched: set[int
                                                                  "source": v.get("source") or source})[1]
 
 
-# ---------------------------------------------------------------- undo and the error report
-
-def undo_change_set_batch(engine: Engine, batch_id: int, actor: str | None = None, scope: Scope = EVERYTHING):
-    """Undo a batch written as one change set (an enterprise import, a sync) and mark it undone.
-
-    Raises BatchNotFound or UndoRefused (with the reason: later work changed the same rows).
-    """
-    with writing(engine) as conn:
-        batch = conn.execute(select(import_batch).where(import_batch.c.id == batch_id)).first()
-        set_id = conn.execute(select(change_set.c.id).where(change_set.c.import_batch_id == batch_id,
-                                                             change_set.c.undoes.is_(None))).scalar()
-        if batch is None or set_id is None:
-            raise BatchNotFound(f"没有第 {batch_id} 批（按变更集写入的导入或同步） · there is no batch {batch_id} "
-                                f"written as a change set")
-        if batch.status != "done":
-            raise UndoRefused(f"第 {batch_id} 批的状态是「{batch.status}」，无法撤销（已撤销过？） · "
-                              f"batch {batch_id} is {batch.status!r} and cannot be undone (already undone?)")
-        try:
-            outcome = undo_in(conn, set_id, actor, scope=scope, reason=f"撤销第 {batch_id} 批 · undo of batch {batch_id}",
-                              detail={"batch_id": batch_id})
-        except StoreUndoRefused as exc:
-            raise UndoRefused(str(exc)) from None
-        conn.execute(update(import_batch).where(import_batch.c.id == batch_id).values(status="undone"))
-    return outcome
-
-
-def is_change_set_batch(engine: Engine, batch_id: int) -> bool:
-    """Whether the batch was written as one change set (enterprise imports, syncs), not by the person importer."""
-    with engine.connect() as conn:
-        row = conn.execute(select(import_batch.c.id).join(change_set, change_set.c.import_batch_id == import_batch.c.id)
-                           .where(import_batch.c.id == batch_id)).first()
-    return row is not None
-
+# ---------------------------------------------------------------- the error report
+# (Undo: loaders.undo.undo_batch, as for every batch.)
 
 def write_enterprise_error_report(result: EnterpriseResult, out) -> int:
     """The rejected rows as they were, one sheet per source sheet, plus 错误原因: fix and import again."""

@@ -25,7 +25,10 @@ class UndoResult:
     batch_id: int
     removed: int  # persons the batch inserted, now deleted
     restored: int  # persons the batch updated, now as before
-    kind: str = "persons"  # or "participations": then the counts are participations
+    # persons; participations (then the counts are participations); or changes (an enterprise
+    # import or a roster sync: `changes` says how many changes were put back)
+    kind: str = "persons"
+    changes: int = 0
 
 
 def _names(names: list[str]) -> str:
@@ -57,10 +60,10 @@ def undo_batch(engine: Engine, batch_id: int, actor: str | None = None, scope: S
             raise UndoRefused(f"第 {batch_id} 批没有变更记录，无法撤销 · batch {batch_id} has no change record to undo")
         effect = _effect(conn, set_id, batch_id)
         try:
-            undo_in(conn, set_id, actor, scope=scope, action="undo",
+            effect.changes = undo_in(conn, set_id, actor, scope=scope, action="undo",
                     reason=f"撤销第 {batch_id} 批导入 · undo of import batch {batch_id}",
                     detail={"batch_id": batch_id, "kind": effect.kind, "removed": effect.removed,
-                            "restored": effect.restored})
+                            "restored": effect.restored}).changes
         except ch.UndoRefused as refused:
             raise _in_batch_terms(conn, batch_id, refused) from None
     return effect
@@ -70,13 +73,15 @@ def _effect(conn, set_id: int, batch_id: int) -> UndoResult:
     """What undoing the set does, in the batch's terms: the persons (or, for an attendance
     sheet, participations) it removes and those it restores."""
     mine = change.c.change_set_id == set_id
-    attendance = conn.execute(select(change.c.id).where(mine, change.c.entity == "participation").limit(1)).first()
-    entity = "participation" if attendance else "person"
-    keys = conn.execute(select(change.c.op, change.c.row_key).distinct()
-                        .where(mine, change.c.entity == entity, change.c.op.in_(("insert", "update")))).all()
+    entities = set(conn.execute(select(change.c.entity).distinct().where(mine)).scalars())
+    kind, entity = ("participations", "participation") if "participation" in entities else \
+        ("persons", "person") if "person" in entities or not entities else ("changes", None)
+    keys = [] if entity is None else conn.execute(
+        select(change.c.op, change.c.row_key).distinct()
+        .where(mine, change.c.entity == entity, change.c.op.in_(("insert", "update")))).all()
     inserted = {k for op, k in keys if op == "insert"}
     restored = {k for op, k in keys if op == "update"} - inserted
-    return UndoResult(batch_id, len(inserted), len(restored), "participations" if attendance else "persons")
+    return UndoResult(batch_id, len(inserted), len(restored), kind)
 
 
 def _in_batch_terms(conn, batch_id: int, refused: ch.UndoRefused) -> UndoRefused:

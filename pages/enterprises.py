@@ -11,10 +11,10 @@ import streamlit as st
 from loaders.enterprises import (
     apply_enterprise_import,
     prepare_enterprise_import,
-    undo_change_set_batch,
     write_enterprise_error_report,
 )
 from loaders.errors import ImportProblem, UnreadableFile
+from loaders.undo import undo_batch
 from store.queries import enterprises as qe
 from store.settings import get_setting
 from ui.cache import data_changed, get_engine, query
@@ -121,7 +121,7 @@ def batches_section() -> None:
     batch = pick.selectbox(t("enterprises.undo.pick"), done, key="ent_undo_pick")
     if go.button(t("enterprises.undo"), key="ent_undo"):
         try:
-            outcome = undo_change_set_batch(get_engine(), int(batch), viewer.name, scope=viewer.scope)
+            outcome = undo_batch(get_engine(), int(batch), viewer.name, scope=viewer.scope)
         except ImportProblem as exc:
             st.error(exc.message)
             return

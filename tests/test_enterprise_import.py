@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from loaders import enterprises as imp
 from loaders.cli import main as cli
 from loaders.errors import UnreadableFile, UndoRefused
+from loaders.undo import undo_batch
 from store import changes as ch
 from store.schema import audit_log, enterprise, enterprise_link, import_batch, risk_record, shareholder
 
@@ -144,15 +145,15 @@ def test_the_same_file_twice_changes_nothing_and_undo_puts_everything_back(engin
     assert (second.inserted, second.rejected) == (0, 3)
     assert count(engine, enterprise) == 2 and count(engine, shareholder) == 3
     with pytest.raises(UndoRefused):
-        imp.undo_change_set_batch(engine, first.batch_id, "clerk")  # the second batch touched the same rows
-    imp.undo_change_set_batch(engine, second.batch_id, "clerk")
-    imp.undo_change_set_batch(engine, first.batch_id, "clerk")
+        undo_batch(engine, first.batch_id, "clerk")  # the second batch touched the same rows
+    undo_batch(engine, second.batch_id, "clerk")
+    undo_batch(engine, first.batch_id, "clerk")
     assert [count(engine, t) for t in (enterprise, shareholder, risk_record, enterprise_link)] == [0, 0, 0, 0]
     with engine.connect() as conn:
         assert conn.execute(select(import_batch.c.status).order_by(import_batch.c.id)).scalars().all() == [
             "undone", "undone"]
     with pytest.raises(UndoRefused):
-        imp.undo_change_set_batch(engine, first.batch_id, "clerk")
+        undo_batch(engine, first.batch_id, "clerk")
 
 
 def test_one_file_per_kind_as_csv_with_the_kind_in_the_file_name(engine):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from loaders.cli import main as cli
-from loaders.enterprises import undo_change_set_batch
+from loaders.undo import undo_batch
 from loaders.normalise import id_check_digit
 from loaders.sync import RosterUnreadable, apply_sync, prepare_sync, roster_from_json, roster_from_sql
 from store import changes as ch
@@ -79,7 +79,7 @@ def test_undo_puts_the_store_back(engine, tmp_path):
     with ch.change_set_of(engine, "staff", "clerk") as cs:
         cs.add_person(dict(name="李娜", id_number=B, category_code="democratic_party", organization="旧单位"))
     result = sync(engine, roster_file(tmp_path))
-    undo_change_set_batch(engine, result.batch_id, "clerk")
+    undo_batch(engine, result.batch_id, "clerk")
     with engine.connect() as conn:
         assert conn.execute(select(person.c.name, person.c.organization)).all() == [("李娜", "旧单位")]
     assert count(engine, person_tag) == 0
