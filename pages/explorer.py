@@ -132,6 +132,9 @@ if person_id is not None:
         head, close = st.columns([5, 1], vertical_alignment="bottom")
         head.subheader(t("explorer.profile", name=uf.escape_markdown(facts["name"])))
         close.button(t("explorer.profile.close"), on_click=uf.close_person, width="stretch")
+        if facts.get("status") not in (None, "followed"):
+            st.warning(t("person.state.note", state=t(f"person.state.{facts['status']}"),
+                         on=facts.get("status_on") or "—"))
         # A masked viewer gets the birth year only: the date is the masked ID number's hidden digits.
         birth_label = "explorer.profile.birth_date" if unmasked else "explorer.profile.birth_year"
         shown = [("explorer.col.gender", "gender"), (birth_label, "birth_date"),

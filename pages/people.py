@@ -17,7 +17,7 @@ from store import changes as ch
 from store import clock
 from store.privacy import mask_id_number, mask_phone, may_see_personal
 from store.queries.people import ADMIN_ONLY, person_record, tag_names, tags_by_id
-from store.schema import APPOINTMENT_BODIES, STAGES
+from store.schema import APPOINTMENT_BODIES, PERSON_STATUSES, STAGES
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import escape_markdown
@@ -259,6 +259,32 @@ def stage_section(record: dict) -> None:
     after_write(t("people.edit.saved", n=1), reset={f"stage_unit_{pid}": "", f"stage_note_{pid}": ""})
 
 
+def status_section(record: dict) -> None:
+    """Mark the person no longer followed (left, transferred, deceased), or followed again; undoable."""
+    pid = record["id"]
+    st.subheader(t("people.state.title"))
+    with st.form(f"people_state_{pid}"):
+        c1, c2 = st.columns(2)
+        state = c1.selectbox(t("people.state.pick"), PERSON_STATUSES, index=PERSON_STATUSES.index(record["status"]),
+                             format_func=lambda s: t(f"person.state.{s}"), key=f"state_{pid}")
+        on = c2.date_input(t("people.state.on"), value=record["status_on"], key=f"state_on_{pid}")
+        reason = st.text_input(t("people.reason"), key=f"state_reason_{pid}")
+        submitted = st.form_submit_button(t("people.state.save"))
+    if not submitted:
+        return
+    if state != "followed" and on is None:
+        st.warning(t("people.state.need_date"))
+        return
+    try:
+        with ch.change_set_of(engine, "staff", viewer.name, reason or None, scope=viewer.scope) as cs:
+            changed = cs.set_status(pid, state, on)
+    except ch.WriteRefused as refused:
+        st.error(str(refused))
+        return
+    after_write(t("people.edit.saved", n=len([f for f in changed if f not in ch.BOOKKEEPING])),
+                reset={f"state_reason_{pid}": ""})
+
+
 def posts_section(record: dict) -> None:
     pid = record["id"]
     st.subheader(t("people.post.title"))
@@ -485,10 +511,14 @@ def main() -> None:
             fill_forms(record, reload=reload)
             values = record["values"]
             st.markdown(f"### {escape_markdown(values['name'])} · #{record['id']}")
+            if record["status"] != "followed":
+                st.warning(t("person.state.note", state=t(f"person.state.{record['status']}"),
+                             on=record["status_on"] or "—"))
             edit_section(record)
             tags_section(record)
             stage_section(record)
             posts_section(record)
+            status_section(record)
             merge_section(record)
             history_section(record["id"])
         st.divider()

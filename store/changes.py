@@ -42,6 +42,7 @@ from store import audit, clock
 from store.engine import writing
 from store.schema import (
     CHANGE_SOURCES,
+    PERSON_STATUSES,
     activity,
     appointment,
     change,
@@ -401,6 +402,15 @@ class ChangeSet:
         aid = int(self.insert("appointment", dict(values, person_id=person_id)))
         self._touch(person_id)
         return aid
+
+    def set_status(self, person_id: int, status: str, on: dt.date | None = None) -> dict:
+        """Follow a person again, or mark them no longer followed (left, transferred, deceased) since
+        `on`: they leave every headcount and keep their history."""
+        if status not in PERSON_STATUSES:
+            raise WriteRefused(f"未知的联系状态 {status!r} · unknown status; allowed: {', '.join(PERSON_STATUSES)}")
+        if status != "followed" and on is None:
+            raise WriteRefused("请填写离任、调离或去世的日期 · enter the date they left, moved or died")
+        return self.update("person", person_id, {"status": status, "status_on": on if status != "followed" else None})
 
     def edit_appointment(self, appointment_id: int, values: Mapping, *, seen: Mapping | None = None) -> dict:
         """Correct or end a post (`seen`: as the form showed it; see update)."""

@@ -14,11 +14,14 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
 from store import clock
 from store.queries.enterprises import has_risk
-from store.schema import appointment, person, person_tag, tag
+from store.schema import appointment, counted, person, person_tag, tag
 from store.sql import CheckedInSince, KeywordMatch
 from store.scope import Scope
 
 TAG_MODES = ("any", "all")
+# Whom a filter counts: persons still followed (the default: every headcount), those no
+# longer followed (left, transferred, deceased), or both.
+FOLLOWED_CHOICES = ("yes", "no", "any")
 # The values a filter may take from a URL, as the explorer's widgets offer them; anything
 # else in a link is ignored (a widget could not show it, a query could not use it).
 AGE_RANGE = (0, 100)
@@ -47,6 +50,7 @@ class PersonFilter:
     active: bool | None = None
     updated_since: date | None = None
     keyword: str = ""
+    followed: str = "yes"
     # True = linked to an enterprise with risk records (失信, court, penalty, abnormal), False = not.
     has_risk: bool | None = None
 
@@ -69,6 +73,10 @@ class PersonFilter:
         scope_clause = scope.person_clause(person)
         if scope_clause is not None:
             conds.append(scope_clause)
+        if self.followed == "yes":
+            conds.append(counted(person))
+        elif self.followed == "no":
+            conds.append(person.c.status != "followed")
         for column, values in (
             (p.category_code, self.categories),
             (p.district_code, self.districts),
@@ -186,6 +194,8 @@ def _parse(name: str, type_: str, items: list[str]):
         return day if day >= EARLIEST_UPDATE else _reject(last)
     if name == "tags_mode":
         return last if last in TAG_MODES else _reject(last)
+    if name == "followed":
+        return last if last in FOLLOWED_CHOICES else _reject(last)
     if name == "keyword":
         return _text(last) if len(last) <= KEYWORD_MAX_CHARS else _reject(last)
     return last

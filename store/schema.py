@@ -37,6 +37,12 @@ metadata = MetaData(
 
 GENDERS = ("M", "F")
 STAGES = ("discover", "cultivate", "use", "manage")
+PERSON_STATUSES = ("followed", "left", "transferred", "deceased")
+
+
+def counted(person_table):
+    """The persons every headcount counts: those still followed (person.status)."""
+    return person_table.c.status == "followed"
 UPDATED_VIA = ("import", "staff", "self", "sync")
 APPOINTMENT_BODIES = ("npc", "cppcc", "association", "other")
 ACTIVITY_KINDS = ("training", "lecture", "onsite", "survey", "other")
@@ -87,6 +93,10 @@ person = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("updated_via", String(16)),
     Column("import_batch_id", Integer),
+    # followed, or no longer followed: left (离任), transferred (调离), deceased (去世) on `status_on`.
+    # Such persons leave every headcount but stay findable, with their history.
+    Column("status", String(16), nullable=False, server_default="followed"),
+    Column("status_on", Date),
     Index("ix_person_category_code", "category_code"),
     Index("ix_person_district_code", "district_code", "street"),
     Index("ix_person_stage", "stage"),

@@ -25,6 +25,8 @@ FILTERS = [
     PersonFilter(categories=("democratic_party",), districts=("330106",)),
     PersonFilter(age_max=45, tags=("海归", "青年"), tags_mode="any", active_months=12, active=False),
     PersonFilter(keyword="科技", stages=("use", "manage")),
+    PersonFilter(followed="no"),
+    PersonFilter(followed="any", districts=("330106",)),
 ]
 
 CALLS = [
@@ -100,6 +102,11 @@ def demo_store(tmp_path_factory):
     engine = create_store_engine(f"sqlite:///{folder / 'store.db'}", create=True)
     upgrade_to_head(engine)
     generate_demo(engine, persons=800, seed=5, today=TODAY)
+    # Some persons no longer followed: every headcount leaves them out, on the copy as on the store.
+    with engine.begin() as conn:
+        conn.execute(person.update().where(person.c.id % 29 == 0).values(status="deceased", status_on=date(2026, 9, 1)))
+        conn.execute(person.update().where(person.c.id % 31 == 0).values(status="transferred",
+                                                                          status_on=date(2026, 10, 1)))
     base = folder / "copy.duckdb"
     version = analytic.build_copy(engine, base)
     copy = analytic.open_copy(analytic.copy_for(base, version))

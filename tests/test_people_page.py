@@ -324,3 +324,19 @@ def test_the_history_names_the_import_file_and_undoing_the_import_there_undoes_t
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(person.c.id)).first() is None
         assert conn.execute(select(import_batch.c.status).where(import_batch.c.id == batch.batch_id)).scalar() == "undone"
+
+
+def test_a_person_is_marked_no_longer_followed_from_the_profile(make_app, sqlite_engine):
+    import datetime as dt
+
+    pid = seeded(sqlite_engine)
+    at = open_page(make_app, sqlite_engine, person=str(pid))
+    at.selectbox(key=f"state_{pid}").set_value("deceased")
+    submit(at, "保存联系状态")
+    assert any("请填写" in w.value for w in at.warning)  # no date: nothing saved
+    at.date_input(key=f"state_on_{pid}").set_value(dt.date(2026, 11, 1))
+    submit(at, "保存联系状态")
+    with sqlite_engine.connect() as conn:
+        assert tuple(conn.execute(select(person.c.status, person.c.status_on).where(person.c.id == pid)).one()) == (
+            "deceased", dt.date(2026, 11, 1))
+    assert any("不再联系：去世" in w.value for w in at.warning)

@@ -18,7 +18,14 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from store import clock
-from store.filters import ACTIVE_MONTHS_RANGE, AGE_RANGE, EARLIEST_UPDATE, KEYWORD_MAX_CHARS, PersonFilter
+from store.filters import (
+    ACTIVE_MONTHS_RANGE,
+    AGE_RANGE,
+    EARLIEST_UPDATE,
+    FOLLOWED_CHOICES,
+    KEYWORD_MAX_CHARS,
+    PersonFilter,
+)
 from store.queries.explorer import AGE_BANDS, FilterOptions
 from ui import params
 from ui.i18n import t
@@ -98,6 +105,7 @@ def widget_state(flt: PersonFilter) -> dict[str, Any]:
     state[PREFIX + "updated_since"] = flt.updated_since
     state[PREFIX + "keyword"] = flt.keyword
     state[PREFIX + "has_risk"] = "any" if flt.has_risk is None else "yes" if flt.has_risk else "no"
+    state[PREFIX + "followed"] = flt.followed
     return state
 
 
@@ -117,6 +125,7 @@ def filter_from_widgets(state: Mapping[str, Any]) -> PersonFilter:
     values["keyword"] = str(state.get(PREFIX + "keyword") or "")[:KEYWORD_MAX_CHARS]
     risk = state.get(PREFIX + "has_risk") or "any"
     values["has_risk"] = None if risk == "any" else risk == "yes"
+    values["followed"] = state.get(PREFIX + "followed") or "yes"
     return PersonFilter(**values)
 
 
@@ -238,6 +247,8 @@ def filter_sidebar(opts: FilterOptions) -> PersonFilter:
                   format_func=lambda c: t(f"explorer.f.has_risk_{c}"), **changed)
     bar.date_input(t("explorer.f.updated_since"), value=None, key=PREFIX + "updated_since", min_value=EARLIEST_UPDATE,
                    **changed)
+    bar.selectbox(t("explorer.f.followed"), FOLLOWED_CHOICES, key=PREFIX + "followed",
+                  format_func=lambda c: t(f"explorer.f.followed_{c}"), **changed)
     bar.button(t("explorer.f.clear"), on_click=clear_filters, icon=":material/filter_alt_off:",
                disabled=clean.is_empty(), width="stretch")
     return clean

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from store.queries.health import LIVENESS_MONTHS, months_before
-from store.schema import STAGES, activity, category, participation, person, person_tag, region, tag
+from store.schema import STAGES, activity, category, counted, participation, person, person_tag, region, tag
 from store.scope import Scope
 
 ACTIVE_DAYS = 90
@@ -73,8 +73,9 @@ def _participation_in_scope(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _person_in_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    """The persons a headcount counts: in scope and still followed."""
     clause = scope.person_clause(person)
-    return [] if clause is None else [clause]
+    return [counted(person)] + ([] if clause is None else [clause])
 
 
 def _activity_in_scope(scope: Scope) -> list[ColumnElement[bool]]:

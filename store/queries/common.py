@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from store.schema import person
+from store.schema import counted, person
 from store.scope import Scope
 
 
@@ -19,7 +19,7 @@ class StoreSummary:
 
 def store_summary(engine: Engine, scope: Scope) -> StoreSummary:
     """How many persons the scope holds and when any of them last changed."""
-    stmt = select(func.count(), func.max(person.c.updated_at)).select_from(person)
+    stmt = select(func.count(), func.max(person.c.updated_at)).select_from(person).where(counted(person))
     clause = scope.person_clause(person)
     if clause is not None:
         stmt = stmt.where(clause)

@@ -30,6 +30,7 @@ from store.schema import (
     activity,
     appointment,
     category,
+    counted,
     participation,
     person,
     person_tag,
@@ -170,7 +171,7 @@ def _conds(scope: Scope, flt: PersonFilter, today: date | None) -> list[ColumnEl
 def headcount(engine: Engine, scope: Scope, flt: PersonFilter, today: date | None = None) -> Headcount:
     """Persons matching the filter, and all persons in the scope (the share's denominator)."""
     matched = select(func.count()).select_from(person).where(*_conds(scope, flt, today))
-    total = select(func.count()).select_from(person)
+    total = select(func.count()).select_from(person).where(counted(person))
     clause = scope.person_clause(person)
     if clause is not None:
         total = total.where(clause)
@@ -357,7 +358,7 @@ def overview(engine: Engine, scope: Scope, flt: PersonFilter, lang: str = "zh",
                 matched = int(n)
         total = matched
         if not flt.is_empty():
-            total_stmt = select(func.count()).select_from(person)
+            total_stmt = select(func.count()).select_from(person).where(counted(person))
             clause = scope.person_clause(person)
             total = conn.execute(total_stmt.where(clause) if clause is not None else total_stmt).scalar_one()
         name = category.c.name_en if lang == "en" else category.c.name_zh
@@ -547,7 +548,7 @@ def person_profile(engine: Engine, scope: Scope, person_id: int, lang: str = "zh
     clause = scope.person_clause(person)
     stmt = _list_select(lang).add_columns(
         person.c.ethnicity, person.c.title, person.c.birth_date, person.c.source, person.c.created_at,
-        person.c.updated_via,
+        person.c.updated_via, person.c.status, person.c.status_on,
     ).where(person.c.id == int(person_id))
     if clause is not None:
         stmt = stmt.where(clause)
@@ -556,10 +557,10 @@ def person_profile(engine: Engine, scope: Scope, person_id: int, lang: str = "zh
         if row is None:
             return None
         base = dict(zip(LIST_COLUMNS, _shape_row(row[:16], lang, today, unmasked)))
-        ethnicity, title, birth, source, created_at, updated_via = row[16:]
+        ethnicity, title, birth, source, created_at, updated_via, status, status_on = row[16:]
         # `birth_date` is the year alone when the ID number is masked (store.privacy.shown_birth).
         base.update(ethnicity=ethnicity, title=title, birth_date=shown_birth(birth, unmasked), source=source,
-                    created_at=created_at, updated_via=updated_via)
+                    created_at=created_at, updated_via=updated_via, status=status, status_on=status_on)
         tags = conn.execute(
             select(tag.c.name).join(person_tag, person_tag.c.tag_id == tag.c.id)
             .where(person_tag.c.person_id == int(person_id)).order_by(tag.c.name)

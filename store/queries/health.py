@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, distinct, exists, func, literal, null, or_, select
 
-from store.schema import UPDATED_VIA, category, import_batch, participation, person, person_tag, region
+from store.schema import UPDATED_VIA, category, counted, import_batch, participation, person, person_tag, region
 from store.queries.imports import visible_batches
 from store.scope import Scope
 
@@ -44,6 +44,8 @@ def months_before(today: date, months: int) -> datetime:
 
 
 def _scoped(stmt, scope: Scope):
+    """Persons in scope and still followed (those no longer followed leave every headcount)."""
+    stmt = stmt.where(counted(person))
     clause = scope.person_clause(person)
     return stmt if clause is None else stmt.where(clause)
 

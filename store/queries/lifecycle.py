@@ -33,7 +33,7 @@ from sqlalchemy.sql import Subquery
 
 from store.queries.activities import dormant_since
 from store.queries.enterprises import risk_count
-from store.schema import STAGES, appointment, category, participation, person, region, stage_event
+from store.schema import STAGES, appointment, category, counted, participation, person, region, stage_event
 from store.scope import Scope
 from store.sql import days_between, has_percentile, year_of
 
@@ -146,6 +146,7 @@ def _pivot_counts(conn, dialect: str, scope: Scope) -> pd.DataFrame:
     stmt = (
         select(source, year, func.count(), func.count(f.c.person_id), *[func.count(c) for c in cols], *in_order)
         .select_from(person.outerjoin(f, f.c.person_id == person.c.id))
+        .where(counted(person))
         .group_by(source, year)
     )
     clause = scope.person_clause(person)
@@ -300,6 +301,7 @@ def promote_candidates(
     )
     where = [
         person.c.stage == "cultivate",
+        counted(person),
         not_(exists().where(appointment.c.person_id == person.c.id)),
     ]
     clause = scope.person_clause(person)
@@ -372,10 +374,12 @@ def _term_condition(kind: str, today: date):
 
 
 def _scoped_appointments(stmt, scope: Scope):
+    """Posts of persons in scope and still followed (a term watch has no use for the others)."""
+    holders = select(person.c.id).where(counted(person))
     clause = scope.person_clause(person)
-    if clause is None:
-        return stmt
-    return stmt.where(appointment.c.person_id.in_(select(person.c.id).where(clause)))
+    if clause is not None:
+        holders = holders.where(clause)
+    return stmt.where(appointment.c.person_id.in_(holders))
 
 
 def term_watch_by_body(engine: Engine, scope: Scope, today: date) -> pd.DataFrame:

@@ -28,7 +28,8 @@ def person_record(engine: Engine, scope: Scope, person_id: int) -> dict | None:
         posts = [dict(r._mapping) for r in conn.execute(
             select(appointment).where(appointment.c.person_id == row.id).order_by(appointment.c.id))]
     values = {k: row._mapping[k] for k in EDITABLE + ("updated_at",)}
-    return {"id": row.id, "values": values, "tags": tags, "appointments": posts}
+    return {"id": row.id, "values": values, "tags": tags, "appointments": posts,
+            "status": row.status, "status_on": row.status_on}
 
 
 def tag_names(engine: Engine) -> list[str]:
