@@ -265,7 +265,7 @@ def status_section(record: dict) -> None:
     st.subheader(t("people.state.title"))
     with st.form(f"people_state_{pid}"):
         c1, c2 = st.columns(2)
-        state = c1.selectbox(t("people.state.pick"), PERSON_STATUSES, index=PERSON_STATUSES.index(record["status"]),
+        state = c1.selectbox(t("people.state.pick"), PERSON_STATUSES, index=PERSON_STATUSES.index(record["status"] or "followed"),
                              format_func=lambda s: t(f"person.state.{s}"), key=f"state_{pid}")
         on = c2.date_input(t("people.state.on"), value=record["status_on"], key=f"state_on_{pid}")
         reason = st.text_input(t("people.reason"), key=f"state_reason_{pid}")
@@ -511,7 +511,7 @@ def main() -> None:
             fill_forms(record, reload=reload)
             values = record["values"]
             st.markdown(f"### {escape_markdown(values['name'])} · #{record['id']}")
-            if record["status"] != "followed":
+            if record["status"] not in (None, "followed"):
                 st.warning(t("person.state.note", state=t(f"person.state.{record['status']}"),
                              on=record["status_on"] or "—"))
             edit_section(record)

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, select
 
 from store import clock
 from store.queries.enterprises import has_risk
-from store.schema import appointment, counted, person, person_tag, tag
+from store.schema import appointment, counted, not_followed, person, person_tag, tag
 from store.sql import CheckedInSince, KeywordMatch
 from store.scope import Scope
 
@@ -76,7 +76,7 @@ class PersonFilter:
         if self.followed == "yes":
             conds.append(counted(person))
         elif self.followed == "no":
-            conds.append(person.c.status != "followed")
+            conds.append(not_followed(person))
         for column, values in (
             (p.category_code, self.categories),
             (p.district_code, self.districts),

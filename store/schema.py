@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    or_,
 )
 
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -41,8 +42,12 @@ PERSON_STATUSES = ("followed", "left", "transferred", "deceased")
 
 
 def counted(person_table):
-    """The persons every headcount counts: those still followed (person.status)."""
-    return person_table.c.status == "followed"
+    """The persons every headcount counts: those still followed (person.status; NULL counts as followed)."""
+    return or_(person_table.c.status.is_(None), person_table.c.status == "followed")
+
+
+def not_followed(person_table):
+    return person_table.c.status.in_(PERSON_STATUSES[1:])
 UPDATED_VIA = ("import", "staff", "self", "sync")
 APPOINTMENT_BODIES = ("npc", "cppcc", "association", "other")
 ACTIVITY_KINDS = ("training", "lecture", "onsite", "survey", "other")
@@ -94,8 +99,9 @@ person = Table(
     Column("updated_via", String(16)),
     Column("import_batch_id", Integer),
     # followed, or no longer followed: left (离任), transferred (调离), deceased (去世) on `status_on`.
-    # Such persons leave every headcount but stay findable, with their history.
-    Column("status", String(16), nullable=False, server_default="followed"),
+    # Such persons leave every headcount but stay findable, with their history. NULL (a system
+    # that lists every column and knows nothing of this one) counts as followed.
+    Column("status", String(16), server_default="followed"),
     Column("status_on", Date),
     Index("ix_person_category_code", "category_code"),
     Index("ix_person_district_code", "district_code", "street"),

@@ -5,7 +5,8 @@ Revises: 0008
 Create Date: 2026-12-05 17:00:00.000000
 
 Persons no longer followed leave the headcounts and stay findable with their history.
-Other systems that insert persons need not name the column: its default is `followed`.
+Other systems that insert persons need not name the column: its default is `followed`,
+and a NULL (a system that lists every column) counts as followed too.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sa.String(length=16), server_default='followed', nullable=False))
+        batch_op.add_column(sa.Column('status', sa.String(length=16), server_default='followed', nullable=True))
         batch_op.add_column(sa.Column('status_on', sa.Date(), nullable=True))
 
 
