@@ -686,22 +686,70 @@ OTHER_ACTIVITY = "此凭证属于另一场活动 · this pass is for another act
 NOT_HERE = "您不是此活动的引导员 · you are not a steward of this activity"
 
 
-def check_in_pass(engine: Engine, activity_id: int, token: str, *, door: Door, nonce: str | None) -> CheckIn:
-    """Check in the holder of a scanned pass at `activity_id`."""
+def _pass_of(engine: Engine, activity_id: int, scanned: str) -> tokens.Claim | CheckIn:
+    """The pass's claim when it is a valid pass of this activity, else the refusal to show."""
     try:
-        claim = tokens.verify(engine, _token_of(token), PASS, today=clock.today())
+        claim = tokens.verify(engine, _token_of(scanned), PASS, today=clock.today())
     except tokens.TokenRefused as refusal:
         return refused(str(refusal))
-    aid, pid = subject_parts(claim.subject)
-    if aid != int(activity_id):
+    if subject_parts(claim.subject)[0] != int(activity_id):
         return refused(OTHER_ACTIVITY)
-    return check_in(engine, activity_id, pid, door=door, nonce=nonce, pass_version=claim.version)
+    return claim
+
+
+def check_in_pass(engine: Engine, activity_id: int, token: str, *, door: Door, nonce: str | None) -> CheckIn:
+    """Check in the holder of a scanned pass (the token, or the whole pass URL a scanner types) at `activity_id`."""
+    claim = _pass_of(engine, activity_id, token)
+    if isinstance(claim, CheckIn):
+        return claim
+    return check_in(engine, activity_id, subject_parts(claim.subject)[1], door=door, nonce=nonce,
+                    pass_version=claim.version)
 
 
 def _token_of(scanned: str) -> str:
     # A scanner or a camera gives the whole pass URL; the token is its last path segment.
     text = (scanned or "").strip().split("?")[0].rstrip("/")
     return text.rsplit("/", 1)[-1]
+
+
+def _at_door(conn, activity_id: int, person_id: int):
+    act = _activity(conn, activity_id)
+    row = _participation(conn, activity_id, person_id)
+    name = conn.execute(select(person.c.name).where(person.c.id == person_id)).scalar()
+    return act, row, name
+
+
+def _verdict(act, row, name, pass_version: int | None, nonce: str | None, today: dt.date) -> CheckIn | None:
+    """What the door says without writing, or None when a check-in may be made now."""
+    if act.state != "published":
+        return refused(_state_message(act.state))
+    if row is None:
+        return refused("此人未报名此活动 · this person has not signed up for this activity")
+    if pass_version is not None and row.pass_version != pass_version:
+        return CheckIn("refused", row.person_id, name, row.status, reason=tokens.MESSAGES["revoked"])
+    if nonce is not None and row.checkin_nonce == nonce and row.status == "checked_in":
+        return CheckIn("checked_in", row.person_id, name, row.status, row.checked_in_by, row.checked_in_at)
+    multi_day = _last_day(act) > act.starts_at.date()
+    if row.status == "checked_in" and not (multi_day and row.checkin_day != today):
+        return CheckIn("repeat", row.person_id, name, row.status, row.checked_in_by, row.checked_in_at)
+    if row.status not in ("approved", "checked_in"):
+        return CheckIn("refused", row.person_id, name, row.status,
+                       reason=f"此报名{STATUS_NAMES.get(row.status, row.status)}，不能签到 · "
+                              f"this sign-up is {row.status}: no check-in")
+    return None
+
+
+def scanned_pass(engine: Engine, activity_id: int, token: str, *, door: Door) -> CheckIn:
+    """What scanning a pass would do, without doing it: outcome `ready` (with the person), or what check-in says."""
+    claim = _pass_of(engine, activity_id, token)
+    if isinstance(claim, CheckIn):
+        return claim
+    if not may_check_in(engine, door, activity_id):
+        return refused(NOT_HERE)
+    pid = subject_parts(claim.subject)[1]
+    with engine.connect() as conn:
+        act, row, name = _at_door(conn, activity_id, pid)
+    return _verdict(act, row, name, claim.version, None, clock.today()) or CheckIn("ready", pid, name, row.status)
 
 
 def check_in(engine: Engine, activity_id: int, person_id: int, *, door: Door, nonce: str | None,
@@ -714,24 +762,10 @@ def check_in(engine: Engine, activity_id: int, person_id: int, *, door: Door, no
     today, now = clock.today(), clock.now()
     try:
         with writing(engine) as conn:
-            act = _activity(conn, activity_id)
-            row = _participation(conn, activity_id, person_id)
-            name = conn.execute(select(person.c.name).where(person.c.id == person_id)).scalar()
-            if act.state != "published":
-                return refused(_state_message(act.state))
-            if row is None:
-                return refused("此人未报名此活动 · this person has not signed up for this activity")
-            if pass_version is not None and row.pass_version != pass_version:
-                return CheckIn("refused", person_id, name, row.status, reason=tokens.MESSAGES["revoked"])
-            if nonce is not None and row.checkin_nonce == nonce and row.status == "checked_in":
-                return CheckIn("checked_in", person_id, name, row.status, row.checked_in_by, row.checked_in_at)
-            multi_day = _last_day(act) > act.starts_at.date()
-            if row.status == "checked_in" and not (multi_day and row.checkin_day != today):
-                return CheckIn("repeat", person_id, name, row.status, row.checked_in_by, row.checked_in_at)
-            if row.status not in ("approved", "checked_in"):
-                return CheckIn("refused", person_id, name, row.status,
-                               reason=f"此报名{STATUS_NAMES.get(row.status, row.status)}，不能签到 · "
-                                      f"this sign-up is {row.status}: no check-in")
+            act, row, name = _at_door(conn, activity_id, person_id)
+            verdict = _verdict(act, row, name, pass_version, nonce, today)
+            if verdict is not None:
+                return verdict
             cs = open_change_set(conn, "checkin", door.name, f"签到 · check-in at {activity_id}")
             won = cs.update_where("participation", (activity_id, person_id), dict(
                 status="checked_in", checked_in_at=now, checked_in_by=door.name[:64], checkin_nonce=nonce,
@@ -745,13 +779,9 @@ def check_in(engine: Engine, activity_id: int, person_id: int, *, door: Door, no
     except _Lost:
         # Someone else's request won (another steward, or this one retried): say what it left.
         with engine.connect() as conn:
-            row = _participation(conn, activity_id, person_id)
-        if nonce is not None and row.checkin_nonce == nonce:
-            return CheckIn("checked_in", person_id, name, row.status, row.checked_in_by, row.checked_in_at)
-        if row.status == "checked_in":
-            return CheckIn("repeat", person_id, name, row.status, row.checked_in_by, row.checked_in_at)
-        return CheckIn("refused", person_id, name, row.status,
-                       reason=f"此报名{STATUS_NAMES.get(row.status, row.status)} · this sign-up is {row.status}")
+            act, row, name = _at_door(conn, activity_id, person_id)
+        return _verdict(act, row, name, pass_version, nonce, today) or CheckIn(
+            "repeat", person_id, name, row.status, row.checked_in_by, row.checked_in_at)
 
 
 def find_at_door(engine: Engine, activity_id: int, text: str, *, limit: int = 20) -> pd.DataFrame:
@@ -808,16 +838,16 @@ def status_counts(engine: Engine, activity_id: int) -> dict[str, int]:
 
 
 SIGN_UP_COLUMNS = ["person_id", "name", "category_code", "district_code", "status", "registered_at", "answers",
-                   "reason", "decided_by", "checked_in_at", "checked_in_by", "notice"]
+                   "reason", "decided_by", "checked_in_at", "checked_in_by", "notice", "pass_version"]
 
 
 def sign_ups(engine: Engine, activity_id: int, scope: Scope = EVERYTHING, *, statuses: Sequence[str] = (),
-             limit: int = 500) -> pd.DataFrame:
+             person_ids: Sequence[int] = (), limit: int = 500) -> pd.DataFrame:
     """The review desk's list: sign-ups of one activity (persons in scope), in sign-up order."""
     stmt = (select(participation.c.person_id, person.c.name, person.c.category_code, person.c.district_code,
                    participation.c.status, participation.c.registered_at, participation.c.answers,
                    participation.c.reason, participation.c.decided_by, participation.c.checked_in_at,
-                   participation.c.checked_in_by, participation.c.notice)
+                   participation.c.checked_in_by, participation.c.notice, participation.c.pass_version)
             .join(person, person.c.id == participation.c.person_id)
             .where(participation.c.activity_id == activity_id))
     clause = scope.person_clause(person)
@@ -825,6 +855,8 @@ def sign_ups(engine: Engine, activity_id: int, scope: Scope = EVERYTHING, *, sta
         stmt = stmt.where(clause)
     if statuses:
         stmt = stmt.where(participation.c.status.in_(tuple(statuses)))
+    if person_ids:
+        stmt = stmt.where(participation.c.person_id.in_(tuple(int(p) for p in person_ids)))
     with engine.connect() as conn:
         rows = conn.execute(stmt.order_by(participation.c.registered_at, participation.c.person_id)
                             .limit(limit)).all()

@@ -65,7 +65,7 @@ def refusal(status: int, key: str) -> Response:
     return PlainTextResponse(" · ".join(translate(key, lang) for lang in LANGUAGES), status_code=status)
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     """A POST from one of our own pages: another site's form cannot set or drop the cookie."""
     origin = request.headers.get("origin")
     return origin is not None and urlsplit(origin).netloc == request.headers.get("host")
@@ -77,7 +77,7 @@ def _cookie_path(base_path: str) -> str:
 
 def session_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
-        if not _same_origin(request):
+        if not same_origin(request):
             return refusal(403, "web.refused")
         body = (await request.body()).decode("ascii", errors="replace")
         handoff = (parse_qs(body).get("handoff") or [""])[0]
@@ -117,7 +117,11 @@ async def export_endpoint(request: Request) -> Response:
 
 
 def routes(base_path: str) -> list[Route]:
+    # Imported here: the door's routes build on this module.
+    from ui import checkin_web
+
     return [
         Route(route_path(base_path, "session"), session_endpoint(base_path), methods=["POST"]),
         Route(route_path(base_path, "export", "{ticket}"), export_endpoint, methods=["GET"]),
+        *checkin_web.routes(base_path),
     ]

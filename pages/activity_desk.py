@@ -1,0 +1,245 @@
+"""Activity desk: plan and edit an activity run online, invite with the explorer's filters, review sign-ups in bulk,
+the wait list, door stewards and the activity's state. Every action is a call into store/activities.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import streamlit as st
+
+from store import activities as act
+from store import clock
+from store.changes import WriteRefused
+from store.queries.explorer import filter_options, headcount
+from store.schema import ACTIVITY_AUDIENCES, ACTIVITY_KINDS
+from ui.auth import guard_page
+from ui.cache import data_changed, get_engine, query
+from ui.filters import filter_sidebar
+from ui.i18n import current_language, t
+from ui.web import route_path
+
+viewer = guard_page("activity_desk")
+scope = viewer.scope
+lang = current_language()
+engine = get_engine()
+
+st.title(t("page.activity_desk"))
+st.caption(t("desk.caption"))
+
+planned = query(act.planned_activities, scope, states=("draft", "published", "finished", "cancelled"))
+labels = {int(r.id): f"{r.starts_at:%Y-%m-%d} · {r.title} · {act.STATE_NAMES[r.state]}" for r in planned.itertuples()}
+NEW = 0
+chosen = st.selectbox(t("desk.pick"), [NEW, *labels], format_func=lambda i: labels.get(i, t("desk.new")),
+                      key="desk_activity", index=1 if labels else 0)
+plan = act.activity_plan(engine, chosen) if chosen else None
+
+
+def done(message: str) -> None:
+    data_changed()
+    st.session_state["desk_notice"] = message
+    st.rerun()
+
+
+def refused(exc: WriteRefused) -> None:
+    st.error(str(exc))
+
+
+if notice := st.session_state.pop("desk_notice", None):
+    st.success(notice)
+
+tabs = st.tabs([t("desk.tab.plan"), t("desk.tab.audience"), t("desk.tab.review"), t("desk.tab.waitlist"),
+                t("desk.tab.door")])
+
+QUESTION_COLUMNS = ["id", "kind", "label", "options", "required", "when_id", "when_answer", "minimum", "maximum"]
+
+
+def question_rows(stored: str | None) -> pd.DataFrame:
+    rows = [dict(id=q.id, kind=q.kind, label=q.label, options=",".join(q.options), required=q.required,
+                 when_id=q.when[0] if q.when else None, when_answer=q.when[1] if q.when else None,
+                 minimum=q.minimum, maximum=q.maximum) for q in act.load_questions(stored)]
+    return pd.DataFrame(rows, columns=QUESTION_COLUMNS)
+
+
+def questions_of(edited: pd.DataFrame) -> tuple[act.Question, ...]:
+    raw = []
+    for r in edited.to_dict("records"):
+        if not (r.get("label") or r.get("kind")):
+            continue
+        raw.append(dict(id=r.get("id") or None, kind=r.get("kind"), label=r.get("label"),
+                        options=[o for o in str(r.get("options") or "").replace("，", ",").split(",")],
+                        required=bool(r.get("required")),
+                        when=[r["when_id"], r.get("when_answer") or ""] if r.get("when_id") else None,
+                        minimum=None if pd.isna(r.get("minimum")) else r.get("minimum"),
+                        maximum=None if pd.isna(r.get("maximum")) else r.get("maximum")))
+    return act.parse_questions(raw)
+
+
+# ---------------------------------------------------------------- plan
+with tabs[0]:
+    opts = query(filter_options, scope, lang)
+    districts = [c for c, _ in opts.districts]
+    names = dict(opts.districts)
+    p = plan or {}
+    start = p.get("starts_at") or dt.datetime.combine(clock.today() + dt.timedelta(days=7), dt.time(9))
+    end = p.get("ends_at") or start + dt.timedelta(hours=3)
+    with st.form("desk_plan"):
+        title = st.text_input(t("desk.f.title"), value=p.get("title", ""), max_chars=200)
+        c1, c2, c3 = st.columns(3)
+        kind = c1.selectbox(t("desk.f.kind"), ACTIVITY_KINDS, index=ACTIVITY_KINDS.index(p.get("kind") or "onsite"),
+                            format_func=lambda k: t(f"activities.kind.{k}"))
+        district = c2.selectbox(t("desk.f.district"), districts, format_func=lambda c: names.get(c, c),
+                                index=districts.index(p["district_code"]) if p.get("district_code") in districts else 0)
+        street = c3.text_input(t("desk.f.street"), value=p.get("street") or "", max_chars=64)
+        c1, c2 = st.columns(2)
+        place = c1.text_input(t("desk.f.place"), value=p.get("place") or "", max_chars=200)
+        link = c2.text_input(t("desk.f.online_link"), value=p.get("online_link") or "", max_chars=500)
+        c1, c2, c3, c4 = st.columns(4)
+        start_day = c1.date_input(t("desk.f.starts"), value=start.date())
+        start_time = c2.time_input(t("desk.f.starts") + " ", value=start.time())
+        end_day = c3.date_input(t("desk.f.ends"), value=end.date())
+        end_time = c4.time_input(t("desk.f.ends") + " ", value=end.time())
+        c1, c2, c3, c4 = st.columns(4)
+        capacity = c1.number_input(t("desk.f.capacity"), min_value=0, max_value=100_000, step=1,
+                                   value=int(p.get("capacity") or 0))
+        deadline = c2.date_input(t("desk.f.deadline"), value=(p.get("signup_deadline") or start).date())
+        needs_review = c3.toggle(t("desk.f.needs_review"), value=bool(p.get("needs_review", True)))
+        audience = c4.segmented_control(t("desk.f.audience"), ACTIVITY_AUDIENCES, required=True,
+                                        default=p.get("audience") or "invited",
+                                        format_func=lambda a: t(f"desk.audience.{a}"))
+        st.markdown(f"**{t('desk.f.questions')}**")
+        st.caption(t("desk.f.questions_help"))
+        edited = st.data_editor(
+            question_rows(p.get("questions")), num_rows="dynamic", key=f"desk_questions_{chosen}", width="stretch",
+            column_config={
+                "kind": st.column_config.SelectboxColumn(t("desk.q.kind"), options=list(act.QUESTION_KINDS)),
+                "required": st.column_config.CheckboxColumn(t("desk.q.required")),
+                **{c: st.column_config.Column(t(f"desk.q.{c}")) for c in ("id", "label", "options", "when_id",
+                                                                          "when_answer")},
+                "minimum": st.column_config.NumberColumn(t("desk.q.minimum")),
+                "maximum": st.column_config.NumberColumn(t("desk.q.maximum")),
+            })
+        saved = st.form_submit_button(t("desk.save"), type="primary")
+    if saved:
+        try:
+            starts = dt.datetime.combine(start_day, start_time)
+            new_plan = act.Plan(
+                title=title, kind=kind, starts_at=starts, ends_at=dt.datetime.combine(end_day, end_time),
+                district_code=district, street=street, place=place, online_link=link,
+                capacity=int(capacity) or None,
+                signup_deadline=dt.datetime.combine(deadline, dt.time(23, 59)) if deadline else None,
+                needs_review=needs_review, audience=audience or "invited", questions=questions_of(edited))
+            if chosen:
+                act.edit_activity(engine, chosen, new_plan, actor=viewer.name, scope=scope)
+            else:
+                st.session_state["desk_activity"] = act.plan_activity(engine, new_plan, actor=viewer.name,
+                                                                      scope=scope)
+            done(t("desk.saved"))
+        except WriteRefused as exc:
+            refused(exc)
+
+if plan is None:
+    for tab in tabs[1:]:
+        tab.info(t("desk.none"))
+    st.stop()
+
+aid = int(plan["id"])
+counts = query(act.status_counts, aid)
+
+# ---------------------------------------------------------------- audience
+with tabs[1]:
+    if plan["audience"] == "open":
+        st.info(t("desk.open_audience"))
+    flt = filter_sidebar(query(filter_options, scope, lang))
+    matched = query(headcount, scope, flt, clock.today()).matched
+    st.caption(t("desk.invite_caption", n=counts.get("invited", 0)))
+    if st.button(t("desk.invite", n=f"{matched:,}"), disabled=not matched or plan["state"] in ("finished", "cancelled"),
+                 key="desk_invite"):
+        try:
+            n = act.invite(engine, aid, flt, actor=viewer.name, scope=scope, today=clock.today())
+            done(t("desk.invited", n=n))
+        except WriteRefused as exc:
+            refused(exc)
+
+
+def sign_up_table(statuses: tuple[str, ...], key: str) -> list[int]:
+    rows = query(act.sign_ups, aid, scope, statuses=statuses)
+    if rows.empty:
+        st.caption(t("desk.no_sign_ups"))
+        return []
+    shown = rows.assign(pick=False, status=rows["status"].map(act.STATUS_NAMES),
+                        answers=rows["answers"].map(lambda a: "；".join(f"{k}：{v}" for k, v in json.loads(a).items())
+                                                    if a else ""))
+    edited = st.data_editor(
+        shown, key=key, hide_index=True, width="stretch", disabled=[c for c in shown.columns if c != "pick"],
+        column_order=["pick", "name", "status", "registered_at", "answers", "reason", "checked_in_at",
+                      "checked_in_by"],
+        column_config={"pick": st.column_config.CheckboxColumn(t("desk.col.pick")),
+                       **{c: st.column_config.Column(t(f"desk.col.{c}")) for c in
+                          ("name", "status", "answers", "reason", "checked_in_by")},
+                       "registered_at": st.column_config.DatetimeColumn(t("desk.col.registered_at"),
+                                                                         format="MM-DD HH:mm"),
+                       "checked_in_at": st.column_config.DatetimeColumn(t("desk.col.checked_in_at"),
+                                                                         format="MM-DD HH:mm")})
+    return [int(p) for p in edited.loc[edited["pick"], "person_id"]]
+
+
+# ---------------------------------------------------------------- review
+with tabs[2]:
+    cols = st.columns(6)
+    for col, status in zip(cols, ("registered", "approved", "waitlisted", "checked_in", "rejected", "withdrawn")):
+        col.metric(act.STATUS_NAMES[status].split(" · ")[0 if lang == "zh" else 1], counts.get(status, 0))
+    picked = sign_up_table(("registered", "approved", "waitlisted", "rejected", "checked_in", "withdrawn",
+                            "declined", "absent"), f"desk_review_{aid}")
+    c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+    reason = c2.text_input(t("desk.reject_reason"), key="desk_reason", max_chars=200)
+    for col, approve in ((c1, True), (c3, False)):
+        if col.button(t("desk.approve" if approve else "desk.reject"), key=f"desk_review_{approve}",
+                      type="primary" if approve else "secondary"):
+            if not picked:
+                st.warning(t("desk.pick_rows"))
+            else:
+                try:
+                    out = act.review(engine, aid, picked, approve=approve, reason=reason, actor=viewer.name,
+                                     scope=scope)
+                    done(t("desk.reviewed", a=len(out.approved), w=len(out.waitlisted), r=len(out.rejected),
+                           p=len(out.promoted), s=len(out.skipped)))
+                except WriteRefused as exc:
+                    refused(exc)
+
+# ---------------------------------------------------------------- wait list
+with tabs[3]:
+    st.caption(t("desk.waitlist_caption"))
+    sign_up_table(("waitlisted",), f"desk_waitlist_{aid}")
+
+# ---------------------------------------------------------------- door and state
+with tabs[4]:
+    st.markdown(t("desk.state", state=act.STATE_NAMES[plan["state"]]))
+    if plan["cancel_reason"]:
+        st.caption(plan["cancel_reason"])
+    base = st.get_option("server.baseUrlPath")
+    st.caption(t("desk.door_link", url=route_path(base, "door", str(aid))))
+    st.page_link("pages/hall.py", label=t("desk.hall_link"), query_params={"activity": str(aid), "kiosk": "1"},
+                 icon=":material/groups:")
+    c1, c2 = st.columns(2)
+    try:
+        if plan["state"] == "draft" and c1.button(t("desk.publish"), type="primary", key="desk_publish"):
+            act.publish_activity(engine, aid, actor=viewer.name, scope=scope)
+            done(t("desk.done"))
+        if plan["state"] == "published" and c1.button(t("desk.finish"), key="desk_finish"):
+            act.finish_activity(engine, aid, actor=viewer.name, scope=scope)
+            done(t("desk.done"))
+        if plan["state"] in ("draft", "published"):
+            why = c2.text_input(t("desk.cancel_reason"), key="desk_cancel_reason", max_chars=200)
+            if c2.button(t("desk.cancel"), key="desk_cancel"):
+                act.cancel_activity(engine, aid, why, actor=viewer.name, scope=scope)
+                done(t("desk.done"))
+        st.subheader(t("desk.stewards"))
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        who = c1.text_input(t("desk.steward_name"), key="desk_steward", max_chars=64)
+        if c2.button(t("desk.assign"), key="desk_assign") and who.strip():
+            act.assign_steward(engine, who.strip(), aid, actor=viewer.name, scope=scope)
+            done(t("desk.done"))
+    except WriteRefused as exc:
+        refused(exc)
