@@ -225,3 +225,20 @@ def test_hall_counts_by_category_and_district_and_arrivals(engine):
     by_district = act.hall_by(engine, aid, "district")
     assert by_district.to_dict("records") == [{"code": WEST, "name": "西湖区", "approved": 3, "checked_in": 1}]
     assert act.arrivals_by_minute(engine, aid)["arrivals"].sum() == 1
+
+
+def test_drafts_and_cancelled_activities_are_not_held_and_a_decline_is_no_registration(engine):
+    from store.queries.activities import activity_summary
+    from store.queries.cockpit import activity_feed, headline
+
+    ids = people(engine, 2)
+    act.plan_activity(engine, a_plan(title="草稿"), actor=STAFF)
+    gone = published(engine, title="取消的")
+    act.cancel_activity(engine, gone, "场地", actor=STAFF)
+    aid = published(engine, audience="open", needs_review=False)
+    act.sign_up(engine, aid, ids[0], {"meal": "否"})
+    act.decline(engine, aid, ids[1])
+    summary = activity_summary(engine, Scope(), clock.today(), clock.today())
+    assert (summary.activities, summary.registrations, summary.approved) == (1, 1, 1)
+    assert headline(engine, Scope(), clock.today()).activities_this_year == 1
+    assert activity_feed(engine, Scope(), clock.today())["title"].tolist() == ["新春座谈会"]
