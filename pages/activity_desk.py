@@ -31,6 +31,9 @@ st.caption(t("desk.caption"))
 planned = query(act.planned_activities, scope, states=("draft", "published", "finished", "cancelled"))
 labels = {int(r.id): f"{r.starts_at:%Y-%m-%d} · {r.title} · {act.STATE_NAMES[r.state]}" for r in planned.itertuples()}
 NEW = 0
+if "desk_next" in st.session_state:
+    # A plan just saved opens itself (the selectbox's state may only be set before it is drawn).
+    st.session_state["desk_activity"] = st.session_state.pop("desk_next")
 chosen = st.selectbox(t("desk.pick"), [NEW, *labels], format_func=lambda i: labels.get(i, t("desk.new")),
                       key="desk_activity", index=1 if labels else 0)
 plan = act.activity_plan(engine, chosen) if chosen else None
@@ -85,7 +88,7 @@ with tabs[0]:
     start = p.get("starts_at") or dt.datetime.combine(clock.today() + dt.timedelta(days=7), dt.time(9))
     end = p.get("ends_at") or start + dt.timedelta(hours=3)
     with st.form("desk_plan"):
-        title = st.text_input(t("desk.f.title"), value=p.get("title", ""), max_chars=200)
+        title = st.text_input(t("desk.f.title"), value=p.get("title", ""), max_chars=200, key=f"desk_title_{chosen}")
         c1, c2, c3 = st.columns(3)
         kind = c1.selectbox(t("desk.f.kind"), ACTIVITY_KINDS, index=ACTIVITY_KINDS.index(p.get("kind") or "onsite"),
                             format_func=lambda k: t(f"activities.kind.{k}"))
@@ -93,7 +96,7 @@ with tabs[0]:
                                 index=districts.index(p["district_code"]) if p.get("district_code") in districts else 0)
         street = c3.text_input(t("desk.f.street"), value=p.get("street") or "", max_chars=64)
         c1, c2 = st.columns(2)
-        place = c1.text_input(t("desk.f.place"), value=p.get("place") or "", max_chars=200)
+        place = c1.text_input(t("desk.f.place"), value=p.get("place") or "", max_chars=200, key=f"desk_place_{chosen}")
         link = c2.text_input(t("desk.f.online_link"), value=p.get("online_link") or "", max_chars=500)
         c1, c2, c3, c4 = st.columns(4)
         start_day = c1.date_input(t("desk.f.starts"), value=start.date())
@@ -102,8 +105,9 @@ with tabs[0]:
         end_time = c4.time_input(t("desk.f.ends") + " ", value=end.time())
         c1, c2, c3, c4 = st.columns(4)
         capacity = c1.number_input(t("desk.f.capacity"), min_value=0, max_value=100_000, step=1,
-                                   value=int(p.get("capacity") or 0))
-        deadline = c2.date_input(t("desk.f.deadline"), value=(p.get("signup_deadline") or start).date())
+                                   value=int(p.get("capacity") or 0), key=f"desk_capacity_{chosen}")
+        deadline = c2.date_input(t("desk.f.deadline"),
+                                 value=(p.get("signup_deadline") or start - dt.timedelta(days=1)).date())
         needs_review = c3.toggle(t("desk.f.needs_review"), value=bool(p.get("needs_review", True)))
         audience = c4.segmented_control(t("desk.f.audience"), ACTIVITY_AUDIENCES, required=True,
                                         default=p.get("audience") or "invited",
@@ -128,13 +132,13 @@ with tabs[0]:
                 title=title, kind=kind, starts_at=starts, ends_at=dt.datetime.combine(end_day, end_time),
                 district_code=district, street=street, place=place, online_link=link,
                 capacity=int(capacity) or None,
-                signup_deadline=dt.datetime.combine(deadline, dt.time(23, 59)) if deadline else None,
+                # The deadline's day ends at its close, or at the start when the activity begins that day.
+                signup_deadline=min(dt.datetime.combine(deadline, dt.time(23, 59)), starts) if deadline else None,
                 needs_review=needs_review, audience=audience or "invited", questions=questions_of(edited))
             if chosen:
                 act.edit_activity(engine, chosen, new_plan, actor=viewer.name, scope=scope)
             else:
-                st.session_state["desk_activity"] = act.plan_activity(engine, new_plan, actor=viewer.name,
-                                                                      scope=scope)
+                st.session_state["desk_next"] = act.plan_activity(engine, new_plan, actor=viewer.name, scope=scope)
             done(t("desk.saved"))
         except WriteRefused as exc:
             refused(exc)

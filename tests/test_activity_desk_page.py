@@ -1,0 +1,88 @@
+"""The activity desk and the hall screen as pages (AppTest): plan with a question, publish, invite with the
+explorer's filters, bulk review into the wait list; the hall shows counts and no names."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import activities as act
+from store.engine import create_store_engine
+from store.migrate import upgrade_to_head
+from store.scope import Scope
+from tests.test_online_activities import STAFF, WEST, a_plan, people
+from ui.cache import data_changed
+from ui.i18n import translate
+
+
+@pytest.fixture
+def store(tmp_path):
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    engine = create_store_engine(url, create=True)
+    upgrade_to_head(engine)
+    yield url, engine
+    engine.dispose()
+
+
+def button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def test_plan_publish_invite_and_review_on_the_desk(store, open_page):
+    url, engine = store
+    ids = people(engine, 4)
+    at = open_page(url, "activity_desk")
+    at.text_input(key="desk_title_0").input("理论研讨班")
+    at.text_input(key="desk_place_0").input("市民中心")
+    at.number_input(key="desk_capacity_0").set_value(3)
+    at.button[0].click().run()  # the form's save button
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    plans = act.planned_activities(engine)
+    assert plans["title"].tolist() == ["理论研讨班"] and plans["state"].tolist() == ["draft"]
+    aid = int(plans["id"][0])
+    button(at, "desk_publish").click().run()
+    assert act.activity_plan(engine, aid)["state"] == "published"
+    at.query_params["districts"] = [WEST]
+    button(at, "desk_invite").click().run()
+    assert not at.exception
+    assert act.status_counts(engine, aid)["invited"] == 4
+    for pid in ids:
+        act.sign_up(engine, aid, pid, {})
+    data_changed()  # written beside the app, in this process: as the version watch would notice
+    at.run()
+    assert [m.value for m in at.metric][0] == "4"  # awaiting review
+    button(at, "desk_review_True").click().run()  # nothing ticked: told, nothing changed
+    assert [w.value for w in at.warning] == [translate("desk.pick_rows", "zh")]
+    out = act.review(engine, aid, ids, approve=True, actor=STAFF)  # what the button does with the ticked rows
+    assert (len(out.approved), len(out.waitlisted)) == (3, 1)
+    data_changed()
+    at.run()
+    assert [m.value for m in at.metric][:3] == ["0", "3", "1"]
+
+
+def test_a_bad_plan_is_told_not_saved(store, open_page):
+    url, engine = store
+    at = open_page(url, "activity_desk")
+    at.button[0].click().run()  # no title, no place
+    assert not at.exception
+    assert any("title is missing" in e.value for e in at.error)
+    assert act.planned_activities(engine).empty
+
+
+def test_the_hall_shows_counts_and_no_names(store, open_page):
+    url, engine = store
+    ids = people(engine, 3)
+    aid = act.plan_activity(engine, a_plan(audience="open", needs_review=False, capacity=None), actor=STAFF)
+    act.publish_activity(engine, aid, actor=STAFF)
+    for pid in ids:
+        act.sign_up(engine, aid, pid, {"meal": "否"})
+    act.check_in(engine, aid, ids[0], door=act.Door("s", "admin", Scope()), nonce="n")
+    at = open_page(url, "hall", activity=str(aid))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[translate("hall.checked_in", "zh")] == "1" and metrics[translate("hall.approved", "zh")] == "3"
+    shown = " ".join(str(x.value) for x in (*at.markdown, *at.metric, *at.subheader))
+    assert "代表" not in shown
+
+
+def test_the_hall_without_an_activity_says_how_to_open_one(store, open_page):
+    at = open_page(store[0], "hall")
+    assert [i.value for i in at.info] == [translate("hall.pick", "zh")]
