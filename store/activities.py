@@ -803,6 +803,43 @@ def find_at_door(engine: Engine, activity_id: int, text: str, *, limit: int = 20
     return pd.DataFrame([dict(r._mapping, phone_tail=(r.phone or "")[-4:]) for r in rows], columns=columns)
 
 
+# ---------------------------------------------------------------- the representative's view (the /m/ pages call these)
+
+MINE_COLUMNS = ["id", "title", "kind", "state", "starts_at", "ends_at", "place", "online_link", "signup_deadline",
+                "audience", "cancel_reason", "invited", "status", "reason", "notice"]
+
+
+def activities_for(engine: Engine, person_id: int, *, limit: int = 50) -> pd.DataFrame:
+    """What one person sees: published activities open to all or inviting them, and any activity they are
+    invited to or signed up for that was cancelled (with its reason) — with their own status and notice.
+    Soonest first; finished ones only when they took part."""
+    mine = participation.alias("mine")
+    invited = invitation.alias("invited")
+    stmt = (select(activity.c.id, activity.c.title, activity.c.kind, activity.c.state, activity.c.starts_at,
+                   activity.c.ends_at, activity.c.place, activity.c.online_link, activity.c.signup_deadline,
+                   activity.c.audience, activity.c.cancel_reason,
+                   invited.c.person_id.is_not(None).label("invited"), mine.c.status, mine.c.reason, mine.c.notice)
+            .select_from(activity.outerjoin(mine, and_(mine.c.activity_id == activity.c.id,
+                                                       mine.c.person_id == person_id))
+                         .outerjoin(invited, and_(invited.c.activity_id == activity.c.id,
+                                                  invited.c.person_id == person_id)))
+            .where(or_(
+                and_(activity.c.state == "published",
+                     or_(activity.c.audience == "open", invited.c.person_id.is_not(None))),
+                and_(activity.c.state == "cancelled",
+                     or_(invited.c.person_id.is_not(None), mine.c.status.in_(LIVE))),
+                and_(activity.c.state == "finished", mine.c.status.in_(("checked_in", "absent")))))
+            .order_by(activity.c.starts_at, activity.c.id).limit(limit))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([dict(r._mapping, invited=bool(r.invited)) for r in rows], columns=MINE_COLUMNS)
+
+
+def questions_of(engine: Engine, activity_id: int) -> tuple[Question, ...]:
+    """The activity's sign-up questions, for a sign-up form (each knows when it is asked: `Question.asked`)."""
+    return load_questions(activity_plan(engine, activity_id)["questions"])
+
+
 # ---------------------------------------------------------------- reading (staff pages and the hall)
 
 ACTIVITY_COLUMNS = ["id", "title", "kind", "state", "starts_at", "ends_at", "district_code", "street", "place",

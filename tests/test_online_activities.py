@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -242,3 +243,23 @@ def test_drafts_and_cancelled_activities_are_not_held_and_a_decline_is_no_regist
     assert (summary.activities, summary.registrations, summary.approved) == (1, 1, 1)
     assert headline(engine, Scope(), clock.today()).activities_this_year == 1
     assert activity_feed(engine, Scope(), clock.today())["title"].tolist() == ["新春座谈会"]
+
+
+def test_what_a_representative_sees(engine):
+    me, other = people(engine, 2)
+    open_one = published(engine, title="公开讲座", audience="open", needs_review=False)
+    invited = published(engine, title="邀请座谈")
+    act.invite(engine, invited, PersonFilter(keyword="代表0"), actor=STAFF)
+    not_mine = published(engine, title="别人的座谈")
+    act.invite(engine, not_mine, PersonFilter(keyword="代表1"), actor=STAFF)
+    gone = published(engine, title="取消的座谈")
+    act.invite(engine, gone, PersonFilter(keyword="代表0"), actor=STAFF)
+    act.cancel_activity(engine, gone, "天气原因", actor=STAFF)
+    act.sign_up(engine, open_one, me, {"meal": "否"})
+    seen = act.activities_for(engine, me).set_index("title")
+    assert set(seen.index) == {"公开讲座", "邀请座谈", "取消的座谈"}
+    assert seen.loc["公开讲座", "status"] == "approved" and not seen.loc["公开讲座", "invited"]
+    assert seen.loc["邀请座谈", "invited"] and pd.isna(seen.loc["邀请座谈", "status"])
+    assert seen.loc["取消的座谈", "cancel_reason"] == "天气原因"
+    assert [q.id for q in act.questions_of(engine, invited)] == ["meal", "diet", "guests"]
+    assert "别人的座谈" in set(act.activities_for(engine, other)["title"])
