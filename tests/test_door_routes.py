@@ -92,5 +92,7 @@ def test_the_holder_sees_their_pass_with_its_qr_code(door):
     token = act.pass_token(door["engine"], aid, first)
     page = client.get(f"/_brain/pass/{token}")
     assert page.status_code == 200 and "<svg" in page.text and "Check in" not in page.text
+    # The token in the address goes to no other site; a POST from our own pages keeps its Origin.
+    assert page.headers["referrer-policy"] == "same-origin" and page.headers["cache-control"] == "no-store"
     act.reissue_pass(door["engine"], aid, first, actor=STAFF)
     assert "replaced or revoked" in client.get(f"/_brain/pass/{token}").text

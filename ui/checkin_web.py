@@ -108,8 +108,10 @@ def _at(value) -> str:
 
 def _render(template: str, code: int = 200, **values) -> HTMLResponse:
     html = _templates.get_template(template).render(at=_at, status_names=act.STATUS_NAMES, **values)
+    # same-origin, not no-referrer: under no-referrer the browser sends `Origin: null` with the door's POST,
+    # which the same-origin check must refuse; the pass's token still never goes to another site.
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store",
-                                                           "Referrer-Policy": "no-referrer"})
+                                                           "Referrer-Policy": "same-origin"})
 
 
 def _door_of(request: Request) -> act.Door | None:
