@@ -263,3 +263,15 @@ def test_what_a_representative_sees(engine):
     assert seen.loc["取消的座谈", "cancel_reason"] == "天气原因"
     assert [q.id for q in act.questions_of(engine, invited)] == ["meal", "diet", "guests"]
     assert "别人的座谈" in set(act.activities_for(engine, other)["title"])
+
+
+@pytest.mark.parametrize("stored, sheet, after", [
+    ("withdrawn", "checked_in", "checked_in"),   # signed in at the door on paper after all
+    ("waitlisted", "registered", "waitlisted"),  # a sheet's sign-up does not undo the wait list
+    ("declined", "approved", "approved"),
+    ("checked_in", "absent", "checked_in"),      # a check-in online is evidence, as on paper
+])
+def test_an_attendance_sheet_meets_statuses_recorded_online(stored, sheet, after):
+    from loaders.attendance import next_status
+
+    assert next_status(stored, sheet) == after
