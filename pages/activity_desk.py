@@ -226,6 +226,8 @@ with tabs[4]:
     st.caption(t("desk.door_link", url=route_path(base, "door", str(aid))))
     st.page_link("pages/hall.py", label=t("desk.hall_link"), query_params={"activity": str(aid), "kiosk": "1"},
                  icon=":material/groups:")
+    if plan["audience"] == "open" and plan["state"] == "published":
+        st.link_button(t("desk.poster"), route_path(base, "poster", str(aid)), icon=":material/print:")
     c1, c2 = st.columns(2)
     try:
         if plan["state"] == "draft" and c1.button(t("desk.publish"), type="primary", key="desk_publish"):

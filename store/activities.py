@@ -384,12 +384,14 @@ def _has_place(conn, act) -> bool:
     return act.capacity is None or _places_taken(conn, act.id) < act.capacity
 
 
-def may_sign_up(conn, act, person_id: int, now: dt.datetime) -> None:
+def may_sign_up(conn, act, person_id: int | None, now: dt.datetime) -> None:
     if act.state != "published":
         raise ActivityRefused("此活动目前不接受报名 · this activity does not take sign-ups now"
                               + (f"（已取消：{act.cancel_reason}）" if act.state == "cancelled" else ""))
     if act.signup_deadline is not None and now > act.signup_deadline:
         raise ActivityRefused("报名已截止 · sign-ups have closed")
+    if act.audience == "invited" and person_id is None:
+        raise ActivityRefused("此活动仅限受邀人员参加 · this activity is by invitation only")
     if act.audience == "invited" and conn.execute(select(invitation.c.person_id).where(
             invitation.c.activity_id == act.id, invitation.c.person_id == person_id)).first() is None:
         raise ActivityRefused("此活动仅限受邀人员参加 · this activity is by invitation only")
@@ -400,9 +402,19 @@ class SignUp:
     status: str  # registered | approved | waitlisted
 
 
+def check_sign_up(engine: Engine, activity_id: int, answers: Mapping[str, object] | None = None,
+                  person_id: int | None = None) -> dict[str, object]:
+    """Whether a sign-up would be taken now (raises what sign_up would); returns the answers kept."""
+    with engine.connect() as conn:
+        act = _activity(conn, activity_id)
+        may_sign_up(conn, act, person_id, clock.now())
+    return validate_answers(load_questions(act.questions), answers or {})
+
+
 def sign_up(engine: Engine, activity_id: int, person_id: int, answers: Mapping[str, object] | None = None, *,
-            source: str = "self", actor: str | None = None) -> SignUp:
-    """Sign a person up (the representative through their link, or staff for them), answers validated here."""
+            source: str = "self", actor: str | None = None, review: bool = False) -> SignUp:
+    """Sign a person up (the representative through their link, or staff for them), answers validated here.
+    `review`: wait for staff whatever the activity says (a sign-up from the public poster)."""
     with writing(engine) as conn:
         act = _activity(conn, activity_id, lock=True)
         now = clock.now()
@@ -412,7 +424,7 @@ def sign_up(engine: Engine, activity_id: int, person_id: int, answers: Mapping[s
         if current is not None and current.status not in ("declined", "withdrawn"):
             raise ActivityRefused(f"已报名过此活动（{STATUS_NAMES.get(current.status, current.status)}） · "
                                   f"already signed up ({current.status})")
-        if act.needs_review:
+        if act.needs_review or review:
             status = "registered"
         else:
             status = "approved" if _has_place(conn, act) else "waitlisted"

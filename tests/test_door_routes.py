@@ -14,7 +14,7 @@ from store import activities as act
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from tests.test_checkin import approved_participants
-from tests.test_online_activities import STAFF
+from tests.test_online_activities import STAFF, a_plan
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -96,3 +96,31 @@ def test_the_holder_sees_their_pass_with_its_qr_code(door):
     assert page.headers["referrer-policy"] == "same-origin" and page.headers["cache-control"] == "no-store"
     act.reissue_pass(door["engine"], aid, first, actor=STAFF)
     assert "replaced or revoked" in client.get(f"/_brain/pass/{token}").text
+
+
+def test_the_public_sign_up_from_the_poster(door):
+    client, aid = door["client"], door["aid"]
+    client.cookies.clear()
+    form = client.get(f"/_brain/signup/{aid}")
+    assert form.status_code == 200 and "是否用餐" in form.text and "only if 是" in form.text
+    bad = client.post(f"/_brain/signup/{aid}", data={"name": "新朋友", "mobile": "123", "q_meal": "否"},
+                      headers=ORIGIN)
+    assert bad.status_code == 422 and "mobile" in bad.text and 'value="新朋友"' in bad.text  # nothing typed is lost
+    unanswered = client.post(f"/_brain/signup/{aid}", data={"name": "新朋友", "mobile": "13912345678"},
+                             headers=ORIGIN)
+    assert unanswered.status_code == 422 and "please answer" in unanswered.text
+    done = client.post(f"/_brain/signup/{aid}", data={"name": "新朋友", "mobile": "13912345678", "q_meal": "否"},
+                       headers=ORIGIN)
+    assert done.status_code == 200 and "sign-up has arrived" in done.text
+    assert act.status_counts(door["engine"], aid)["registered"] == 1
+    invited = act.plan_activity(door["engine"], a_plan(), actor=STAFF)
+    act.publish_activity(door["engine"], invited, actor=STAFF)
+    assert client.get(f"/_brain/signup/{invited}").status_code == 404
+
+
+def test_the_poster_is_for_staff(door, monkeypatch):
+    client, aid = door["client"], door["aid"]
+    assert client.get(f"/_brain/poster/{aid}").status_code == 403  # a steward
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "0")
+    poster = client.get(f"/_brain/poster/{aid}")
+    assert poster.status_code == 200 and "<svg" in poster.text and "scan to sign up" in poster.text

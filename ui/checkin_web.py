@@ -97,8 +97,9 @@ PASS_FOR_HOLDER = """{% extends "base" %}{% block title %}入场凭证 · Pass{%
 REFUSED = """{% extends "base" %}{% block body %}<div class="bad">{{ message }}</div>
 {% if sign_in %}<p><a href="{{ sign_in }}">登录 · sign in</a></p>{% endif %}{% endblock %}"""
 
-_templates = Environment(loader=DictLoader({"base": BASE, "door": DOOR, "result": RESULT, "steward": PASS_FOR_STEWARD,
-                                            "holder": PASS_FOR_HOLDER, "refused": REFUSED}),
+TEMPLATES = {"base": BASE, "door": DOOR, "result": RESULT, "steward": PASS_FOR_STEWARD, "holder": PASS_FOR_HOLDER,
+             "refused": REFUSED}
+_templates = Environment(loader=DictLoader(TEMPLATES),
                          autoescape=select_autoescape(default=True, default_for_string=True))
 
 
@@ -106,7 +107,7 @@ def _at(value) -> str:
     return value.strftime("%m-%d %H:%M:%S") if value else ""
 
 
-def _render(template: str, code: int = 200, **values) -> HTMLResponse:
+def render(template: str, code: int = 200, **values) -> HTMLResponse:
     html = _templates.get_template(template).render(at=_at, status_names=act.STATUS_NAMES, **values)
     # same-origin, not no-referrer: under no-referrer the browser sends `Origin: null` with the door's POST,
     # which the same-origin check must refuse; the pass's token still never goes to another site.
@@ -114,7 +115,7 @@ def _render(template: str, code: int = 200, **values) -> HTMLResponse:
                                                            "Referrer-Policy": "same-origin"})
 
 
-def _door_of(request: Request) -> act.Door | None:
+def door_of(request: Request) -> act.Door | None:
     """Who holds this browser's session (None: nobody signed in, or the session has ended)."""
     if not get_setting("require_login"):
         return act.Door("admin", "admin", EVERYTHING)
@@ -130,9 +131,9 @@ def _door_of(request: Request) -> act.Door | None:
 
 def _not_here(base_path: str, door: act.Door | None) -> HTMLResponse:
     if door is None:
-        return _render("refused", 403, message="请先登录签到账号 · sign in with your steward account first",
+        return render("refused", 403, message="请先登录签到账号 · sign in with your steward account first",
                        sign_in="/" + "/".join(p for p in (base_path.strip("/"), "checkin") if p))
-    return _render("refused", 403, message=act.NOT_HERE)
+    return render("refused", 403, message=act.NOT_HERE)
 
 
 def _door_page(engine, base_path: str, activity_id: int, door: act.Door, *, q: str = "",
@@ -142,7 +143,7 @@ def _door_page(engine, base_path: str, activity_id: int, door: act.Door, *, q: s
     found = act.find_at_door(engine, activity_id, q).to_dict("records") if q else []
     for row in found:
         row["nonce"] = secrets.token_urlsafe(12)
-    return _render("door", code, title=plan["title"], door_url=route_path(base_path, "door", str(activity_id)),
+    return render("door", code, title=plan["title"], door_url=route_path(base_path, "door", str(activity_id)),
                    counts={"checked_in": counts.get("checked_in", 0),
                            "placed": counts.get("approved", 0) + counts.get("checked_in", 0)},
                    nonce=secrets.token_urlsafe(12), q=q, found=found, result=result)
@@ -153,14 +154,14 @@ def door_endpoint(base_path: str):
         try:
             activity_id = int(request.path_params["activity_id"])
         except ValueError:
-            return _render("refused", 404, message="没有这个活动 · no such activity")
+            return render("refused", 404, message="没有这个活动 · no such activity")
         if request.method == "POST" and not same_origin(request):
-            return _render("refused", 403, message="请求被拒绝 · request refused")
+            return render("refused", 403, message="请求被拒绝 · request refused")
         body = (await request.body()).decode("utf-8", errors="replace") if request.method == "POST" else ""
 
         def answer() -> Response:
             engine = get_engine()
-            door = _door_of(request)
+            door = door_of(request)
             if door is None or not act.may_check_in(engine, door, activity_id):
                 return _not_here(base_path, door)
             if request.method == "GET":
@@ -177,10 +178,10 @@ def door_endpoint(base_path: str):
         try:
             return await run_in_threadpool(answer)
         except act.ActivityRefused as refusal:
-            return _render("refused", 404, message=str(refusal))
+            return render("refused", 404, message=str(refusal))
         except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
             log.exception("door request failed")
-            return _render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
 
     return endpoint
 
@@ -194,10 +195,10 @@ def pass_endpoint(base_path: str):
             try:
                 claim = tokens.verify(engine, token, act.PASS, today=clock.today())
             except tokens.TokenRefused as refusal:
-                return _render("refused", 403, message=str(refusal))
+                return render("refused", 403, message=str(refusal))
             activity_id, person_id = act.subject_parts(claim.subject)
             plan = act.activity_plan(engine, activity_id)
-            door = _door_of(request)
+            door = door_of(request)
             if door is not None and door.role in ("steward", "staff", "admin") and act.may_check_in(
                     engine, door, activity_id):
                 return _for_steward(engine, base_path, plan, activity_id, door, token)
@@ -206,10 +207,10 @@ def pass_endpoint(base_path: str):
         try:
             return await run_in_threadpool(answer)
         except act.ActivityRefused as refusal:
-            return _render("refused", 404, message=str(refusal))
+            return render("refused", 404, message=str(refusal))
         except Exception:  # noqa: BLE001
             log.exception("pass request failed")
-            return _render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
 
     return endpoint
 
@@ -222,26 +223,36 @@ def _participation_row(engine, activity_id: int, person_id: int) -> dict | None:
 def _for_steward(engine, base_path, plan, activity_id, door, token) -> Response:
     seen = act.scanned_pass(engine, activity_id, token, door=door)
     ready = seen.outcome == "ready"
-    return _render("steward", 200 if ready else 409, title=plan["title"],
+    return render("steward", 200 if ready else 409, title=plan["title"],
                    door_url=route_path(base_path, "door", str(activity_id)), name=seen.name, status=seen.status,
                    token=token, nonce=secrets.token_urlsafe(12), result=None if ready else seen)
 
 
 def _for_holder(request: Request, plan, activity_id, person_id, claim, engine) -> Response:
-    import segno
-
     row = _participation_row(engine, activity_id, person_id)
     refusal = None
     if row is None or claim.version != row["pass_version"]:
         refusal = tokens.MESSAGES["revoked"]
     elif plan["state"] == "cancelled":
         refusal = f"活动已取消：{plan['cancel_reason']} · the activity was cancelled: {plan['cancel_reason']}"
-    qr = segno.make(str(request.url), error="m").svg_inline(scale=6) if refusal is None else ""
+    return render("holder", title=plan["title"], when=when_text(plan), place=plan["place"] or plan["online_link"] or "",
+                  status=row["status"] if row else "", refusal=refusal,
+                  qr=qr_svg(str(request.url)) if refusal is None else "")
+
+
+def qr_svg(url: str, scale: int = 6) -> str:
+    """A QR code of `url` as inline SVG, made here (no image service, no script)."""
+    import segno
+
+    return segno.make(url, error="m").svg_inline(scale=scale)
+
+
+def when_text(plan: dict) -> str:
     start, end = plan["starts_at"], plan["ends_at"]
-    when = start.strftime("%Y-%m-%d %H:%M") + (f" – {end.strftime('%H:%M' if end.date() == start.date() else '%Y-%m-%d %H:%M')}"
-                                                 if end else "")
-    return _render("holder", title=plan["title"], when=when, place=plan["place"] or plan["online_link"] or "",
-                   status=row["status"] if row else "", refusal=refusal, qr=qr)
+    if end is None:
+        return f"{start:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M} – {end:%H:%M}" if end.date() == start.date() else \
+        f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
 
 
 def pass_url(base_url: str, token: str) -> str:
@@ -250,7 +261,10 @@ def pass_url(base_url: str, token: str) -> str:
 
 
 def routes(base_path: str) -> list[Route]:
+    from ui import poster_web  # it builds on this module
+
     return [
         Route(route_path(base_path, "door", "{activity_id}"), door_endpoint(base_path), methods=["GET", "POST"]),
         Route(route_path(base_path, "pass", "{token}"), pass_endpoint(base_path), methods=["GET"]),
+        *poster_web.routes(base_path),
     ]

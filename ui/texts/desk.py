@@ -75,6 +75,7 @@ TEXTS = {
     "desk.assign": ("指派", "Assign"),
     "desk.door_link": ("签到台链接：{url}", "Door link: {url}"),
     "desk.hall_link": ("现场大屏", "Hall screen"),
+    "desk.poster": ("打印报名海报", "Print the sign-up poster"),
     "desk.col.name": ("姓名", "Name"),
     "desk.col.status": ("状态", "Status"),
     "desk.col.registered_at": ("报名时间", "Signed up"),
