@@ -6,10 +6,13 @@ district, and arrivals per five minutes. Counts only, never a name; it refreshes
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from store import activities as act
+from store import privacy
 from store.changes import WriteRefused
+from store.settings import get_setting
 from ui.auth import follows_session, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
@@ -18,6 +21,8 @@ REFRESH_SECONDS = 5
 
 viewer = guard_page("hall")
 lang = current_language()
+# Leaders see aggregates only: small counts withheld, as on every page (store/privacy.py).
+threshold = privacy.threshold_for(viewer.role, get_setting("privacy_threshold"))
 st.title(t("page.hall"))
 
 raw = st.query_params.get("activity", "")
@@ -36,10 +41,11 @@ st.subheader(plan["title"])
 
 
 def by(dimension: str):
-    df = query(act.hall_by, aid, dimension)
-    return df.rename(columns={"name": t(f"hall.by_{dimension}"), "approved": t("hall.approved"),
-                              "checked_in": t("hall.checked_in")}).set_index(t(f"hall.by_{dimension}"))[
-        [t("hall.checked_in"), t("hall.approved")]]
+    df = privacy.withhold_rows(query(act.hall_by, aid, dimension), ["checked_in"], threshold, key="code",
+                               base="approved", drop_small=True)
+    shown = {t("hall.checked_in"): df["checked_in"].map(privacy.shown_number),
+             t("hall.approved"): df["approved"].map(privacy.shown_number)}
+    return pd.DataFrame(shown).set_axis(df["name"].fillna(df["code"]).tolist()).astype("float64")
 
 
 def hall() -> None:
@@ -47,9 +53,11 @@ def hall() -> None:
     checked_in = counts.get("checked_in", 0)
     expected = checked_in + counts.get("approved", 0) + counts.get("absent", 0)
     c1, c2, c3 = st.columns(3)
-    c1.metric(t("hall.checked_in"), f"{checked_in:,}")
-    c2.metric(t("hall.approved"), f"{expected:,}")
-    c3.metric(t("hall.rate"), f"{checked_in / expected:.0%}" if expected else "—")
+    c1.metric(t("hall.checked_in"), privacy.shown_text(privacy.shown_count(checked_in, threshold)))
+    c2.metric(t("hall.approved"), privacy.shown_text(privacy.shown_count(expected, threshold)))
+    rate = privacy.shown_rate(privacy.shown_count(checked_in, threshold), privacy.shown_count(expected, threshold),
+                              threshold)
+    c3.metric(t("hall.rate"), "—" if rate is None else f"{rate:.0%}")
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t('hall.by_category')}**")
@@ -58,7 +66,10 @@ def hall() -> None:
         st.markdown(f"**{t('hall.by_district')}**")
         st.bar_chart(by("district"), horizontal=True, stack=False)
     st.markdown(f"**{t('hall.arrivals')}**")
-    st.bar_chart(query(act.arrivals_by_minute, aid).set_index("slot"))
+    arrivals = privacy.withhold_rows(query(act.arrivals_by_minute, aid), ["arrivals"], threshold, key="slot",
+                                     total_known=False)
+    st.bar_chart(arrivals.assign(arrivals=arrivals["arrivals"].map(privacy.shown_number).astype("float64"))
+                 .set_index("slot"))
 
 
 # Only the fragment re-runs; its queries come from the cache until the data version moves (a check-in bumps it).

@@ -86,3 +86,29 @@ def test_the_hall_shows_counts_and_no_names(store, open_page):
 def test_the_hall_without_an_activity_says_how_to_open_one(store, open_page):
     at = open_page(store[0], "hall")
     assert [i.value for i in at.info] == [translate("hall.pick", "zh")]
+
+
+def test_a_leader_on_the_hall_sees_small_counts_withheld(store, monkeypatch):
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from store.scope import EVERYTHING
+    from ui.auth import Viewer
+
+    url, engine = store
+    ids = people(engine, 3)
+    aid = act.plan_activity(engine, a_plan(audience="open", needs_review=False, capacity=None), actor=STAFF)
+    act.publish_activity(engine, aid, actor=STAFF)
+    for pid in ids:
+        act.sign_up(engine, aid, pid, {"meal": "否"})
+    act.check_in(engine, aid, ids[0], door=act.Door("s", "admin", Scope()), nonce="n")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    at = AppTest.from_file("../pages/hall.py", default_timeout=60)
+    at.session_state["viewer"] = Viewer(name="boss", role="leader", scope=EVERYTHING)
+    at.session_state["last_seen"] = time.time()
+    at.query_params["activity"] = str(aid)
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["<5", "<5", "—"]
