@@ -107,6 +107,18 @@ def pg_store(base_url: str) -> str:
     return f"{normalise_url(base_url)}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
+def drop_schema(base_url: str, url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from store.url import normalise_url
+
+    schema = url.rsplit("search_path%3D", 1)[-1]
+    admin = create_engine(normalise_url(base_url))
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", help="a PostgreSQL URL: the benchmark runs in a new schema there")
@@ -142,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                                    fixture, CACHE / "door-load-check-in")
     counts = act.status_counts(engine, json.loads(fixture.read_text(encoding="utf-8"))["door_activity"])
     engine.dispose()
+    if args.pg:
+        drop_schema(args.pg, url)
     result = {"backend": backend, "at": clock.now().isoformat(timespec="seconds"), "phones": args.users,
               "stewards": args.stewards, "load_average": os.getloadavg()[0],
               "lines": {name: {**line, "target_p95_ms": TARGETS[name], "met": line["p95_ms"] < TARGETS[name]

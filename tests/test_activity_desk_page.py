@@ -9,7 +9,8 @@ from store import activities as act
 from store.engine import create_store_engine
 from store.migrate import upgrade_to_head
 from store.scope import Scope
-from tests.test_online_activities import STAFF, WEST, a_plan, people
+from tests.test_checkin import approved_participants
+from tests.test_online_activities import STAFF, WEST, people
 from ui.cache import data_changed
 from ui.i18n import translate
 
@@ -21,6 +22,12 @@ def store(tmp_path):
     upgrade_to_head(engine)
     yield url, engine
     engine.dispose()
+
+
+def one_of_three_arrived(engine) -> int:
+    aid, ids = approved_participants(engine, 3)
+    act.check_in(engine, aid, ids[0], door=act.Door("s", "admin", Scope()), nonce="n")
+    return aid
 
 
 def button(at, key):
@@ -70,12 +77,7 @@ def test_a_bad_plan_is_told_not_saved(store, open_page):
 
 def test_the_hall_shows_counts_and_no_names(store, open_page):
     url, engine = store
-    ids = people(engine, 3)
-    aid = act.plan_activity(engine, a_plan(audience="open", needs_review=False, capacity=None), actor=STAFF)
-    act.publish_activity(engine, aid, actor=STAFF)
-    for pid in ids:
-        act.sign_up(engine, aid, pid, {"meal": "否"})
-    act.check_in(engine, aid, ids[0], door=act.Door("s", "admin", Scope()), nonce="n")
+    aid = one_of_three_arrived(engine)
     at = open_page(url, "hall", activity=str(aid))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics[translate("hall.checked_in", "zh")] == "1" and metrics[translate("hall.approved", "zh")] == "3"
@@ -97,12 +99,7 @@ def test_a_leader_on_the_hall_sees_small_counts_withheld(store, monkeypatch):
     from ui.auth import Viewer
 
     url, engine = store
-    ids = people(engine, 3)
-    aid = act.plan_activity(engine, a_plan(audience="open", needs_review=False, capacity=None), actor=STAFF)
-    act.publish_activity(engine, aid, actor=STAFF)
-    for pid in ids:
-        act.sign_up(engine, aid, pid, {"meal": "否"})
-    act.check_in(engine, aid, ids[0], door=act.Door("s", "admin", Scope()), nonce="n")
+    aid = one_of_three_arrived(engine)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
     at = AppTest.from_file("../pages/hall.py", default_timeout=60)

@@ -159,3 +159,22 @@ def test_no_check_in_before_publication_or_after_cancellation(engine):
     door = act.Door("s", "admin", Scope())
     act.cancel_activity(engine, aid, "场地维修", actor=STAFF)
     assert act.check_in(engine, aid, pid, door=door, nonce="c").outcome == "refused"
+
+
+def test_simultaneous_sign_ups_never_overfill_an_activity(engine):
+    ids = people(engine, 10)
+    aid = act.plan_activity(engine, a_plan(audience="open", needs_review=False, capacity=3), actor=STAFF)
+    act.publish_activity(engine, aid, actor=STAFF)
+    barrier = threading.Barrier(len(ids))
+    got: list[str] = []
+
+    def join(pid: int) -> None:
+        barrier.wait()
+        got.append(act.sign_up(engine, aid, pid, {"meal": "否"}).status)
+
+    threads = [threading.Thread(target=join, args=(pid,)) for pid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == ["approved"] * 3 + ["waitlisted"] * 7
