@@ -34,7 +34,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select
 
 from store import clock, tokens
-from store.changes import ChangeSet, WriteRefused, open_change_set
+from store.changes import ChangeSet, WriteRefused, encode_row, open_change_set
 from store.engine import writing
 from store.filters import PersonFilter
 from store.schema import (
@@ -349,7 +349,7 @@ def invite(engine: Engine, activity_id: int, flt: PersonFilter, *, actor: str, s
         if ids:
             conn.execute(insert(invitation), [dict(activity_id=activity_id, person_id=p, invited_at=now) for p in ids])
             cs.record_many(("invitation", f"{activity_id}:{p}", p, "insert", None, None,
-                            json.dumps({"activity_id": activity_id, "person_id": p, "invited_at": now.isoformat()}))
+                            encode_row({"activity_id": activity_id, "person_id": p, "invited_at": now}))
                            for p in ids)
         cs.close(action="activity.invite", detail={"activity": activity_id, "invited": len(ids),
                                                    "filter": flt.to_query_params()})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from store import accounts, tokens
