@@ -196,21 +196,25 @@ with tabs[2]:
         col.metric(act.STATUS_NAMES[status].split(" · ")[0 if lang == "zh" else 1], counts.get(status, 0))
     picked = sign_up_table(("registered", "approved", "waitlisted", "rejected", "checked_in", "withdrawn",
                             "declined", "absent"), f"desk_review_{aid}")
-    c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-    reason = c2.text_input(t("desk.reject_reason"), key="desk_reason", max_chars=200)
-    for col, approve in ((c1, True), (c3, False)):
-        if col.button(t("desk.approve" if approve else "desk.reject"), key=f"desk_review_{approve}",
-                      type="primary" if approve else "secondary"):
-            if not picked:
+    c1, c2, c3, c4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+    reason = c3.text_input(t("desk.reject_reason"), key="desk_reason", max_chars=200)
+    awaiting = query(act.sign_ups, aid, scope, statuses=("registered",))["person_id"].astype(int).tolist()
+    # (button key, persons, approve): the ticked ones either way, or everyone awaiting review in sign-up order.
+    actions = (("desk_review_True", c1, "desk.approve", picked, True),
+               ("desk_review_all", c2, "desk.approve_all", awaiting, True),
+               ("desk_review_False", c4, "desk.reject", picked, False))
+    for key, col, label, persons, approve in actions:
+        if col.button(t(label, n=len(awaiting)), key=key, type="primary" if approve else "secondary",
+                      disabled=key == "desk_review_all" and not awaiting):
+            if not persons:
                 st.warning(t("desk.pick_rows"))
-            else:
-                try:
-                    out = act.review(engine, aid, picked, approve=approve, reason=reason, actor=viewer.name,
-                                     scope=scope)
-                    done(t("desk.reviewed", a=len(out.approved), w=len(out.waitlisted), r=len(out.rejected),
-                           p=len(out.promoted), s=len(out.skipped)))
-                except WriteRefused as exc:
-                    refused(exc)
+                continue
+            try:
+                out = act.review(engine, aid, persons, approve=approve, reason=reason, actor=viewer.name, scope=scope)
+                done(t("desk.reviewed", a=len(out.approved), w=len(out.waitlisted), r=len(out.rejected),
+                       p=len(out.promoted), s=len(out.skipped)))
+            except WriteRefused as exc:
+                refused(exc)
 
 # ---------------------------------------------------------------- wait list
 with tabs[3]:

@@ -59,11 +59,10 @@ def test_plan_publish_invite_and_review_on_the_desk(store, open_page):
     assert [m.value for m in at.metric][0] == "4"  # awaiting review
     button(at, "desk_review_True").click().run()  # nothing ticked: told, nothing changed
     assert [w.value for w in at.warning] == [translate("desk.pick_rows", "zh")]
-    out = act.review(engine, aid, ids, approve=True, actor=STAFF)  # what the button does with the ticked rows
-    assert (len(out.approved), len(out.waitlisted)) == (3, 1)
-    data_changed()
-    at.run()
+    button(at, "desk_review_all").click().run()  # capacity 3: three places, the fourth waits
+    assert not at.exception and not at.error
     assert [m.value for m in at.metric][:3] == ["0", "3", "1"]
+    assert act.sign_ups(engine, aid, statuses=("waitlisted",))["person_id"].tolist() == [ids[3]]
 
 
 def test_a_bad_plan_is_told_not_saved(store, open_page):

@@ -63,6 +63,7 @@ TEXTS = {
     "desk.counts": ("报名情况", "Sign-ups"),
     "desk.approve": ("通过所选", "Approve the selected"),
     "desk.reject": ("拒绝所选", "Reject the selected"),
+    "desk.approve_all": ("按报名先后通过全部待审核（{n}）", "Approve all {n} awaiting, in sign-up order"),
     "desk.reject_reason": ("拒绝原因", "Why rejected"),
     "desk.reviewed": ("通过 {a}，候补 {w}，拒绝 {r}，递补 {p}，跳过 {s}。",
                       "Approved {a}, wait-listed {w}, rejected {r}, promoted {p}, skipped {s}."),
