@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 
-import pandas as pd
 import streamlit as st
 
 from store import activities as act
@@ -55,30 +55,6 @@ if notice := st.session_state.pop("desk_notice", None):
 tabs = st.tabs([t("desk.tab.plan"), t("desk.tab.audience"), t("desk.tab.review"), t("desk.tab.waitlist"),
                 t("desk.tab.door")])
 
-QUESTION_COLUMNS = ["id", "kind", "label", "options", "required", "when_id", "when_answer", "minimum", "maximum"]
-
-
-def question_rows(stored: str | None) -> pd.DataFrame:
-    rows = [dict(id=q.id, kind=q.kind, label=q.label, options=",".join(q.options), required=q.required,
-                 when_id=q.when[0] if q.when else None, when_answer=q.when[1] if q.when else None,
-                 minimum=q.minimum, maximum=q.maximum) for q in act.load_questions(stored)]
-    return pd.DataFrame(rows, columns=QUESTION_COLUMNS)
-
-
-def questions_of(edited: pd.DataFrame) -> tuple[act.Question, ...]:
-    raw = []
-    for r in edited.to_dict("records"):
-        if not (r.get("label") or r.get("kind")):
-            continue
-        raw.append(dict(id=r.get("id") or None, kind=r.get("kind"), label=r.get("label"),
-                        options=[o for o in str(r.get("options") or "").replace("，", ",").split(",")],
-                        required=bool(r.get("required")),
-                        when=[r["when_id"], r.get("when_answer") or ""] if r.get("when_id") else None,
-                        minimum=None if pd.isna(r.get("minimum")) else r.get("minimum"),
-                        maximum=None if pd.isna(r.get("maximum")) else r.get("maximum")))
-    return act.parse_questions(raw)
-
-
 # ---------------------------------------------------------------- plan
 with tabs[0]:
     opts = query(filter_options, scope, lang)
@@ -112,18 +88,6 @@ with tabs[0]:
         audience = c4.segmented_control(t("desk.f.audience"), ACTIVITY_AUDIENCES, required=True,
                                         default=p.get("audience") or "invited",
                                         format_func=lambda a: t(f"desk.audience.{a}"))
-        st.markdown(f"**{t('desk.f.questions')}**")
-        st.caption(t("desk.f.questions_help"))
-        edited = st.data_editor(
-            question_rows(p.get("questions")), num_rows="dynamic", key=f"desk_questions_{chosen}", width="stretch",
-            column_config={
-                "kind": st.column_config.SelectboxColumn(t("desk.q.kind"), options=list(act.QUESTION_KINDS)),
-                "required": st.column_config.CheckboxColumn(t("desk.q.required")),
-                **{c: st.column_config.Column(t(f"desk.q.{c}")) for c in ("id", "label", "options", "when_id",
-                                                                          "when_answer")},
-                "minimum": st.column_config.NumberColumn(t("desk.q.minimum")),
-                "maximum": st.column_config.NumberColumn(t("desk.q.maximum")),
-            })
         saved = st.form_submit_button(t("desk.save"), type="primary")
     if saved:
         try:
@@ -134,7 +98,8 @@ with tabs[0]:
                 capacity=int(capacity) or None,
                 # The deadline's day ends at its close, or at the start when the activity begins that day.
                 signup_deadline=min(dt.datetime.combine(deadline, dt.time(23, 59)), starts) if deadline else None,
-                needs_review=needs_review, audience=audience or "invited", questions=questions_of(edited))
+                needs_review=needs_review, audience=audience or "invited",
+                questions=act.load_questions(p.get("questions")))
             if chosen:
                 act.edit_activity(engine, chosen, new_plan, actor=viewer.name, scope=scope)
             else:
@@ -142,6 +107,55 @@ with tabs[0]:
             done(t("desk.saved"))
         except WriteRefused as exc:
             refused(exc)
+
+
+def question_line(q: act.Question) -> str:
+    parts = [t(f"desk.kind.{q.kind}")]
+    if q.options:
+        parts.append(" / ".join(q.options))
+    if q.required:
+        parts.append(t("desk.q.required"))
+    if q.when:
+        parts.append(t("desk.q.asked_when", id=q.when[0], answer=q.when[1]))
+    return f"**{q.id}** {q.label}（{'；'.join(parts)}）"
+
+
+if plan is not None:
+    with tabs[0]:
+        st.markdown(f"**{t('desk.f.questions')}**")
+        questions = list(act.load_questions(plan["questions"]))
+        for i, q in enumerate(questions):
+            c1, c2 = st.columns([6, 1], vertical_alignment="center")
+            c1.markdown(question_line(q))
+            if c2.button(t("desk.q.remove"), key=f"desk_q_remove_{i}"):
+                try:
+                    act.set_questions(engine, int(plan["id"]), questions[:i] + questions[i + 1:], actor=viewer.name,
+                                      scope=scope)
+                    done(t("desk.saved"))
+                except WriteRefused as exc:
+                    refused(exc)
+        with st.form("desk_question", clear_on_submit=True):
+            st.caption(t("desk.f.questions_help"))
+            c1, c2, c3 = st.columns([1, 3, 1], vertical_alignment="bottom")
+            kind = c1.selectbox(t("desk.q.kind"), act.QUESTION_KINDS, format_func=lambda k: t(f"desk.kind.{k}"),
+                                key="desk_q_kind")
+            label = c2.text_input(t("desk.q.label"), max_chars=200, key="desk_q_label")
+            required = c3.checkbox(t("desk.q.required"), key="desk_q_required")
+            c1, c2, c3 = st.columns(3)
+            options = c1.text_input(t("desk.q.options"), max_chars=500, key="desk_q_options")
+            when_id = c2.selectbox(t("desk.q.when_id"), [None, *(q.id for q in questions)], key="desk_q_when_id",
+                                   format_func=lambda i: t("desk.q.always") if i is None else i)
+            when_answer = c3.text_input(t("desk.q.when_answer"), max_chars=200, key="desk_q_when_answer")
+            if st.form_submit_button(t("desk.q.add")):
+                new = dict(id=f"q{len(questions) + 1}", kind=kind, label=label, required=required,
+                           options=options.replace("，", ",").split(","),
+                           when=[when_id, when_answer.strip()] if when_id else None)
+                try:
+                    added = act.parse_questions([asdict(q) for q in questions] + [new])
+                    act.set_questions(engine, int(plan["id"]), added, actor=viewer.name, scope=scope)
+                    done(t("desk.saved"))
+                except WriteRefused as exc:
+                    refused(exc)
 
 if plan is None:
     for tab in tabs[1:]:

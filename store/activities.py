@@ -287,6 +287,19 @@ def edit_activity(engine: Engine, activity_id: int, plan: Plan, *, actor: str, s
     return changed
 
 
+def set_questions(engine: Engine, activity_id: int, questions: Sequence[Question], *, actor: str,
+                  scope: Scope = EVERYTHING) -> None:
+    """Replace an activity's sign-up questions (checked again as a whole); answers already given stay."""
+    questions = parse_questions([asdict(q) for q in questions])
+    with writing(engine) as conn:
+        act = _staff_activity(conn, activity_id, scope, lock=True)
+        if act.state in ("finished", "cancelled"):
+            raise ActivityRefused(_state_message(act.state))
+        cs = open_change_set(conn, "staff", actor, f"报名问题 · questions of activity {activity_id}", scope=scope)
+        cs.update("activity", activity_id, {"questions": questions_json(questions)})
+        cs.close(action="activity.questions", detail={"activity": activity_id, "questions": len(questions)})
+
+
 def publish_activity(engine: Engine, activity_id: int, *, actor: str, scope: Scope = EVERYTHING) -> None:
     _set_state(engine, activity_id, "published", ("draft",), actor, scope)
 

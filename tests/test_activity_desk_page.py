@@ -46,6 +46,25 @@ def test_plan_publish_invite_and_review_on_the_desk(store, open_page):
     plans = act.planned_activities(engine)
     assert plans["title"].tolist() == ["理论研讨班"] and plans["state"].tolist() == ["draft"]
     aid = int(plans["id"][0])
+    at.selectbox(key="desk_q_kind").set_value("choice")
+    at.text_input(key="desk_q_label").input("是否用餐")
+    at.text_input(key="desk_q_options").input("是，否")
+    at.checkbox(key="desk_q_required").check()
+    next(b for b in at.button if b.label == translate("desk.q.add", "zh")).click().run()
+    at.selectbox(key="desk_q_kind").set_value("text")
+    at.text_input(key="desk_q_label").input("饮食禁忌")
+    at.selectbox(key="desk_q_when_id").set_value("q1")
+    at.text_input(key="desk_q_when_answer").input("是")
+    next(b for b in at.button if b.label == translate("desk.q.add", "zh")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert act.questions_of(engine, aid) == (
+        act.Question("q1", "choice", "是否用餐", ("是", "否"), True),
+        act.Question("q2", "text", "饮食禁忌", when=("q1", "是")))
+    at.selectbox(key="desk_q_when_id").set_value("q1")
+    at.text_input(key="desk_q_label").input("人数")
+    at.text_input(key="desk_q_when_answer").input("也许")  # not an option of q1: told, not saved
+    next(b for b in at.button if b.label == translate("desk.q.add", "zh")).click().run()
+    assert any("not an option" in e.value for e in at.error) and len(act.questions_of(engine, aid)) == 2
     button(at, "desk_publish").click().run()
     assert act.activity_plan(engine, aid)["state"] == "published"
     at.query_params["districts"] = [WEST]
@@ -53,7 +72,7 @@ def test_plan_publish_invite_and_review_on_the_desk(store, open_page):
     assert not at.exception
     assert act.status_counts(engine, aid)["invited"] == 4
     for pid in ids:
-        act.sign_up(engine, aid, pid, {})
+        act.sign_up(engine, aid, pid, {"q1": "是", "q2": "素食"})
     data_changed()  # written beside the app, in this process: as the version watch would notice
     at.run()
     assert [m.value for m in at.metric][0] == "4"  # awaiting review
