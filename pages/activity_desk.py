@@ -29,13 +29,17 @@ st.title(t("page.activity_desk"))
 st.caption(t("desk.caption"))
 
 planned = query(act.planned_activities, scope, states=("draft", "published", "finished", "cancelled"))
-labels = {int(r.id): f"{r.starts_at:%Y-%m-%d} · {r.title} · {act.STATE_NAMES[r.state]}" for r in planned.itertuples()}
+# The label leaves the state out: Streamlit keeps a selectbox's choice by its label, and publishing would
+# change it under the viewer (the choice came back as the old label's text).
+labels = {int(r.id): f"{r.starts_at:%Y-%m-%d} · {r.title}" for r in planned.itertuples()}
 NEW = 0
 if "desk_next" in st.session_state:
     # A plan just saved opens itself (the selectbox's state may only be set before it is drawn).
     st.session_state["desk_activity"] = st.session_state.pop("desk_next")
 chosen = st.selectbox(t("desk.pick"), [NEW, *labels], format_func=lambda i: labels.get(i, t("desk.new")),
                       key="desk_activity", index=1 if labels else 0)
+if chosen not in labels:
+    chosen = NEW  # an activity gone from the list (or a value the widget no longer knows)
 plan = act.activity_plan(engine, chosen) if chosen else None
 
 
@@ -260,6 +264,8 @@ with tabs[4]:
                 act.cancel_activity(engine, aid, why, actor=viewer.name, scope=scope)
                 done(t("desk.done"))
         st.subheader(t("desk.stewards"))
+        # Not cached: an assignment moves the accounts epoch, not the data version.
+        st.caption(t("desk.stewards_now", names="、".join(act.stewards_of(engine, aid)) or "—"))
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         who = c1.text_input(t("desk.steward_name"), key="desk_steward", max_chars=64)
         if c2.button(t("desk.assign"), key="desk_assign") and who.strip():

@@ -655,6 +655,14 @@ def unassign_steward(engine: Engine, username: str, activity_id: int, *, actor: 
         bump_accounts_epoch(conn)
 
 
+def stewards_of(engine: Engine, activity_id: int) -> list[str]:
+    """The steward accounts checking people in at an activity, by name."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(account.c.username).join(
+            steward_activity, steward_activity.c.account_id == account.c.id).where(
+            steward_activity.c.activity_id == activity_id).order_by(account.c.username)).scalars())
+
+
 @dataclass(frozen=True)
 class Door:
     """Who stands at which door: an account's role, scope and id (the steward's assignments are looked up)."""

@@ -77,6 +77,7 @@ TEXTS = {
                               "When a place frees, the earliest on the list moves up and is told."),
     "desk.stewards": ("签到引导员", "Door stewards"),
     "desk.steward_name": ("引导员账号", "Steward account"),
+    "desk.stewards_now": ("当前引导员：{names}", "Stewards now: {names}"),
     "desk.assign": ("指派", "Assign"),
     "desk.door_link": ("签到台链接：{url}", "Door link: {url}"),
     "desk.hall_link": ("现场大屏", "Hall screen"),
