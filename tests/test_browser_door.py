@@ -1,12 +1,12 @@
-"""Issue 16's walk-through in a real browser, as far as this side goes: staff approve four sign-ups of a
-capacity-3 activity on the activity desk (three places, the fourth waits); one withdraws and the fourth is
-promoted; on a phone's viewport (390×844) a steward signs in, scans two passes (the second twice: red, with who
-and when) and checks one person in by name; the hall screen shows 3 of 3, and after the activity finishes the
+"""Issue 16's walk-through in a real browser, as far as this side goes: staff plan an invited activity of
+capacity 3 with a conditional question on the activity desk, invite with the explorer's filters, publish it and
+give it a steward; four invitees sign up; staff approve all (three places, the fourth waits); one withdraws and
+the fourth is promoted; on a phone's viewport (390×844) the steward scans two passes (the second twice: red, with
+who and when) and checks one person in by name; the hall screen shows 3 of 3; staff finish the activity and the
 activities page's figures read 3 approved, 3 checked in.
 
-Planning (the invited activity with its conditional question), inviting and the four sign-ups run through the
-domain calls the desk and the phone pages make: the desk's question grid is a canvas a browser test cannot type
-into reliably, and the representatives' sign-up pages are the phone front end's (/m/).
+The sign-ups and the withdrawal are the domain calls the representatives' phone pages (/m/, built beside this)
+make; their pages are tested there.
 """
 
 from __future__ import annotations
