@@ -45,7 +45,8 @@ LIMIT_MIB = 1024
 PAGE_VISITS: list[tuple[str, str]] = [("cockpit", "cockpit"), ("explorer", "explorer")]
 PAGE_VISITS += [(label, f"explorer?{urlencode(params, doseq=True)}")
                 for label, script, params in EXPLORER_SOURCE if script == "pages/explorer.py" and params]
-PAGE_VISITS += [("people", "people"), ("activities", "activities"), ("lifecycle", "lifecycle"),
+PAGE_VISITS += [("people", "people"), ("activities", "activities"), ("activity desk", "activity_desk"),
+                ("hall", "hall"), ("check-in", "checkin"), ("lifecycle", "lifecycle"),
                 ("representatives", "reps"), ("enterprises", "enterprises"), ("data health", "data_health"),
                 ("data import", "data_import"), ("audit", "audit")]
 

@@ -56,9 +56,12 @@ def same_attendance_warning(earlier: RowPlan, row: RowPlan) -> str:
 
 def next_status(current: str | None, new: str) -> str:
     """The status after a row saying `new` meets a stored `current` (see the module doc)."""
-    if current is None or STATUS_RANK[new] > STATUS_RANK[current]:
+    # A status only recorded online (waitlisted, declined, withdrawn) ranks with registered: a sheet's
+    # decision or check-in moves it on, a sheet's sign-up leaves it as it is.
+    rank = STATUS_RANK.get(current, 0) if current is not None else None
+    if current is None or STATUS_RANK[new] > rank:
         return new
-    if STATUS_RANK[new] == STATUS_RANK[current] and new != current:
+    if STATUS_RANK[new] == rank and new != current:
         if {current, new} == {"approved", "rejected"} or (current, new) == ("absent", "checked_in"):
             return new
     return current

@@ -50,6 +50,7 @@ from store.schema import (
     import_batch,
     enterprise,
     enterprise_link,
+    invitation,
     participation,
     person,
     person_tag,
@@ -75,12 +76,14 @@ ENTITIES: dict[str, tuple[Table, tuple[str, ...], str | None]] = {
     "shareholder": (shareholder, ("id",), None),
     "risk_record": (risk_record, ("id",), None),
     "enterprise_link": (enterprise_link, ("id",), "person_id"),
+    "invitation": (invitation, ("activity_id", "person_id"), "person_id"),
 }
 # Person fields every write moves: recorded so an undo can put them back, but two
 # changes that share only these do not conflict.
 BOOKKEEPING = frozenset({"updated_at", "updated_via", "import_batch_id"})
 # How far an attendance got: a merge keeps the further of two participations in one activity.
-STATUS_RANK = {"registered": 0, "approved": 1, "rejected": 1, "absent": 2, "checked_in": 3}
+STATUS_RANK = {"declined": 0, "withdrawn": 0, "registered": 0, "waitlisted": 0, "approved": 1, "rejected": 1,
+               "absent": 2, "checked_in": 3}
 CHUNK = 5000
 
 
@@ -330,6 +333,28 @@ class ChangeSet:
             self.record(entity, k, pid, "update", f, encode(cur[f]), encode(v))
             out[f] = (cur[f], v)
         return out
+
+    def update_where(self, entity: str, key, values: Mapping, expect: Mapping) -> bool:
+        """Set fields of one row only while it still holds `expect` (field -> value): one conditional
+        UPDATE, so of concurrent writers exactly one wins. False when the row has moved (nothing written).
+
+        Every field of `values` must be in `expect`: the old values recorded are the expected ones.
+        """
+        table, _keys, person_column = ENTITIES[entity]
+        missing = set(values) - set(expect)
+        if missing:
+            raise ValueError(f"update_where needs the expected value of {sorted(missing)}")
+        conds = [table.c[f] == v if v is not None else table.c[f].is_(None) for f, v in expect.items()]
+        if person_column:
+            self._check_person(_key_values(entity, key).get(person_column))
+        if self.conn.execute(update(table).where(*_where(entity, key), *conds).values(**values)).rowcount != 1:
+            return False
+        k = row_key(entity, _key_values(entity, key))
+        pid = _key_values(entity, key).get(person_column) if person_column else None
+        for f, v in values.items():
+            if not _same(_typed(table, f, v), _typed(table, f, expect[f])):
+                self.record(entity, k, pid, "update", f, encode(expect[f]), encode(v))
+        return True
 
     def delete(self, entity: str, key) -> None:
         """Delete one row, recording it whole so an undo can put it back."""

@@ -51,7 +51,12 @@ def not_followed(person_table):
 UPDATED_VIA = ("import", "staff", "self", "sync")
 APPOINTMENT_BODIES = ("npc", "cppcc", "association", "other")
 ACTIVITY_KINDS = ("training", "lecture", "onsite", "survey", "other")
-PARTICIPATION_STATUSES = ("registered", "approved", "rejected", "checked_in", "absent")
+# waitlisted, declined and withdrawn come with activities run online (store/activities.py).
+PARTICIPATION_STATUSES = ("registered", "approved", "rejected", "checked_in", "absent", "waitlisted", "declined",
+                          "withdrawn")
+# An activity run online moves draft -> published -> finished, or to cancelled; NULL: recorded offline.
+ACTIVITY_STATES = ("draft", "published", "finished", "cancelled")
+ACTIVITY_AUDIENCES = ("open", "invited")
 REGION_LEVELS = ("district", "street")
 
 category = Table(
@@ -165,6 +170,17 @@ activity = Table(
     Column("ends_at", DateTime),
     Column("capacity", Integer),
     Column("online", Boolean, nullable=False, server_default="0"),
+    # ---- planning an activity run online (migration 0007); all NULL for activities recorded offline
+    Column("street", String(64)),
+    Column("place", String(200)),
+    Column("online_link", String(500)),
+    Column("signup_deadline", DateTime),
+    Column("needs_review", Boolean, nullable=False, server_default="0"),
+    Column("audience", String(16), nullable=False, server_default="open"),
+    Column("state", String(16)),
+    Column("cancel_reason", Text),
+    # JSON list of custom questions (see store/activities.py `Question`).
+    Column("questions", Text),
     Index("ix_activity_starts_at", "starts_at"),
     Index("ix_activity_title_starts_at", "title", "starts_at"),
 )
@@ -177,6 +193,20 @@ participation = Table(
     Column("status", String(16), nullable=False),
     Column("registered_at", DateTime),
     Column("checked_in_at", DateTime),
+    # ---- online sign-up, review and check-in (migration 0007)
+    Column("answers", Text),  # JSON object: question id -> answer
+    Column("reason", Text),  # why rejected / declined / withdrawn
+    Column("decided_at", DateTime),
+    Column("decided_by", String(64)),
+    # Bumped to withdraw every pass issued before (re-issue, withdrawal, rejection).
+    Column("pass_version", Integer, nullable=False, server_default="1"),
+    Column("checked_in_by", String(64)),
+    # The check-in request's nonce: a retried request finds its own nonce and counts once.
+    Column("checkin_nonce", String(64)),
+    # The day of the latest check-in: a multi-day activity checks in once per day.
+    Column("checkin_day", Date),
+    # Something the person has still to be told (e.g. `promoted` from the wait list); NULL once told.
+    Column("notice", String(16)),
     Index("ix_participation_person_id", "person_id", "status"),
     Index("ix_participation_status_registered_at", "status", "registered_at"),
     # Covering index for "active in the last N days" (measured 4x faster on SQLite).
@@ -294,7 +324,27 @@ account_session = Table(
     Index("ix_account_session_account_id", "account_id"),
 )
 
-ROLES = ("screen", "leader", "staff", "admin")
+ROLES = ("screen", "leader", "staff", "admin", "steward")
+
+# The persons invited to an activity whose audience is `invited` (migration 0007).
+invitation = Table(
+    "invitation",
+    metadata,
+    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+    Column("invited_at", DateTime, nullable=False),
+    Index("ix_invitation_person_id", "person_id"),
+)
+
+# Which activities a steward account checks people in at; a steward sees nothing else (migration 0007).
+steward_activity = Table(
+    "steward_activity",
+    metadata,
+    Column("account_id", Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True),
+    Column("activity_id", Integer, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
+    Column("assigned_at", DateTime, nullable=False),
+    Column("assigned_by", String(64)),
+)
 
 # Column mappings staff corrected on the import page, per header signature (a hash of the
 # sheet's normalised header labels), so the next file from the same unit maps itself.

@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = str(ROOT / "app.py")
 PASSWORD = "a-long-password"
 PAGES = ("cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import", "audit", "reps",
-         "enterprises")
+         "enterprises", "activity_desk", "hall", "checkin")
 DISTRICT, OTHER = "330106", "330102"  # 西湖区, and a district the scoped accounts must never see
 DUP_IN, DUP_OUT = "甲测重", "乙测重"  # a suspected duplicate pair inside DISTRICT, and one in OTHER
 # Activities held in DISTRICT and in OTHER that nobody signed up for: only "held there" can bring them in.
@@ -148,7 +148,7 @@ def city(tmp_path_factory):
                                                 level="district", term_start=date(today.year - 4, 1, 1),
                                                 term_end=today + timedelta(days=60)))
         names = dict(conn.execute(select(region.c.code, region.c.name_zh).where(region.c.level == "district")).all())
-    for role in ("leader", "staff", "admin"):
+    for role in ("leader", "staff", "admin", "steward"):
         accounts.create_account(engine, role, PASSWORD, role)
     c = City(url=url, engine=engine, token=accounts.create_screen_token(engine, "大厅"), street=street,
              district_names=names)
@@ -337,7 +337,8 @@ def readme_pages() -> dict[str, set[str]]:
     """The README's page table: page -> the roles it is for ("everyone" includes the lobby screen)."""
     english = {"cockpit": "cockpit", "explorer": "explorer", "people": "people", "activities": "activities",
                "lifecycle": "lifecycle", "data health": "data_health", "import": "data_import", "audit": "audit",
-               "representatives": "reps", "enterprises": "enterprises"}
+               "representatives": "reps", "enterprises": "enterprises",
+               "activity desk": "activity_desk", "hall screen": "hall", "check-in": "checkin"}
     table = (ROOT / "README.md").read_text(encoding="utf-8").split("## Pages", 1)[1].split("\n## ", 1)[0]
     out: dict[str, set[str]] = {}
     for line in table.splitlines():

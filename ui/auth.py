@@ -42,17 +42,19 @@ from ui.web import SESSION_COOKIE, session_script
 
 log = logging.getLogger("brain.auth")
 
-ROLES = ("screen", "leader", "staff", "admin")
+ROLES = ("screen", "leader", "staff", "admin", "steward")
 
 # Which pages each role may use; a page outside this set is not in the navigation
 # and therefore cannot be reached by URL either.
 ROLE_PAGES = {
     "screen": frozenset({"cockpit"}),
-    "leader": frozenset({"cockpit", "activities", "lifecycle", "data_health"}),
+    "leader": frozenset({"cockpit", "activities", "lifecycle", "data_health", "hall"}),
     "staff": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "reps",
-                        "enterprises"}),
+                        "enterprises", "activity_desk", "hall", "checkin"}),
     "admin": frozenset({"cockpit", "explorer", "people", "activities", "lifecycle", "data_health", "data_import",
-                        "audit", "reps", "enterprises"}),
+                        "audit", "reps", "enterprises", "activity_desk", "hall", "checkin"}),
+    # A door steward: the check-in of the activities given to them, nothing else.
+    "steward": frozenset({"checkin"}),
 }
 
 # A session's activity reaches the store at most this often; its idle clock tolerates that much.

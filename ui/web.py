@@ -66,7 +66,7 @@ def refusal(status: int, key: str) -> Response:
     return PlainTextResponse(" · ".join(translate(key, lang) for lang in LANGUAGES), status_code=status)
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     """A POST from one of our own pages: another site's form cannot set or drop the cookie."""
     origin = request.headers.get("origin")
     return origin is not None and urlsplit(origin).netloc == request.headers.get("host")
@@ -78,7 +78,7 @@ def _cookie_path(base_path: str) -> str:
 
 def session_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
-        if not _same_origin(request):
+        if not same_origin(request):
             return refusal(403, "web.refused")
         body = (await request.body()).decode("ascii", errors="replace")
         handoff = (parse_qs(body).get("handoff") or [""])[0]
@@ -121,10 +121,13 @@ def routes(base_path: str) -> list[Route]:
     # Imported here: the representatives' pages (ui/mobile.py) build on the store and texts only.
     from ui import mobile
     from ui.api import api_routes
+    # Imported here: the door's routes build on this module.
+    from ui import checkin_web
 
     return [
         Route(route_path(base_path, "session"), session_endpoint(base_path), methods=["POST"]),
         Route(route_path(base_path, "export", "{ticket}"), export_endpoint, methods=["GET"]),
         *mobile.routes(base_path),
         *api_routes(base_path, get_engine),
+        *checkin_web.routes(base_path),
     ]

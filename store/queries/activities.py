@@ -84,28 +84,35 @@ def _participation_scope(scope: Scope) -> ColumnElement[bool] | None:
     return None if persons is None else participation.c.person_id.in_(persons)
 
 
+def held() -> ColumnElement[bool]:
+    """Activities that take place: recorded offline (no state), or run online and published or finished.
+    A draft or a cancelled activity is no activity held, on any page."""
+    return or_(activity.c.state.is_(None), activity.c.state.in_(("published", "finished")))
+
+
 def _activity_scope(scope: Scope) -> ColumnElement[bool] | None:
-    """Held in one of the scope's districts, or reached at least one person in scope.
+    """Held, and held in one of the scope's districts, or reached at least one person in scope.
 
     An activity records its district only, so for a street scope "held there" cannot be
     told: only the persons it reached bring it in (as on the cockpit), never the whole district.
     """
     persons = _in_scope_persons(scope)
     if persons is None:
-        return None
+        return held()
     # An alias, correlated to activity only: the outer query may join participation itself.
     reached = participation.alias("reached")
     reached_here = exists().where(reached.c.activity_id == activity.c.id,
                                   reached.c.person_id.in_(persons)).correlate(activity)
     if not scope.districts:
-        return reached_here
-    return or_(activity.c.district_code.in_(scope.districts), reached_here)
+        return and_(held(), reached_here)
+    return and_(held(), or_(activity.c.district_code.in_(scope.districts), reached_here))
 
 
 def _status_counts():
     s = participation.c.status
     return [
-        func.count(participation.c.person_id).label("registrations"),
+        # An invitee who declined never registered.
+        func.coalesce(func.sum(case((s != "declined", 1), else_=0)), 0).label("registrations"),
         func.coalesce(func.sum(case((s.in_(APPROVED_STATUSES), 1), else_=0)), 0).label("approved"),
         func.coalesce(func.sum(case((s == "rejected", 1), else_=0)), 0).label("rejected"),
         func.coalesce(func.sum(case((s == "checked_in", 1), else_=0)), 0).label("checked_in"),
@@ -152,7 +159,7 @@ def activity_summary(engine: Engine, scope: Scope, start: date, end: date) -> Ac
         activities = activities.where(act_scope)
     counts = select(*_status_counts()).select_from(
         participation.join(activity, activity.c.id == participation.c.activity_id)
-    ).where(in_period)
+    ).where(in_period, held())
     part_scope = _participation_scope(scope)
     if part_scope is not None:
         counts = counts.where(part_scope)
@@ -195,7 +202,9 @@ def monthly_by_kind(engine: Engine, scope: Scope, start: date, end: date) -> pd.
             month,
             activity.c.kind,
             func.count(func.distinct(activity.c.id)).label("activities"),
-            func.count(participation.c.person_id).label("registrations"),
+            # An invitee who declined never registered (a NULL status, no participation, counts 0 too).
+            func.coalesce(func.sum(case((participation.c.status != "declined", 1), else_=0)), 0)
+            .label("registrations"),
             func.coalesce(func.sum(case((participation.c.status == "checked_in", 1), else_=0)), 0).label("checked_in"),
         )
         .select_from(activity.outerjoin(participation, on))

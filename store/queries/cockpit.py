@@ -26,6 +26,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from store.queries.activities import held
 from store.queries.health import LIVENESS_MONTHS, months_before
 from store.schema import STAGES, activity, category, counted, participation, person, person_tag, region, tag
 from store.scope import Scope
@@ -79,14 +80,14 @@ def _person_in_scope(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _activity_in_scope(scope: Scope) -> list[ColumnElement[bool]]:
-    """An activity belongs to a scope when it is held there or someone in scope takes part."""
+    """An activity belongs to a scope when it is held (see `held`) there or someone in scope takes part."""
     ids = _scoped_person_ids(scope)
     if ids is None:
-        return []
+        return [held()]
     involved = exists().where(participation.c.activity_id == activity.c.id, participation.c.person_id.in_(ids))
     if scope.districts:
-        return [or_(activity.c.district_code.in_(scope.districts), involved)]
-    return [involved]
+        return [held(), or_(activity.c.district_code.in_(scope.districts), involved)]
+    return [held(), involved]
 
 
 def headline(engine: Engine, scope: Scope, today: date) -> Headline:
