@@ -42,7 +42,7 @@ TEXTS = {
     "desk.q.add": ("添加问题", "Add the question"),
     "desk.q.remove": ("删除", "Remove"),
     "desk.q.always": ("总是询问", "always asked"),
-    "desk.q.asked_when": ("仅当 {id} 答「{answer}」时询问", "asked only when {id} is {answer!r}"),
+    "desk.q.asked_when": ("仅当 {id} 答「{answer}」时询问", "asked only when {id} is \"{answer}\""),
     "desk.q.kind": ("类型", "Kind"),
     "desk.q.label": ("题目", "Question"),
     "desk.q.options": ("选项", "Options"),
