@@ -19,7 +19,7 @@ from store.queries import health as q
 from store.settings import get_setting
 from ui.auth import current_scope
 from ui.cache import no_persons_yet, query
-from ui.links import explorer_link
+from ui.links import explorer_link, page_link
 from ui.markdown import escape_markdown
 from ui.i18n import current_language, t
 from store.queries import enterprises as qe
@@ -131,10 +131,18 @@ def duplicates_section(scope) -> None:
         else:
             offset = _pager(by_name.groups, "health_dup_name_page")
             page = query(q.name_birth_duplicates, scope, offset, PAGE_SIZE) if offset else by_name
+            may_merge = viewer.may_open("people")
             for row in page.rows.itertuples(index=False):
-                explorer_link(PersonFilter(keyword=row.name),
-                              t("health.dup.link", name=escape_markdown(row.name), n=row.persons,
-                                birth=shown_birth(row.birth_date, may_see_personal(viewer.role))))
+                label = t("health.dup.link", name=escape_markdown(row.name), n=row.persons,
+                          birth=shown_birth(row.birth_date, may_see_personal(viewer.role)))
+                if not may_merge:
+                    explorer_link(PersonFilter(keyword=row.name), label)
+                    continue
+                # The group in the explorer, and its first two side by side on the people page's merge.
+                find, merge = st.columns([4, 1])
+                explorer_link(PersonFilter(keyword=row.name), label, container=find)
+                page_link("pages/people.py", "people", t("health.dup.merge"),
+                          {"person": str(row.first_id), "merge": str(row.last_id)}, container=merge)
     with phone_tab:
         st.caption(t("health.dup.by_phone.caption"))
         if by_phone.groups == 0:

@@ -118,3 +118,17 @@ def test_names_in_the_duplicate_lists_stay_literal(sqlite_engine, make_app):
     assert not [s for s in labels if name in s or other in s]
     assert any(s.startswith(escape_markdown(name) + " · 1966-06-06") for s in labels)  # same name and birth date
     assert {escape_markdown(name), escape_markdown(other)} <= set(labels)  # same mobile, two names
+
+
+def test_a_suspected_duplicate_opens_side_by_side_on_the_merge(sqlite_engine, make_app):
+    """Staff go from a group of the same name and birth date to the people page's merge of its two."""
+    now = clock.now()
+    with sqlite_engine.begin() as conn:
+        conn.execute(insert(person), [dict(name="周文博", birth_date=date(1975, 3, 3), category_code="other",
+                                           district_code="330106", created_at=now, updated_at=now) for _ in range(2)])
+        ids = sorted(conn.execute(person.select().with_only_columns(person.c.id)).scalars())
+    at = open_page(make_app(sqlite_engine.url.render_as_string(hide_password=False)))
+    merges = [link for link in page_links(at) if link.proto.label == "并排比较、合并"]
+    assert len(merges) == 1
+    assert merges[0].proto.page.endswith("people") or "people" in merges[0].proto.page
+    assert f"person={ids[0]}" in merges[0].proto.query_string and f"merge={ids[1]}" in merges[0].proto.query_string

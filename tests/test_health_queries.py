@@ -256,6 +256,7 @@ def test_name_birth_duplicates(store):
     row = page.rows.iloc[0]
     assert (row["name"], row["birth_date"], int(row["persons"]), int(row["missing_id"])) == (
         "张三", date(1970, 1, 1), 2, 1)
+    assert (int(row["first_id"]), int(row["last_id"])) == (1, 2)  # the pair a merge starts from
 
 
 def test_name_birth_duplicates_within_scope_only(store):

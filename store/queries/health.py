@@ -244,7 +244,8 @@ def _page_with_totals(conn, grouped, order_by, offset: int, limit: int):
 def name_birth_duplicates(engine: Engine, scope: Scope, offset: int = 0, limit: int = 20) -> DuplicatePage:
     """Groups of persons sharing name and birth date (ID numbers are unique, so theirs differ or are missing).
 
-    Rows: name, birth_date, persons, missing_id (persons of the group without an ID number).
+    Rows: name, birth_date, persons, missing_id (persons of the group without an ID number),
+    first_id and last_id (two of the group, for a merge: the lowest and highest id).
     Persons without a birth date are never grouped: a shared name alone is not evidence.
     """
     # Grouped on (name, birth_date) alone so an unscoped count reads only that index. A scoped
@@ -266,14 +267,17 @@ def name_birth_duplicates(engine: Engine, scope: Scope, offset: int = 0, limit: 
             # Only the page's groups go back to the rows for their ID numbers.
             pairs = or_(*[and_(person.c.name == r["name"], person.c.birth_date == r["birth_date"]) for r in rows])
             stmt = _scoped(
-                select(person.c.name, person.c.birth_date, func.count() - func.count(person.c.id_number))
+                select(person.c.name, person.c.birth_date, func.count() - func.count(person.c.id_number),
+                       func.min(person.c.id), func.max(person.c.id))
                 .where(pairs).group_by(person.c.name, person.c.birth_date),
                 scope,
             )
-            missing = {(n, b): int(m) for n, b, m in conn.execute(stmt)}
-    df = pd.DataFrame([(r["name"], r["birth_date"], int(r["persons"]), missing.get((r["name"], r["birth_date"]), 0))
-                       for r in rows], columns=["name", "birth_date", "persons", "missing_id"])
-    return DuplicatePage(groups=groups, persons=persons, rows=df.astype({"persons": "int64", "missing_id": "int64"}))
+            missing = {(n, b): (int(m), int(lo), int(hi)) for n, b, m, lo, hi in conn.execute(stmt)}
+    df = pd.DataFrame([(r["name"], r["birth_date"], int(r["persons"]),
+                        *missing.get((r["name"], r["birth_date"]), (0, 0, 0))) for r in rows],
+                      columns=["name", "birth_date", "persons", "missing_id", "first_id", "last_id"])
+    return DuplicatePage(groups=groups, persons=persons, rows=df.astype(
+        {"persons": "int64", "missing_id": "int64", "first_id": "int64", "last_id": "int64"}))
 
 
 def phone_duplicates(engine: Engine, scope: Scope, offset: int = 0, limit: int = 20) -> DuplicatePage:

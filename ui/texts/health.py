@@ -82,6 +82,7 @@ TEXTS = {
     ),
     "health.dup.none": ("未发现此类疑似重复。", "No suspected duplicates of this kind."),
     "health.dup.link": ("{name} · {birth} · {n} 人", "{name} · {birth} · {n} persons"),
+    "health.dup.merge": ("并排比较、合并", "Compare and merge"),
     # batches
     "health.batch.title": ("最近导入批次", "Recent import batches"),
     "health.batch.none": ("还没有导入记录。", "No imports yet."),
