@@ -69,7 +69,7 @@ DOOR = """{% extends "base" %}{% block body %}
 {% else %}<tr><td>没有找到 · nobody found</td></tr>{% endfor %}</table>{% endif %}
 {% endblock %}"""
 
-RESULT = """{% if result.outcome == "checked_in" %}<div class="ok" id="result"><span class="big">✓ {{ result.name }}</span>
+RESULT = """{% if result.outcome == "checked_in" %}<div class="ok" id="result"><span class="big">{{ result.name }}</span>
 <br>签到成功 · checked in {{ at(result.checked_in_at) }}</div>
 {% elif result.outcome == "repeat" %}<div class="bad" id="result"><span class="big">{{ result.name }}</span><br>
 已签到：{{ result.checked_in_by }} 于 {{ at(result.checked_in_at) }} · already checked in by {{ result.checked_in_by }} at {{ at(result.checked_in_at) }}</div>
