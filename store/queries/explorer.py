@@ -52,7 +52,9 @@ BODY_LABELS = {"npc": ("人大", "NPC"), "cppcc": ("政协", "CPPCC"),
 KIND_LABELS = {"training": ("培训", "Training"), "lecture": ("讲座", "Lecture"), "onsite": ("实地考察", "On-site visit"),
                "survey": ("调研", "Survey"), "other": ("其他", "Other")}
 STATUS_LABELS = {"registered": ("已报名", "Registered"), "approved": ("已通过", "Approved"),
-                 "rejected": ("未通过", "Rejected"), "checked_in": ("已签到", "Checked in"), "absent": ("缺席", "Absent")}
+                 "rejected": ("未通过", "Rejected"), "checked_in": ("已签到", "Checked in"), "absent": ("缺席", "Absent"),
+                 "waitlisted": ("候补", "Wait-listed"), "declined": ("已婉拒", "Declined"),
+                 "withdrawn": ("已退出", "Withdrawn")}
 TERM_LABELS = {"current": ("在任", "Current"), "ended": ("已届满", "Ended"), "upcoming": ("未开始", "Upcoming")}
 UNKNOWN = ("未填写", "Not given")
 
