@@ -161,7 +161,9 @@ def test_the_issue_walk_through(venue, chromium):
         page.wait_for_function(
             "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].slice(0, 2)"
             ".map(e => e.innerText).join('/') === '3/3'", timeout=30_000)
-        assert "代表" not in page.inner_text("body")
+        # No names on a public screen: none of the invitees (代表1…代表4) anywhere in the page's content.
+        shown = page.get_by_test_id("stMain").inner_text()
+        assert not any(f"代表{i}" in shown for i in range(1, 5)) and "代表" not in shown
         page.goto(f"{base}/activity_desk")
         wait_for_app(page)
         page.get_by_role("tab", name="签到与状态").click()
