@@ -495,7 +495,8 @@ def untag_two_ticked(page, engine, seeded: Seeded) -> None:
     page.get_by_text(re.compile("人员详情：")).wait_for(timeout=WAIT_MS)  # one ticked row opens its person
     tick_row(page, 1)
     page.get_by_text("批量操作（勾选的 2 人，或当前筛选的 10 人）").wait_for(timeout=WAIT_MS)
-    assert page.get_by_text(re.compile("人员详情：")).count() == 0  # two ticked: a selection, no profile
+    # Two ticked: a selection, no profile (waited for: the old profile stays until the run ends).
+    expect(page.get_by_text(re.compile("人员详情："))).to_have_count(0, timeout=WAIT_MS)
     page.get_by_test_id("stRadio").filter(has_text="勾选的 2 人").get_by_text("勾选的 2 人").click()
     bulk = form_with(page, "执行")
     tick(bulk, "确认修改这 2 人")
