@@ -22,11 +22,10 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from store.audit import record
 from store.engine import writing
-from store.schema import ROLES, account, account_session, meta, screen_token
+from store.schema import ROLES, account, account_session, screen_token
 from store.scope import Scope
 from store.version import bump_accounts_epoch
 
@@ -279,17 +278,9 @@ class SessionCheck:
 
 def session_key(engine: Engine) -> bytes:
     """The key session cookies are signed with: one per store, made on first use, shared by its processes."""
-    with engine.connect() as conn:
-        value = conn.execute(select(meta.c.value).where(meta.c.key == "session_key")).scalar()
-    if value is None:
-        try:
-            with engine.begin() as conn:
-                conn.execute(insert(meta).values(key="session_key", value=secrets.token_hex(32)))
-        except IntegrityError:
-            pass  # another process made it first: use theirs
-        with engine.connect() as conn:
-            value = conn.execute(select(meta.c.value).where(meta.c.key == "session_key")).scalar_one()
-    return bytes.fromhex(value)
+    from store.tokens import meta_key
+
+    return meta_key(engine, "session_key")
 
 
 def _signature(token: str, key: bytes) -> str:

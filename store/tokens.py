@@ -75,16 +75,21 @@ def _b36(n: int) -> str:
 
 def store_key(engine: Engine) -> bytes:
     """The store's token key: made on first use, kept in `meta`, shared by every process on the store."""
+    return meta_key(engine, "token_key")
+
+
+def meta_key(engine: Engine, name: str) -> bytes:
+    """A 32-byte key kept in `meta` under `name`, made on first use (the first process to make it wins)."""
     with engine.connect() as conn:
-        value = conn.execute(select(meta.c.value).where(meta.c.key == "token_key")).scalar()
+        value = conn.execute(select(meta.c.value).where(meta.c.key == name)).scalar()
     if value is None:
         try:
             with engine.begin() as conn:
-                conn.execute(insert(meta).values(key="token_key", value=secrets.token_hex(32)))
+                conn.execute(insert(meta).values(key=name, value=secrets.token_hex(32)))
         except IntegrityError:
             pass  # another process made it first: use theirs
         with engine.connect() as conn:
-            value = conn.execute(select(meta.c.value).where(meta.c.key == "token_key")).scalar_one()
+            value = conn.execute(select(meta.c.value).where(meta.c.key == name)).scalar_one()
     return bytes.fromhex(value)
 
 
