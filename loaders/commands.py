@@ -207,12 +207,12 @@ def run_undo_command(args) -> int:
 
 
 def run_refresh_command(args) -> int:
-    from store.version import bump_data_version
+    from store.copy_delta import ask_full_refresh
 
     engine = _open(args.db)
     try:
         with engine.begin() as conn:
-            bump_data_version(conn)
+            ask_full_refresh(conn)
     finally:
         engine.dispose()
     print("已刷新 · refreshed")

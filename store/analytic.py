@@ -46,7 +46,7 @@ from store.schema import (
 )
 from store.sql import SEARCH_SEPARATOR
 from store.url import PROJECT_ROOT
-from store.version import data_version
+from store.version import version_on
 
 TABLES: tuple[Table, ...] = (
     category, region, person, tag, person_tag, stage_event, appointment, activity, participation, import_batch,
@@ -71,7 +71,7 @@ DERIVED_PERSON_COLUMNS = f"""
     ALTER TABLE person ADD PRIMARY KEY (id);
 """
 # Part of every copy's file name: a copy built by an older layout is never used.
-COPY_LAYOUT = "4"
+COPY_LAYOUT = "5"
 # DuckDB's own cap, so the copy never takes the app's memory with it.
 MEMORY_LIMIT = os.environ.get("BRAIN_ANALYTIC_MEMORY", "512MB")
 ANALYTIC_DIR = PROJECT_ROOT / "data" / "analytic"
@@ -134,8 +134,9 @@ def build_copy(engine: Engine, base: Path) -> str:
     """
     import duckdb
 
+    from store.copy_delta import initial_state, write_state
+
     base.parent.mkdir(parents=True, exist_ok=True)
-    version = data_version(engine)
     fd, tmp_name = tempfile.mkstemp(prefix=base.stem + "-", suffix=".building", dir=base.parent)
     os.close(fd)
     os.unlink(tmp_name)  # DuckDB wants to create the file itself
@@ -143,22 +144,35 @@ def build_copy(engine: Engine, base: Path) -> str:
     try:
         con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
         with engine.connect() as conn:
-            # One snapshot for all tables, so the copy is consistent with `version`.
+            # One snapshot for all tables and the version, so the copy holds exactly `version`.
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            version = version_on(conn)
+            state = initial_state(conn, version)
             for table in TABLES:
                 _copy_table(conn, con, table)
         con.execute(DERIVED_PERSON_COLUMNS)
+        # What the copy holds, so that the next change can be applied to it (store/copy_delta.py).
+        write_state(con, state)
         con.execute("CHECKPOINT")
-    finally:
+    except BaseException:
         con.close()
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    con.close()
+    install_copy(base, tmp_name, version)
+    return version
+
+
+def install_copy(base: Path, built: str, version: str) -> Path:
+    """Move a finished copy into place as the one for `version`; older copies of the store go."""
     target = versioned(base, version)
-    os.replace(tmp_name, target)
+    os.replace(built, target)
     for old in base.parent.glob(f"{base.stem}-*.duckdb"):
         if old != target:
             # An engine still reading an old copy keeps its open file; new readers get the new one.
             old.unlink(missing_ok=True)
-    return version
+    return target
 
 
 def _copy_table(conn, duck, table: Table) -> None:
@@ -186,40 +200,59 @@ def open_copy(path: Path) -> Engine:
 
 
 def start_rebuild(url: str, path: Path) -> subprocess.Popen | None:
-    """Rebuild the copy in a child process unless one is already running for this store."""
+    """Start the copy's maintainer in a child process unless one already runs for this store.
+
+    The maintainer (store/copy_delta.maintain) stays, watching the data version, and
+    brings the copy forward after every change; it holds an exclusive lock on the
+    lock file for its whole life, so app processes sharing the copy's folder share
+    one maintainer, and a maintainer that dies releases it.
+    """
     lock = path.with_suffix(".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if lock.exists() and time.time() - lock.stat().st_mtime < 600:
-            return None
-        lock.write_text(str(os.getpid()), encoding="utf-8")
-    except OSError:
+    if lock_held(lock):
         return None
     env = dict(os.environ, DATABASE_URL=url)
     return subprocess.Popen(
-        [sys.executable, "-m", "store.analytic", "--path", str(path), "--unlock", str(lock)],
+        [sys.executable, "-m", "store.analytic", "--maintain", "--path", str(path), "--parent", str(os.getpid())],
         cwd=str(PROJECT_ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+
+
+def lock_held(lock: Path) -> bool:
+    """True while some process holds `lock` (the maintainer's)."""
+    import fcntl
+
+    try:
+        with open(lock, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return True  # a folder we cannot write: no maintainer can run either
 
 
 def main(argv: list[str] | None = None) -> int:
     from store.engine import open_store
     from store.url import resolve_database_url
 
-    parser = argparse.ArgumentParser(prog="python -m store.analytic", description="rebuild the analytic copy")
+    parser = argparse.ArgumentParser(prog="python -m store.analytic", description="build or maintain the analytic copy")
     parser.add_argument("--db", help="database URL")
     parser.add_argument("--path", help="base name of the copies (default: data/analytic/copy-<store>.duckdb)")
-    parser.add_argument("--unlock", help=argparse.SUPPRESS)
+    parser.add_argument("--maintain", action="store_true", help="keep the copy current until idle")
+    parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     url = resolve_database_url(args.db)
     path = Path(args.path) if args.path else copy_path_for(url)
-    try:
-        started = time.perf_counter()
-        version = build_copy(open_store(url), path)
-        print(f"analytic copy {path.name}: version {version} in {time.perf_counter() - started:.1f}s")
-    finally:
-        if args.unlock:
-            Path(args.unlock).unlink(missing_ok=True)
+    if args.maintain:
+        from store.copy_delta import maintain
+
+        return maintain(url, path, parent=args.parent)
+    started = time.perf_counter()
+    version = build_copy(open_store(url), path)
+    print(f"analytic copy {path.name}: version {version} in {time.perf_counter() - started:.1f}s")
     return 0
 
 
@@ -230,8 +263,9 @@ if __name__ == "__main__":
 class ReadRouter:
     """Chooses, per data version, between the analytic copy and the store itself.
 
-    The copy is used only when its stamp equals the version asked for; otherwise
-    the store answers (correct, slower) and a rebuild starts in the background.
+    The copy is used only when its stamp equals the version asked for. Otherwise
+    the maintainer is started if none runs, and the caller waits a moment for it
+    (a delta takes well under a second), then the store answers (correct, slower).
     """
 
     def __init__(self, url: str, *, folder: Path | None = None):
@@ -241,19 +275,39 @@ class ReadRouter:
         self._engine_version: str | None = None
         self._lock = threading.Lock()
         self.rebuild: subprocess.Popen | None = None
+        self._waited: str | None = None
 
-    def engine_for(self, version: str, store_engine: Engine, enabled: bool = True) -> Engine:
+    def engine_for(self, version: str, store_engine: Engine, enabled: bool = True, wait: float = 0.0) -> Engine:
+        """The copy for `version` if in place, within `wait` seconds the first time a version is asked for."""
         if not enabled:
             return store_engine
         with self._lock:
-            if self._engine is not None and self._engine_version == version:
-                return self._engine
-            current = copy_for(self.path, version)
-            if current is not None:
-                if self._engine is not None:
-                    self._engine.dispose()
-                self._engine, self._engine_version = open_copy(current), version
-                return self._engine
-            if self.rebuild is None or self.rebuild.poll() is not None:
-                self.rebuild = start_rebuild(self.url, self.path)
-            return store_engine
+            # One wait per version: the queries of a page do not each wait for a copy that is late.
+            if self._waited == version:
+                wait = 0.0
+            self._waited = version
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                if self._engine is not None and self._engine_version == version:
+                    return self._engine
+                current = copy_for(self.path, version)
+                if current is not None:
+                    if self._engine is not None:
+                        self._engine.dispose()
+                    self._engine, self._engine_version = open_copy(current), version
+                    return self._engine
+                if self.rebuild is None or self.rebuild.poll() is not None:
+                    self.rebuild = start_rebuild(self.url, self.path)
+            if time.monotonic() >= deadline:
+                return store_engine
+            time.sleep(0.05)
+
+    def wait_for(self, version: str, timeout: float) -> bool:
+        """Wait until the copy for `version` is in place (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while copy_for(self.path, version) is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True

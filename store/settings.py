@@ -29,6 +29,8 @@ SETTINGS = [
     Setting("session_idle_minutes", 30, "Idle minutes after which a signed-in session must sign in again."),
     Setting("login_max_failures", 5, "Failed sign-ins in a row that lock an account for 15 minutes."),
     Setting("analytic_copy", True, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
+    Setting("analytic_idle_seconds", 900, "How long the copy's maintainer keeps watching a store in which nothing changed."),
+    Setting("analytic_wait_seconds", 2.0, "How long a page waits, once per change, for the copy to catch up before asking the store itself."),
     Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
     Setting("public_url", "", "The address representatives' personal links start with (https://brain.example.gov.cn); empty: the address the staff page is open at."),
     Setting("m_pages_per_address", 600, "Pages of the representatives' front end one network address may open a minute."),

@@ -62,8 +62,12 @@ def _joined(values) -> str:
 def data_version(engine: Engine) -> str:
     """A string that changes whenever the data does (one round trip, all lookups indexed)."""
     with engine.connect() as conn:
-        row = conn.execute(select(*_version_columns())).one()
-    return _joined(row)
+        return version_on(conn)
+
+
+def version_on(conn: Connection) -> str:
+    """The data version as `conn` sees it (inside its transaction's snapshot)."""
+    return _joined(conn.execute(select(*_version_columns())).one())
 
 
 def watched_versions(engine: Engine) -> tuple[str, str]:

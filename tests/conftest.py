@@ -27,6 +27,10 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # (`BRAIN_TODAY=2028-02-29 make test`); DATES are the days the date-sensitive tests
 # are proven at within one run (a month end, a year's turn, a leap day).
 PINNED_TODAY = os.environ.setdefault("BRAIN_TODAY", "2026-12-05")
+# The copy's maintainers the suite's stores start leave soon after their store goes quiet,
+# and pages answer from the store at once rather than wait for a copy (no test depends on timing).
+os.environ.setdefault("BRAIN_ANALYTIC_IDLE_SECONDS", "20")
+os.environ.setdefault("BRAIN_ANALYTIC_WAIT_SECONDS", "0")
 DATES = ["2026-12-05", "2026-12-31", "2027-01-01", "2028-02-29"]
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
