@@ -362,7 +362,7 @@ def refresh_copy(engine: Engine, base: Path) -> tuple[str, str]:
 # ---------------------------------------------------------------- the maintainer
 
 
-def maintain(url: str, base: Path, *, parent: int | None = None, interval: float = 0.25,
+def maintain(url: str, base: Path, *, parent: int | None = None, interval: float = 0.1,
              idle_seconds: float | None = None) -> int:
     """Keep the copy current until nothing changed for `idle_seconds` or the parent process is gone.
 
