@@ -100,14 +100,17 @@ def copy_path_for(url: str, folder: Path | None = None) -> Path:
     """The base name of a store's copies.
 
     An SQLite store keeps its copies beside its file (they come and go with it);
-    a server store's go to data/analytic/, named by a hash (the URL may hold a password).
+    a server store's go to data/analytic/ (setting `analytic_dir`), named by a hash (the URL
+    may hold a password); app processes on one machine share them and their maintainer.
     """
     parsed = make_url(url)
     if folder is None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         db = Path(parsed.database)
         return db.with_name(f"{db.name}-copy.duckdb")
+    from store.settings import get_setting
+
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-    return (folder or ANALYTIC_DIR) / f"copy-{digest}.duckdb"
+    return (folder or Path(get_setting("analytic_dir") or ANALYTIC_DIR)) / f"copy-{digest}.duckdb"
 
 
 def versioned(base: Path, version: str) -> Path:

@@ -29,6 +29,7 @@ SETTINGS = [
     Setting("session_idle_minutes", 30, "Idle minutes after which a signed-in session must sign in again."),
     Setting("login_max_failures", 5, "Failed sign-ins in a row that lock an account for 15 minutes."),
     Setting("analytic_copy", True, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
+    Setting("analytic_dir", "", "Folder of a server store's analytic copies; empty: data/analytic/ in the project."),
     Setting("analytic_idle_seconds", 900, "How long the copy's maintainer keeps watching a store in which nothing changed."),
     Setting("analytic_wait_seconds", 2.0, "How long a page waits, once per change, for the copy to catch up before asking the store itself."),
     Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
