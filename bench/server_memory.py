@@ -10,7 +10,10 @@ For each store:
    analytic copy on) on a free port;
 3. Debian's chromium (Playwright, no browser download) opens every page, then
    every page again (warm). A page counts as rendered once the server has sent
-   the end of its script run and the browser has drawn its charts and tables;
+   the end of its script run and the browser has drawn its charts and tables.
+   The same browser first opens an empty Streamlit page (bench/empty_page.py,
+   served by Streamlit alone) three times, cold then warm: each page's time is
+   also given as a ratio to that page's median, what Streamlit itself costs;
 4. a thread samples the server's VmRSS every 0.2 s; its VmHWM (peak RSS) is
    read at the end. Children of the server (a copy rebuild after a data
    change) are sampled too and reported apart.
@@ -23,10 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
@@ -59,10 +65,12 @@ DRAWN_JS = """(want) => {
     const all = (sel) => [...document.querySelectorAll(sel)];
     // A canvas has a pixel size; an SVG chart (the cockpit's) a drawn box.
     const sized = (c) => c && ((c.width > 0 && c.height > 0) || c.getBoundingClientRect().width > 0);
+    // In a tab not shown (or a closed expander) there is nothing to draw until it is opened.
+    const hidden = (e) => e.getClientRects().length === 0;
     const drawn = {
-        plotly: all('[data-testid="stPlotlyChart"]').filter(e => e.querySelector('.main-svg')).length,
-        echarts: all('.echarts-container').filter(e => sized(e.querySelector('canvas, svg'))).length,
-        tables: all('[data-testid="stDataFrame"]').filter(e => sized(e.querySelector('canvas'))).length,
+        plotly: all('[data-testid="stPlotlyChart"]').filter(e => hidden(e) || e.querySelector('.main-svg')).length,
+        echarts: all('.echarts-container').filter(e => hidden(e) || sized(e.querySelector('canvas, svg'))).length,
+        tables: all('[data-testid="stDataFrame"]').filter(e => hidden(e) || sized(e.querySelector('canvas'))).length,
     };
     return Object.keys(want).every(k => drawn[k] >= want[k]);
 }"""
@@ -380,19 +388,64 @@ def measure_store(url: str, browser, timeout_s: float) -> tuple[list[Visit], dic
     return visits, summary
 
 
+@contextmanager
+def empty_server():
+    """Streamlit alone serving bench/empty_page.py on a free port; yields its base URL."""
+    from tests.browser_support import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "empty_page.py"), "--server.port",
+           str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def empty_page_seconds(browser, timeout_s: float) -> dict[str, float]:
+    """The empty page's median time in this browser: cold (first visit of a tab) and warm."""
+    from tests.browser_support import browser_page
+
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    with empty_server() as base:
+        for _ in range(3):
+            with browser_page(browser) as (page, _requests):
+                runs = ScriptRuns(page)
+                for round_ in ("cold", "warm"):
+                    times[round_].append(visit(page, runs, base, "", timeout_s)[0])
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 # ---------------------------------------------------------------- report
 
-def markdown(visits: list[Visit], summaries: list[dict]) -> str:
+def markdown(visits: list[Visit], summaries: list[dict], empty: dict[str, float]) -> str:
     cold = {(v.store, v.page): v for v in visits if v.round == "cold"}
     warm = {(v.store, v.page): v for v in visits if v.round == "warm"}
-    lines = ["| store | persons | page | cold s | server RSS after cold (MiB) | warm s | server RSS after warm (MiB) |",
-             "|---|---:|---|---:|---:|---:|---:|"]
+    lines = [f"Empty Streamlit page in the same browser: cold {empty['cold']:.2f} s, warm {empty['warm']:.2f} s.", "",
+             "| store | persons | page | cold s | cold ×empty | server RSS after cold (MiB) | warm s | warm ×empty | "
+             "server RSS after warm (MiB) |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for key, c in cold.items():
         w = warm.get(key)
         notes = "; ".join(c.notes + (w.notes if w else []))
+        warm_s = w.seconds if w else float("nan")
         lines.append(f"| {c.store} | {c.persons:,} | {c.page}{f' ⚠ {notes}' if notes else ''} | {c.seconds:.2f} | "
-                     f"{c.rss_after_mib:.0f} | {w.seconds if w else float('nan'):.2f} | "
-                     f"{w.rss_after_mib if w else float('nan'):.0f} |")
+                     f"{c.seconds / empty['cold']:.1f}× | {c.rss_after_mib:.0f} | {warm_s:.2f} | "
+                     f"{warm_s / empty['warm']:.1f}× | {w.rss_after_mib if w else float('nan'):.0f} |")
     lines.append("")
     for s in summaries:
         verdict = "under" if s["under_limit"] else "OVER"
@@ -420,16 +473,18 @@ def main(argv: list[str] | None = None) -> int:
     visits: list[Visit] = []
     summaries: list[dict] = []
     with launch_chromium() as browser:
+        empty = empty_page_seconds(browser, args.timeout)
+        print(f"empty page: cold {empty['cold']:.2f}s, warm {empty['warm']:.2f}s", flush=True)
         for url in args.db:
             store_visits, summary = measure_store(normalise_url(url), browser, args.timeout)
             visits += store_visits
             summaries.append(summary)
-    report = markdown(visits, summaries)
+    report = markdown(visits, summaries, empty)
     print()
     print(report)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"visits": [asdict(v) for v in visits], "stores": summaries, "limit_mib": LIMIT_MIB},
+    out.write_text(json.dumps({"visits": [asdict(v) for v in visits], "stores": summaries, "empty_page_s": empty, "limit_mib": LIMIT_MIB},
                               ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0 if all(s["under_limit"] for s in summaries) else 1

@@ -42,6 +42,7 @@ from store.schema import (
     rep_suggestion,
 )
 from store.scope import EVERYTHING, Scope
+from store.sql import reads_beyond_copy
 from store.version import bump_data_version
 
 PURPOSE = "profile"
@@ -636,6 +637,7 @@ class Liveness:
         return self.responded_12m / self.persons if self.persons else None
 
 
+@reads_beyond_copy
 def liveness(engine: Engine, scope: Scope, today: dt.date | None = None) -> Liveness:
     today = today or clock.today()
     since = dt.datetime.combine(today - dt.timedelta(days=365), dt.time())

@@ -186,3 +186,10 @@ def _among_postgresql(element, compiler, **kw):
 
     array = bindparam(None, element.values, type_=ARRAY(element.column.type))
     return compiler.process(element.column == any_(array), **kw)
+
+
+def reads_beyond_copy(fn):
+    """Marks a query that reads tables the analytic copy does not hold (store/analytic.TABLES):
+    the shared cache always asks the store itself for it."""
+    fn.reads_beyond_copy = True
+    return fn

@@ -123,6 +123,7 @@ def test_markdown_flags_a_store_over_the_limit():
     summary = {"store": "SQLite · x.db", "persons": 10, "server_peak_mib": 1500.0, "under_limit": False,
                "server_idle_rss_mib": 70.0, "server_final_rss_mib": 900.0, "copy_build_s": 1.0,
                "copy_builder_peak_mib": 200.0, "server_children": []}
-    text = sm.markdown([visit, warm], [summary])
-    assert "| SQLite · x.db | 10 | cockpit | 1.50 | 300 | 0.50 | 320 |" in text
+    text = sm.markdown([visit, warm], [summary], {"cold": 0.5, "warm": 0.25})
+    # Each page's time also as a ratio to the empty page's in the same browser run.
+    assert "| SQLite · x.db | 10 | cockpit | 1.50 | 3.0× | 300 | 0.50 | 2.0× | 320 |" in text
     assert "**1500 MiB** (OVER 1024 MiB)" in text

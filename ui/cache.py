@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import ProgrammingError
 
 from store.analytic import ReadRouter
 from store.engine import open_store
@@ -159,7 +160,18 @@ def _copy_or_store(url: str, version: str) -> Engine:
 def _cached_call(url: str, version: str, fn_path: str, args: tuple, kwargs: tuple) -> Any:
     module_name, qualname = fn_path.split(":")
     fn = getattr(importlib.import_module(module_name), qualname)
-    return fn(_copy_or_store(url, version), *args, **dict(kwargs))
+    store = _engine_for(url)
+    engine = store if getattr(fn, "reads_beyond_copy", False) else _copy_or_store(url, version)
+    if engine is not store:
+        try:
+            return fn(engine, *args, **dict(kwargs))
+        except ProgrammingError as exc:
+            if "Catalog Error" not in str(exc):
+                raise
+            # A query reading a table the copy does not hold (it should be marked reads_beyond_copy):
+            # the store answers, and the log says which, once per version.
+            log.warning("%s reads a table the analytic copy lacks; answered by the store", fn_path)
+    return fn(store, *args, **dict(kwargs))
 
 
 class Warmer:

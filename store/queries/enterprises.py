@@ -15,6 +15,7 @@ from sqlalchemy import Engine, and_, distinct, exists, func, not_, select
 from store.enterprises import live_link
 from store.schema import change_set, enterprise, enterprise_link, import_batch, person, risk_record, shareholder
 from store.scope import Scope
+from store.sql import reads_beyond_copy
 
 PRIVATE_ECONOMY = "private_economy"
 
@@ -153,6 +154,7 @@ BATCH_COLUMNS = ["batch_id", "file_name", "imported_at", "imported_by", "rows_re
                  "unchanged", "rejected", "status", "source"]
 
 
+@reads_beyond_copy
 def change_set_batches(engine: Engine, limit: int = 20) -> pd.DataFrame:
     """The latest batches written as one change set (enterprise imports, syncs), newest first."""
     b = import_batch.c
