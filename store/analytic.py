@@ -150,8 +150,9 @@ def build_copy(engine: Engine, base: Path) -> str:
             # One snapshot for all tables and the version, so the copy holds exactly `version`.
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            snapshot_at = time.time()
             version = version_on(conn)
-            state = initial_state(conn, version)
+            state = initial_state(conn, version, snapshot_at)
             for table in TABLES:
                 _copy_table(conn, con, table)
         con.execute(DERIVED_PERSON_COLUMNS)
@@ -171,11 +172,24 @@ def install_copy(base: Path, built: str, version: str) -> Path:
     """Move a finished copy into place as the one for `version`; older copies of the store go."""
     target = versioned(base, version)
     os.replace(built, target)
-    for old in base.parent.glob(f"{base.stem}-*.duckdb"):
-        if old != target:
-            # An engine still reading an old copy keeps its open file; new readers get the new one.
-            old.unlink(missing_ok=True)
+    # The one before stays a while: a reader that has just picked it may still open a
+    # connection to it (engines connect on demand). Older ones go; an engine still reading
+    # one keeps its open file.
+    by_age = sorted((p for p in base.parent.glob(f"{base.stem}-*.duckdb") if p != target),
+                    key=_mtime, reverse=True)
+    for old in by_age[KEEP_PREVIOUS:]:
+        old.unlink(missing_ok=True)
     return target
+
+
+KEEP_PREVIOUS = 1
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _copy_table(conn, duck, table: Table) -> None:
@@ -219,6 +233,12 @@ def start_rebuild(url: str, path: Path) -> subprocess.Popen | None:
         [sys.executable, "-m", "store.analytic", "--maintain", "--path", str(path), "--parent", str(os.getpid())],
         cwd=str(PROJECT_ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+
+
+def version_counter(version: str) -> int:
+    """The data-version counter a version string starts with (every writer of ours moves it up)."""
+    head = version.split("|", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def lock_held(lock: Path) -> bool:
@@ -266,9 +286,11 @@ if __name__ == "__main__":
 class ReadRouter:
     """Chooses, per data version, between the analytic copy and the store itself.
 
-    The copy is used only when its stamp equals the version asked for. Otherwise
-    the maintainer is started if none runs, and the caller waits a moment for it
-    (a delta takes well under a second), then the store answers (correct, slower).
+    A copy answers for exactly the version it holds. Asked for a version no copy
+    holds, the router starts the maintainer if none runs and the caller waits a
+    moment for it (a delta takes well under a second), then the store answers
+    (correct, slower). `recent_version` offers the newest copy's own version when
+    it is at most a few seconds behind the store, for callers that accept that.
     """
 
     def __init__(self, url: str, *, folder: Path | None = None):
@@ -276,9 +298,66 @@ class ReadRouter:
         self.path = copy_path_for(url, folder)
         self._engine: Engine | None = None
         self._engine_version: str | None = None
+        self._engine_path: Path | None = None
         self._lock = threading.Lock()
         self.rebuild: subprocess.Popen | None = None
         self._waited: str | None = None
+        self._newest: tuple[Path, str, float] | None = None
+
+    def recent_version(self, store_version: str, max_lag: float, at_least: int = 0) -> str | None:
+        """The newest copy's version when it may answer for `store_version`, else None.
+
+        It may when its snapshot was read at most `max_lag` seconds ago (so no change
+        it lacks is older than that) and its data-version counter is at least
+        `at_least` (a viewer's own last write is in it). Equal versions need none of
+        this: None then too, and the caller asks for its version as usual.
+        """
+        from store.copy_delta import newest_copy, state_of
+
+        path = newest_copy(self.path)
+        if path is None:
+            self._ensure_maintainer()
+            return None
+        with self._lock:
+            known = self._newest if self._newest and self._newest[0] == path else None
+        if known is None:
+            engine = self.engine_at(path)
+            if engine is None:
+                return None
+            try:
+                state = state_of(engine)
+            except Exception:  # noqa: BLE001 - replaced between listing and opening: no offer this time
+                return None
+            if state is None:
+                return None
+            known = (path, state.version, state.snapshot_at)
+            with self._lock:
+                self._newest = known
+        _path, version, snapshot_at = known
+        if version == store_version:
+            return None
+        self._ensure_maintainer()
+        if time.time() - snapshot_at > max_lag or version_counter(version) < at_least:
+            return None
+        return version
+
+    def engine_at(self, path: Path) -> Engine | None:
+        """A read engine on the copy file `path` (None if it has just been replaced)."""
+        with self._lock:
+            if self._engine is not None and self._engine_path == path:
+                return self._engine
+            if not path.exists():
+                return None
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._engine_path = open_copy(path), path
+            self._engine_version = None
+            return self._engine
+
+    def _ensure_maintainer(self) -> None:
+        with self._lock:
+            if self.rebuild is None or self.rebuild.poll() is not None:
+                self.rebuild = start_rebuild(self.url, self.path)
 
     def engine_for(self, version: str, store_engine: Engine, enabled: bool = True, wait: float = 0.0) -> Engine:
         """The copy for `version` if in place, within `wait` seconds the first time a version is asked for."""
@@ -292,13 +371,14 @@ class ReadRouter:
         deadline = time.monotonic() + wait
         while True:
             with self._lock:
-                if self._engine is not None and self._engine_version == version:
+                if self._engine is not None and self._engine_path == versioned(self.path, version):
                     return self._engine
                 current = copy_for(self.path, version)
                 if current is not None:
                     if self._engine is not None:
                         self._engine.dispose()
-                    self._engine, self._engine_version = open_copy(current), version
+                    self._engine, self._engine_path = open_copy(current), current
+                    self._engine_version = version
                     return self._engine
                 if self.rebuild is None or self.rebuild.poll() is not None:
                     self.rebuild = start_rebuild(self.url, self.path)

@@ -94,6 +94,8 @@ class CopyState:
     # [id, first seen missing (epoch seconds)]
     gaps: list[list[int]] = field(default_factory=list)
     marks: dict[str, str | None] = field(default_factory=dict)
+    # When the snapshot it holds was read (epoch seconds): no change it lacks is older.
+    snapshot_at: float = 0.0
 
 
 # The data version's fingerprints (store/version.py), as (name, column): rows past them are re-read.
@@ -136,8 +138,8 @@ def ask_full_refresh(conn: Connection) -> None:
     bump_data_version(conn)
 
 
-def initial_state(conn: Connection, version: str) -> CopyState:
-    """The state of a copy built in full from `conn`'s snapshot."""
+def initial_state(conn: Connection, version: str, snapshot_at: float) -> CopyState:
+    """The state of a copy built in full from `conn`'s snapshot (begun at `snapshot_at`)."""
     revision, epoch, marks = _store_facts(conn)
     top = conn.execute(select(func.max(change_set.c.id))).scalar() or 0
     applied = conn.execute(select(func.count()).select_from(change_set)).scalar() or 0
@@ -145,13 +147,23 @@ def initial_state(conn: Connection, version: str) -> CopyState:
     # Ids missing near the top may belong to transactions still open: look for them again.
     present = set(conn.execute(select(change_set.c.id).where(change_set.c.id > top - 1000)).scalars())
     gaps = [[i, now] for i in range(max(1, top - 999), top + 1) if i not in present]
-    return CopyState(version, revision, epoch, top, applied, gaps, marks)
+    return CopyState(version, revision, epoch, top, applied, gaps, marks, snapshot_at)
 
 
 def write_state(duck, state: CopyState) -> None:
     duck.execute("CREATE TABLE IF NOT EXISTS copy_state (state VARCHAR)")
     duck.execute("DELETE FROM copy_state")
     duck.execute("INSERT INTO copy_state VALUES (?)", [json.dumps(asdict(state))])
+
+
+def state_of(engine: Engine) -> CopyState | None:
+    """What the copy an engine reads holds."""
+    with engine.connect() as conn:
+        try:
+            row = conn.exec_driver_sql("SELECT state FROM copy_state").first()
+        except Exception:  # noqa: BLE001 - no state: a copy of an older layout
+            return None
+    return CopyState(**json.loads(row[0])) if row else None
 
 
 def read_state(duck) -> CopyState | None:
@@ -180,7 +192,7 @@ def _ints(values) -> set[int]:
     return {int(v) for v in values if v is not None}
 
 
-def read_delta(conn: Connection, old: CopyState, version: str) -> Delta:
+def read_delta(conn: Connection, old: CopyState, version: str, snapshot_at: float = 0.0) -> Delta:
     """What changed since `old`, read in `conn`'s snapshot; raises DeltaRefused when it cannot be exact."""
     revision, epoch, marks = _store_facts(conn)
     if revision != old.revision:
@@ -201,7 +213,7 @@ def read_delta(conn: Connection, old: CopyState, version: str) -> Delta:
     seen = set(found)
     gaps = [g for g in old.gaps if g[0] not in seen and now - g[1] < GAP_GRACE_SECONDS]
     gaps += [[i, now] for i in range(old.change_set_max + 1, top) if i not in seen]
-    delta = Delta(CopyState(version, revision, epoch, top, applied, gaps, marks))
+    delta = Delta(CopyState(version, revision, epoch, top, applied, gaps, marks, snapshot_at))
 
     if found:
         rows = conn.execute(select(change.c.entity, change.c.row_key, change.c.person_id)
@@ -290,6 +302,31 @@ def _changed_batches(conn: Connection, duck) -> set[int]:
     return {i for i in mine.keys() | theirs.keys() if mine.get(i) != theirs.get(i)}
 
 
+def _derive(conn: Connection, duck, persons: list[int]) -> None:
+    """The copy's derived person columns (store/analytic.DERIVED_PERSON_COLUMNS) for `persons`.
+
+    The last check-in comes from the store, where an index on (person_id, status)
+    finds it; in the copy it would be a scan of every participation.
+    """
+    last: dict[int, dt.datetime | None] = {}
+    for start in range(0, len(persons), 5000):
+        chunk = persons[start:start + 5000]
+        last.update(conn.execute(
+            select(participation.c.person_id, func.max(participation.c.checked_in_at))
+            .where(among(participation.c.person_id, chunk), participation.c.status == "checked_in")
+            .group_by(participation.c.person_id)).all())
+    derived = pa.table({  # noqa: F841 (read by DuckDB by name)
+        "k": pa.array(persons, type=pa.int64()),
+        "last": pa.array([last.get(p) for p in persons], type=pa.timestamp("us")),
+    })
+    duck.execute(f"""
+        UPDATE person SET
+            last_checkin_at = derived.last,
+            search_text = lower(coalesce(person.name, '') || '{analytic.SEARCH_SEPARATOR}'
+                                || coalesce(person.organization, ''))
+        FROM derived WHERE person.id = derived.k""")
+
+
 def apply_delta(conn: Connection, duck, delta: Delta) -> None:
     batches = _changed_batches(conn, duck)
     for table in WHOLE:
@@ -301,14 +338,7 @@ def apply_delta(conn: Connection, duck, delta: Delta) -> None:
     for entity, ids in delta.ids.items():
         _replace(conn, duck, BY_ID[entity], "id", ids)
     if delta.persons:
-        touched = pa.table({"k": pa.array(sorted(delta.persons), type=pa.int64())})  # noqa: F841
-        # The derived columns, as the full build makes them (store/analytic.DERIVED_PERSON_COLUMNS).
-        duck.execute(f"""
-            UPDATE person SET
-                last_checkin_at = (SELECT max(checked_in_at) FROM participation
-                                   WHERE participation.person_id = person.id AND status = 'checked_in'),
-                search_text = lower(coalesce(name, '') || '{analytic.SEARCH_SEPARATOR}' || coalesce(organization, ''))
-            WHERE id IN (SELECT k FROM touched)""")
+        _derive(conn, duck, sorted(delta.persons))
     write_state(duck, delta.state)
 
 
@@ -316,8 +346,16 @@ def apply_delta(conn: Connection, duck, delta: Delta) -> None:
 
 
 def newest_copy(base: Path) -> Path | None:
-    copies = sorted(base.parent.glob(f"{base.stem}-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return copies[0] if copies else None
+    """The store's most recently installed copy (None if there is none)."""
+    newest, newest_at = None, -1.0
+    for path in base.parent.glob(f"{base.stem}-*.duckdb"):
+        try:
+            at = path.stat().st_mtime
+        except FileNotFoundError:
+            continue  # replaced while listing
+        if at > newest_at:
+            newest, newest_at = path, at
+    return newest
 
 
 def refresh_copy(engine: Engine, base: Path) -> tuple[str, str]:
@@ -330,6 +368,7 @@ def refresh_copy(engine: Engine, base: Path) -> tuple[str, str]:
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        snapshot_at = time.time()
         version = version_on(conn)
         if analytic.copy_for(base, version) is not None:
             return version, "current"
@@ -344,7 +383,7 @@ def refresh_copy(engine: Engine, base: Path) -> tuple[str, str]:
                 old = read_state(duck)
                 if old is None:
                     raise DeltaRefused("copy without a state")
-                delta = read_delta(conn, old, version)
+                delta = read_delta(conn, old, version, snapshot_at)
                 apply_delta(conn, duck, delta)
                 duck.execute("CHECKPOINT")
             finally:

@@ -31,6 +31,7 @@ SETTINGS = [
     Setting("analytic_copy", True, "Answer aggregates from a DuckDB copy of the store, rebuilt in the background after changes."),
     Setting("analytic_dir", "", "Folder of a server store's analytic copies; empty: data/analytic/ in the project."),
     Setting("analytic_idle_seconds", 900, "How long the copy's maintainer keeps watching a store in which nothing changed."),
+    Setting("analytic_lag_seconds", 10.0, "How far behind the store the copy may answer (never behind a viewer's own writes); 0: only a current copy."),
     Setting("analytic_wait_seconds", 2.0, "How long a page waits, once per change, for the copy to catch up before asking the store itself."),
     Setting("require_login", True, "Whether pages need a signed-in account (turn off only for a closed demo)."),
     Setting("public_url", "", "The address representatives' personal links start with (https://brain.example.gov.cn); empty: the address the staff page is open at."),

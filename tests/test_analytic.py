@@ -149,7 +149,8 @@ def test_direct_write_by_another_system_is_seen(demo_store, tmp_path):
         conn.execute(insert(person).values(name="外部系统", category_code="other", created_at=now, updated_at=now))
     assert data_version(engine) != before  # the copy no longer counts as current
     after = analytic.build_copy(engine, path)
-    assert analytic.copy_for(path, before) is None  # the old copy is gone
+    # The one before stays a moment for readers that have just picked it; none older.
+    assert analytic.copy_for(path, before) is not None
     copy = analytic.open_copy(analytic.copy_for(path, after))
     try:
         assert normalise(common.store_summary(copy, Scope())) == normalise(common.store_summary(engine, Scope()))
@@ -158,6 +159,10 @@ def test_direct_write_by_another_system_is_seen(demo_store, tmp_path):
     with engine.begin() as conn:
         conn.execute(update(person).where(person.c.name == "外部系统").values(name="外部系统2"))
         bump_data_version(conn)
+    latest = analytic.build_copy(engine, path)
+    assert analytic.copy_for(path, before) is None  # two back: gone
+    assert analytic.copy_for(path, after) is not None and analytic.copy_for(path, latest) is not None
+    assert len(list(tmp_path.glob("copy-*.duckdb"))) == 2
 
 
 # ---------------------------------------------------------------- after every kind of change

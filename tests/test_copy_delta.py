@@ -313,3 +313,31 @@ def test_the_maintainer_brings_the_copy_forward_and_is_shared(tmp_path, monkeypa
         if child.poll() is None:
             child.kill()
         engine.dispose()
+
+
+def test_a_recent_copy_answers_for_a_newer_store_within_the_lag(tmp_path, monkeypatch):
+    """While the maintainer catches up, the newest copy answers as of its own version, within bounds."""
+    from store.engine import create_store_engine
+    from store.migrate import upgrade_to_head
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_store_engine(url, create=True)
+    upgrade_to_head(engine)
+    generate_demo(engine, persons=80, seed=2, today=TODAY)
+    started = []
+    monkeypatch.setattr(analytic, "start_rebuild", lambda url, p: started.append(p))  # no maintainer here
+    router = analytic.ReadRouter(url)
+    held = analytic.build_copy(engine, router.path)
+    # The copy holds the store's version: nothing to offer, the version is asked for as usual.
+    assert router.recent_version(held, max_lag=10) is None
+    _edit(engine, random.Random(2))
+    now = data_version(engine)
+    assert router.recent_version(now, max_lag=10) == held
+    assert started, "the maintainer is asked to catch up"
+    # Not when the viewer's own write is newer than the copy, nor when the copy's snapshot is too old.
+    assert router.recent_version(now, max_lag=10, at_least=analytic.version_counter(now)) is None
+    assert router.recent_version(now, max_lag=10, at_least=analytic.version_counter(held)) == held
+    assert router.recent_version(now, max_lag=0) is None
+    # What it answers is exactly the copy's version: the engine for that version is the copy.
+    assert router.engine_for(held, engine).dialect.name == "duckdb"
+    engine.dispose()

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import streamlit as st
 from sqlalchemy import Engine
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from store.analytic import ReadRouter
 from store.engine import open_store
@@ -117,8 +117,19 @@ def current_data_version() -> str:
 
 
 def data_changed() -> None:
-    """Call after this process wrote to the store: the next read sees the new version."""
-    _watch_for(store_url()).mark_stale()
+    """Call after this process wrote to the store: the next read sees the new version.
+
+    The session that wrote reads its write from then on: a copy that lags behind
+    the store answers it only once it holds the version the write made.
+    """
+    watch = _watch_for(store_url())
+    watch.mark_stale()
+    try:
+        from store.analytic import version_counter
+
+        st.session_state[OWN_WRITE] = version_counter(watch.current()[0])
+    except Exception:  # noqa: BLE001 - outside a session, or the store away: the version check covers it
+        pass
 
 
 def accounts_epoch() -> str:
@@ -171,6 +182,11 @@ def _cached_call(url: str, version: str, fn_path: str, args: tuple, kwargs: tupl
             # A query reading a table the copy does not hold (it should be marked reads_beyond_copy):
             # the store answers, and the log says which, once per version.
             log.warning("%s reads a table the analytic copy lacks; answered by the store", fn_path)
+        except OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+            # The copy was replaced by a newer one before this engine's new connection opened it.
+            log.info("analytic copy replaced under %s; answered by the store", fn_path)
     return fn(store, *args, **dict(kwargs))
 
 
@@ -236,7 +252,31 @@ def query(fn: Callable, *args, **kwargs) -> Any:
     warmer = _warmer_for(url)
     warmer.saw_version(version)
     warmer.remember(call)
-    return _cached_call(url, version, *call)
+    return _cached_call(url, _answering_version(url, version, fn), *call)
+
+
+def _answering_version(url: str, version: str, fn: Callable) -> str:
+    """The version a query is answered at: the store's, or the newest copy's while it is a few seconds behind.
+
+    While data streams in, the copy is nearly always a delta behind; a page that
+    insisted on the store's version would wait for it or read the base tables.
+    A copy at most `analytic_lag_seconds` behind answers instead — exactly as of
+    its own version, never older than this session's own last write.
+    """
+    lag = get_setting("analytic_lag_seconds")
+    if lag <= 0 or not get_setting("analytic_copy") or getattr(fn, "reads_beyond_copy", False):
+        return version
+    return _router_for(url).recent_version(version, lag, _own_write_counter()) or version
+
+
+OWN_WRITE = "_brain_own_write_counter"
+
+
+def _own_write_counter() -> int:
+    try:
+        return int(st.session_state.get(OWN_WRITE, 0))
+    except Exception:  # noqa: BLE001 - outside a session (a background thread): no own writes
+        return 0
 
 
 def no_persons_yet(scope) -> bool:
