@@ -30,6 +30,7 @@ from store import accounts, clock, tokens
 from store import activities as act
 from store.scope import EVERYTHING
 from store.settings import get_setting
+from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import cookie_key, get_engine
 from ui.web import PREFIX, SESSION_COOKIE, route_path, same_origin
 
@@ -157,7 +158,10 @@ def door_endpoint(base_path: str):
             return render("refused", 404, message="没有这个活动 · no such activity")
         if request.method == "POST" and not same_origin(request):
             return render("refused", 403, message="请求被拒绝 · request refused")
-        body = (await request.body()).decode("utf-8", errors="replace") if request.method == "POST" else ""
+        raw = await bounded_body(request, SMALL_FORM_BYTES) if request.method == "POST" else b""
+        if raw is None:
+            return render("refused", 413, message=TOO_LARGE)
+        body = raw.decode("utf-8", errors="replace")
 
         def answer() -> Response:
             engine = get_engine()

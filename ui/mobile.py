@@ -40,6 +40,7 @@ from store import clock, reps, surveys, tokens
 from store.changes import WriteRefused
 from store.schema import RECORD_KINDS, SUGGESTION_KINDS
 from store.settings import get_setting
+from ui.bodies import bounded_body
 from ui.i18n import LANGUAGES, translate
 
 log = logging.getLogger("brain.mobile")
@@ -223,6 +224,8 @@ class Mobile:
             return self.redirect(request, "home", held)
         if request.method == "GET":
             return self.page(request, "confirm.html", csrf=self.csrf(token))
+        if await bounded_body(request, FORM_BYTES) is None:
+            return self.page(request, "message.html", 413, message_key="m.too_large")
         form = await request.form(max_files=0, max_fields=10)
         if not self.csrf_holds(request, form, token):
             return self.refused(request, "m.stale_form", 403)
@@ -249,8 +252,7 @@ class Mobile:
         return held, None
 
     async def _form(self, request: Request, held, *, files: bool = False):
-        limit = UPLOAD_BYTES if files else FORM_BYTES
-        if int(request.headers.get("content-length") or 0) > limit:
+        if await bounded_body(request, UPLOAD_BYTES if files else FORM_BYTES) is None:
             return None, self.page(request, "message.html", 413, message_key="m.too_large")
         form = await request.form(max_files=1 if files else 0, max_fields=200)
         if not self.csrf_holds(request, form, held.basis):

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from store import activities as act
 from store.changes import WriteRefused
+from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import get_engine
 from ui.checkin_web import TEMPLATES, door_of, qr_svg, render, when_text
 from ui.web import route_path, same_origin
@@ -91,7 +92,10 @@ def signup_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
         if request.method == "POST" and not same_origin(request):
             return render("refused", 403, message="请求被拒绝 · request refused")
-        body = (await request.body()).decode("utf-8", errors="replace")[:20_000] if request.method == "POST" else ""
+        raw = await bounded_body(request, SMALL_FORM_BYTES) if request.method == "POST" else b""
+        if raw is None:
+            return render("refused", 413, message=TOO_LARGE)
+        body = raw.decode("utf-8", errors="replace")
 
         def answer() -> Response:
             from loaders.signup import poster_sign_up

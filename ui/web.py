@@ -26,6 +26,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from store import accounts
+from ui.bodies import SMALL_FORM_BYTES, bounded_body
 from ui.cache import cookie_key, get_engine
 from ui.i18n import LANGUAGES, translate
 
@@ -80,7 +81,10 @@ def session_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
         if not same_origin(request):
             return refusal(403, "web.refused")
-        body = (await request.body()).decode("ascii", errors="replace")
+        raw = await bounded_body(request, SMALL_FORM_BYTES)
+        if raw is None:
+            return refusal(413, "web.too_large")
+        body = raw.decode("ascii", errors="replace")
         handoff = (parse_qs(body).get("handoff") or [""])[0]
         response = Response(status_code=204)
         secure = request.url.scheme == "https"
