@@ -198,6 +198,17 @@ def test_hostile_or_wrong_files_are_refused_with_a_message(name, data):
     assert " · " in err.value.message
 
 
+@pytest.mark.parametrize("bomb", ["xlsx-XFD1048576-undeclared", "xlsx-XFD3000", "xls-DIMENSIONS", "xls-IV65536"])
+def test_used_range_bombs_are_refused_as_the_person_import_refuses_them(bomb):
+    """The enterprise import reads through the same child process and limits (loaders.workbook)."""
+    from tests.test_import_hostile import BOMBS
+
+    data, expected = BOMBS[bomb]
+    with pytest.raises(UnreadableFile) as err:
+        imp.prepare_enterprise_import(data, "工商.xls" if bomb.startswith("xls-") else "工商.xlsx")
+    assert expected in err.value.message and " · " in err.value.message
+
+
 def test_a_file_without_a_recognisable_header_is_refused():
     with pytest.raises(UnreadableFile) as err:
         imp.prepare_enterprise_import("甲,乙\n1,2\n".encode(), "x.csv")
