@@ -16,6 +16,7 @@ from store.settings import get_setting
 from ui.auth import follows_session, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
+from ui.markdown import escape_markdown
 
 REFRESH_SECONDS = 5
 
@@ -37,7 +38,7 @@ if not (viewer.scope.is_everything or viewer.scope.allows_street(plan["district_
     st.error(t("auth.forbidden"))
     st.stop()
 aid = int(plan["id"])
-st.subheader(plan["title"])
+st.subheader(escape_markdown(plan["title"]))
 
 
 def by(dimension: str):

@@ -77,7 +77,7 @@ def shown(column: str | None, text: str | None, tags: dict[int, str] | None = No
 
 
 def problems_box(problems) -> None:
-    st.error(t("people.problems") + "\n\n" + "\n".join(f"- {msg}" for _, msg in problems))
+    st.error(t("people.problems") + "\n\n" + "\n".join(f"- {escape_markdown(msg)}" for _, msg in problems))
 
 
 def open_person(pid: int) -> None:
@@ -153,10 +153,10 @@ def add_section() -> None:
             if checked.tags:
                 cs.add_tags(pid, checked.tags, create=is_admin)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     open_person(pid)
-    after_write(t("people.add.saved", name=checked.values["name"], id=pid),
+    after_write(t("people.add.saved", name=escape_markdown(checked.values["name"]), id=pid),
                 reset={key: "" for key in ADD_KEYS} | {"add_anyway": False})
 
 
@@ -209,7 +209,7 @@ def edit_section(record: dict) -> None:
         st.session_state["people_reset"] = untouched
         st.rerun()
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     shown_fields = [f for f in changed if f not in ch.BOOKKEEPING]
     after_write(t("people.edit.saved", n=len(shown_fields)) if shown_fields else t("people.edit.nothing"))
@@ -231,7 +231,7 @@ def tags_section(record: dict) -> None:
             added = cs.add_tags(pid, wanted - have, create=is_admin)
             removed = cs.remove_tags(pid, have - wanted)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=added + removed))
 
@@ -254,7 +254,7 @@ def stage_section(record: dict) -> None:
         with ch.change_set_of(engine, "staff", viewer.name, text, scope=viewer.scope) as cs:
             cs.move_stage(pid, stage, at=dt.datetime.combine(day, dt.time(9)), note=text)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=1), reset={f"stage_unit_{pid}": "", f"stage_note_{pid}": ""})
 
@@ -279,7 +279,7 @@ def status_section(record: dict) -> None:
         with ch.change_set_of(engine, "staff", viewer.name, reason or None, scope=viewer.scope) as cs:
             changed = cs.set_status(pid, state, on)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=len([f for f in changed if f not in ch.BOOKKEEPING])),
                 reset={f"state_reason_{pid}": ""})
@@ -314,7 +314,7 @@ def posts_section(record: dict) -> None:
                 cs.add_appointment(pid, dict(body=body, title=title.strip(), level=level or None,
                                              term_start=start, term_end=end))
         except ch.WriteRefused as refused:
-            st.error(str(refused))
+            st.error(escape_markdown(str(refused)))
             return
         after_write(t("people.edit.saved", n=1), reset={f"post_title_{pid}": "", f"post_level_{pid}": "",
                                                         f"post_start_{pid}": None, f"post_end_{pid}": None})
@@ -379,7 +379,7 @@ def edit_post(record: dict) -> None:
                                                                               for f in theirs))
         st.rerun()
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=len(changed)))
 
@@ -418,7 +418,7 @@ def merge_section(record: dict) -> None:
                               scope=viewer.scope) as cs:
             cs.merge_persons(pid, int(other_id), chosen)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     st.query_params.pop("merge", None)
     after_write(t("people.merge.done", other=other_id, keep=pid))
@@ -435,7 +435,7 @@ def undo(fn, target: int) -> None:
     try:
         fn(engine, target, viewer.name, scope=viewer.scope)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
     else:
         after_write(t("people.history.undone"))
 

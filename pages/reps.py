@@ -26,6 +26,7 @@ from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import read_filter
 from ui.i18n import current_language, t
+from ui.markdown import escape_markdown
 
 viewer = guard_page("reps")
 engine = get_engine()
@@ -40,7 +41,7 @@ def field_name(field: str) -> str:
 
 
 def refused(exc: WriteRefused) -> None:
-    st.error(str(exc))
+    st.error(escape_markdown(str(exc)))
 
 
 def public_base() -> str:
