@@ -18,6 +18,7 @@ from store.queries import activities as qa
 from store.queries import cockpit as qc
 from store.scope import EVERYTHING
 from store.settings import get_setting
+from ui import params
 from ui.auth import follows_session, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
@@ -33,9 +34,9 @@ threshold = privacy.threshold_for(viewer.role, get_setting("privacy_threshold"))
 scope = viewer.scope if threshold else EVERYTHING
 st.title(t("page.hall"))
 
-raw = st.query_params.get("activity", "")
+wanted = params.number("activity", 1, params.MAX_ID, integer=True)
 try:
-    plan = query(act.activity_plan, int(raw)) if raw.isdigit() else None
+    plan = query(act.activity_plan, wanted) if wanted else None
 except WriteRefused:
     plan = None
 if plan is None or plan["state"] is None:

@@ -18,6 +18,7 @@ from store import clock
 from store.privacy import mask_id_number, mask_phone, may_see_personal
 from store.queries.people import ADMIN_ONLY, person_record, tag_names, tags_by_id
 from store.schema import APPOINTMENT_BODIES, PERSON_STATUSES, STAGES
+from ui import params
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import escape_markdown
@@ -389,9 +390,8 @@ def edit_post(record: dict) -> None:
 def merge_section(record: dict) -> None:
     pid = record["id"]
     st.subheader(t("people.merge.title"))
-    raw = st.query_params.get("merge")
     other_id = st.number_input(t("people.merge.other"), min_value=0, step=1, key=f"merge_other_{pid}",
-                               value=int(raw) if raw and raw.isdigit() else 0)
+                               value=params.number("merge", 1, params.MAX_ID, integer=True) or 0)
     if not other_id:
         return
     other = person_record(engine, viewer.scope, int(other_id)) if other_id != pid else None
@@ -498,9 +498,9 @@ def main() -> None:
         st.error(refused)
     st.session_state.update(st.session_state.pop("people_reset", {}))
     reload = st.session_state.pop("people_reload", False)
-    raw = st.query_params.get("person")
     # Set before the box is drawn: after an add, or a click on a likely duplicate, it shows the new one.
-    st.session_state["people_open"] = int(raw) if raw and raw.isdigit() else 0
+    # An id the store's key cannot hold (or no number at all) is dropped from the URL with a notice.
+    st.session_state["people_open"] = params.number("person", 1, params.MAX_ID, integer=True) or 0
     chosen = st.number_input(t("people.open"), min_value=0, step=1, key="people_open",
                              on_change=lambda: open_person(int(st.session_state["people_open"] or 0)))
     if chosen:

@@ -20,10 +20,16 @@ PAGE_PARAMS = {
     "data_health": COMMON,
     "data_import": COMMON,
     "audit": COMMON,
+    "people": [*COMMON, "person", "merge"],
+    "hall": [*COMMON, "activity"],
+    "activity_desk": [*COMMON, *FIELDS],
+    "reps": [*COMMON, *FIELDS],
+    "enterprises": COMMON,
+    "checkin": COMMON,
 }
 HOSTILE = [
     "", "nan", "-inf", "-1", "0", "5000", "99999999", "9" * 30, "abc", "\x00", "x" * 3000,
-    "2026-02-30", "0001-01-01", "[x](javascript:alert(1))",
+    "2026-02-30", "0001-01-01", "[x](javascript:alert(1))", "²", "١٢", "1" + "0" * 16, str(2**63 - 1),
 ]
 
 
@@ -63,7 +69,8 @@ def test_hostile_values_in_every_parameter(make_app, demo_url, page, value):
     ("explorer", "age_min", "5000"), ("explorer", "active_months", "99999999"), ("cockpit", "scale", "nan"),
     ("cockpit", "carousel", "-3"), ("explorer", "person", "9" * 30), ("explorer", "updated_since", "0001-01-01"),
     ("explorer", "keyword", "张\x00"), ("explorer", "categories", "no_such_category"), ("activities", "lang", "fr"),
-    ("lifecycle", "kiosk", "maybe"),
+    ("lifecycle", "kiosk", "maybe"), ("people", "person", "9" * 30), ("people", "person", "²"),
+    ("hall", "activity", "9" * 30), ("hall", "activity", "²"),
 ])
 def test_an_unusable_value_is_dropped_with_a_notice(make_app, demo_url, page, name, value):
     at = run_page(make_app, demo_url, page, {name: value})
