@@ -32,6 +32,7 @@ from store.scope import EVERYTHING
 from store.settings import get_setting
 from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import cookie_key, get_engine
+from ui.params import MAX_ID
 from ui.web import PREFIX, SESSION_COOKIE, route_path, same_origin
 
 log = logging.getLogger("brain.door")
@@ -150,11 +151,18 @@ def _door_page(engine, base_path: str, activity_id: int, door: act.Door, *, q: s
                    nonce=secrets.token_urlsafe(12), q=q, found=found, result=result)
 
 
+def activity_id_of(request: Request) -> int | None:
+    """The path's activity id, or None for anything but a number the store's key can hold."""
+    raw = request.path_params["activity_id"]
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw) if 0 < int(raw) <= MAX_ID else None
+
+
 def door_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
-        try:
-            activity_id = int(request.path_params["activity_id"])
-        except ValueError:
+        activity_id = activity_id_of(request)
+        if activity_id is None:
             return render("refused", 404, message="没有这个活动 · no such activity")
         if request.method == "POST" and not same_origin(request):
             return render("refused", 403, message="请求被拒绝 · request refused")

@@ -32,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -44,6 +45,13 @@ from ui.bodies import bounded_body
 from ui.i18n import LANGUAGES, translate
 
 log = logging.getLogger("brain.mobile")
+
+
+class RowId(IntegerConvertor):
+    regex = "[0-9]{1,18}"  # a row id the store's integer holds; a longer one is no page (404)
+
+
+register_url_convertor("row", RowId())
 
 SESSION_COOKIE = "m_session"
 LANG_COOKIE = "m_lang"
@@ -429,10 +437,10 @@ class Mobile:
             Route(p("confirm"), self.confirm, methods=["POST"]),
             Route(p("edit"), self.edit, methods=["GET", "POST"]),
             Route(p("suggest"), self.suggest, methods=["GET", "POST"]),
-            Route(p("suggest/{suggestion:int}"), self.suggestion, methods=["GET"]),
+            Route(p("suggest/{suggestion:row}"), self.suggestion, methods=["GET"]),
             Route(p("records"), self.records, methods=["GET", "POST"]),
-            Route(p("photo/{record:int}"), self.photo, methods=["GET"]),
-            Route(p("survey/{survey:int}"), self.survey, methods=["GET", "POST"]),
+            Route(p("photo/{record:row}"), self.photo, methods=["GET"]),
+            Route(p("survey/{survey:row}"), self.survey, methods=["GET", "POST"]),
             Route(p("out"), self.sign_out, methods=["POST"]),
             Route(p("{token}"), self.link, methods=["GET", "POST"]),
         ]

@@ -22,7 +22,7 @@ from store import activities as act
 from store.changes import WriteRefused
 from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import get_engine
-from ui.checkin_web import TEMPLATES, door_of, qr_svg, render, when_text
+from ui.checkin_web import TEMPLATES, activity_id_of, door_of, qr_svg, render, when_text
 from ui.web import route_path, same_origin
 
 log = logging.getLogger("brain.poster")
@@ -58,16 +58,11 @@ def _open_plan(engine, activity_id: int) -> dict | None:
     return plan if plan["state"] == "published" and plan["audience"] == "open" else None
 
 
-def _activity_id(request: Request) -> int | None:
-    raw = request.path_params["activity_id"]
-    return int(raw) if raw.isdigit() else None
-
-
 def poster_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
         def answer() -> Response:
             engine = get_engine()
-            aid = _activity_id(request)
+            aid = activity_id_of(request)
             plan = _open_plan(engine, aid) if aid else None
             door = door_of(request)
             if door is None or door.role not in ("staff", "admin"):
@@ -101,7 +96,7 @@ def signup_endpoint(base_path: str):
             from loaders.signup import poster_sign_up
 
             engine = get_engine()
-            aid = _activity_id(request)
+            aid = activity_id_of(request)
             plan = _open_plan(engine, aid) if aid else None
             if plan is None:
                 return render("refused", 404, message="此活动目前不接受公开报名 · this activity takes no public sign-ups now")
