@@ -21,6 +21,7 @@ import secrets
 from urllib.parse import parse_qs, quote
 
 from jinja2 import DictLoader, Environment, select_autoescape
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -33,7 +34,7 @@ from store.settings import get_setting
 from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import cookie_key, get_engine
 from ui.params import MAX_ID
-from ui.web import PREFIX, SESSION_COOKIE, route_path, same_origin
+from ui.web import PREFIX, SESSION_COOKIE, route_path, same_origin, unavailable
 
 log = logging.getLogger("brain.door")
 
@@ -117,6 +118,20 @@ def render(template: str, code: int = 200, **values) -> HTMLResponse:
                                                            "Referrer-Policy": "same-origin"})
 
 
+async def answered(answer, what: str) -> Response:
+    """`answer()` run in a worker thread. A refusal is a page that says so; a store that is unavailable,
+    503 in words (logged); anything else, 500 in words (logged): a phone never sees a traceback."""
+    try:
+        return await run_in_threadpool(answer)
+    except act.ActivityRefused as refusal:
+        return render("refused", 404, message=str(refusal))
+    except OperationalError:
+        return render("refused", 503, message=unavailable(what))
+    except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
+        log.exception("%s failed", what)
+        return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+
+
 def door_of(request: Request) -> act.Door | None:
     """Who holds this browser's session (None: nobody signed in, or the session has ended)."""
     if not get_setting("require_login"):
@@ -187,13 +202,7 @@ def door_endpoint(base_path: str):
             return _door_page(engine, base_path, activity_id, door, result=result,
                               code=200 if result.outcome == "checked_in" else 409)
 
-        try:
-            return await run_in_threadpool(answer)
-        except act.ActivityRefused as refusal:
-            return render("refused", 404, message=str(refusal))
-        except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
-            log.exception("door request failed")
-            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+        return await answered(answer, "door request")
 
     return endpoint
 
@@ -216,13 +225,7 @@ def pass_endpoint(base_path: str):
                 return _for_steward(engine, base_path, plan, activity_id, door, token)
             return _for_holder(request, plan, activity_id, person_id, claim, engine)
 
-        try:
-            return await run_in_threadpool(answer)
-        except act.ActivityRefused as refusal:
-            return render("refused", 404, message=str(refusal))
-        except Exception:  # noqa: BLE001
-            log.exception("pass request failed")
-            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+        return await answered(answer, "pass request")
 
     return endpoint
 

@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import parse_qs
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,10 +20,9 @@ from store import activities as act
 from store.changes import WriteRefused
 from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import get_engine
-from ui.checkin_web import TEMPLATES, activity_id_of, door_of, qr_svg, render, when_text
+from ui.checkin_web import TEMPLATES, activity_id_of, answered, door_of, qr_svg, render, when_text
 from ui.web import route_path, same_origin
 
-log = logging.getLogger("brain.poster")
 
 TEMPLATES["poster"] = """{% extends "base" %}{% block title %}{{ title }}{% endblock %}{% block body %}
 <style>@page{size:A4;margin:20mm}body{max-width:none;text-align:center}h1{font-size:40px}
@@ -78,7 +75,7 @@ def poster_endpoint(base_path: str):
                           place=plan["place"] or plan["online_link"] or "",
                           deadline=f"{deadline:%Y-%m-%d %H:%M}" if deadline else "")
 
-        return await run_in_threadpool(answer)
+        return await answered(answer, "poster")
 
     return endpoint
 
@@ -115,11 +112,7 @@ def signup_endpoint(base_path: str):
                 return render("signup", 422, problems=[str(refusal)], **shown)
             return render("signup", done=True, **shown)
 
-        try:
-            return await run_in_threadpool(answer)
-        except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
-            log.exception("poster sign-up failed")
-            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+        return await answered(answer, "poster sign-up")
 
     return endpoint
 

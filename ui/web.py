@@ -20,6 +20,7 @@ import json
 import logging
 from urllib.parse import parse_qs, quote, urlsplit
 
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -67,6 +68,23 @@ def refusal(status: int, key: str) -> Response:
     return PlainTextResponse(" · ".join(translate(key, lang) for lang in LANGUAGES), status_code=status)
 
 
+def unavailable(what: str) -> str:
+    """Logs that `what` found the store unavailable; the sentence to answer with, in both languages.
+    A missing store is an outage, never a new empty store (store/engine.py)."""
+    log.warning("%s: the store is unavailable", what, exc_info=True)
+    return " · ".join(translate("error.database_unavailable", lang) for lang in LANGUAGES)
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """Any route beside the pages that meets the store unavailable answers 503 in words (server.py)."""
+    endpoint = request.scope.get("endpoint")
+    # The route's name, not its path: a path may hold a personal link's token.
+    return PlainTextResponse(unavailable(getattr(endpoint, "__qualname__", "a route")), status_code=503)
+
+
+EXCEPTION_HANDLERS = {OperationalError: store_unavailable}
+
+
 def same_origin(request: Request) -> bool:
     """A POST from one of our own pages: another site's form cannot set or drop the cookie."""
     origin = request.headers.get("origin")
@@ -112,6 +130,8 @@ async def export_endpoint(request: Request) -> Response:
         result = await run_in_threadpool(open_export, ticket, cookie)
     except Refused as refused:
         return refusal(refused.status, refused.key)
+    except OperationalError:
+        return PlainTextResponse(unavailable("export download"), status_code=503)
     except Exception:  # noqa: BLE001 - the log has the details, the browser a plain sentence
         log.exception("export download failed")
         return refusal(500, "download.failed")
