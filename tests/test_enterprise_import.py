@@ -75,9 +75,24 @@ def count(engine, table) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def person(engine, name, organization, category="private_economy") -> int:
+def person(engine, name, organization, category="private_economy", district="330106") -> int:
     with ch.change_set_of(engine, "staff", "clerk") as cs:
-        return cs.add_person(dict(name=name, category_code=category, district_code="330106", organization=organization))
+        return cs.add_person(dict(name=name, category_code=category, district_code=district, organization=organization))
+
+
+@pytest.mark.parametrize("scope, linked", [
+    (None, {"西湖", "上城"}), (("330106",), {"西湖"}), (("330102",), {"上城"})], ids=["whole area", "西湖区", "上城区"])
+def test_a_scoped_importer_suggests_links_only_inside_its_scope(engine, scope, linked):
+    """Enterprises are the whole area's; the links an import suggests name persons, so only the importer's."""
+    from store.scope import EVERYTHING, Scope
+
+    ids = {"西湖": person(engine, "西湖人", "杭州甲科技有限公司"),
+           "上城": person(engine, "上城人", "杭州甲科技有限公司", district="330102")}
+    result = run(engine, xlsx(MESSY, MERGES), scope=Scope(districts=scope) if scope else EVERYTHING)
+    with engine.connect() as conn:
+        got = set(conn.execute(select(enterprise_link.c.person_id)).scalars())
+    assert got == {ids[k] for k in linked} and result.links_suggested == len(linked)
+    assert result.inserted == 6  # the enterprises themselves land whatever the importer's scope
 
 
 def test_a_messy_workbook(engine):
