@@ -280,12 +280,17 @@ def profile(engine: Engine, person_id: int) -> dict | None:
 
 
 def check_proposal(values: dict) -> dict[str, str | None]:
-    """The self-editable fields of a form, cleaned; WriteRefused names a field that cannot be stored."""
+    """The self-editable fields of a form, cleaned as an import cleans a cell (invisible, bidi and control
+    characters dropped, full-width letters and digits made half-width, spaces tidied); WriteRefused names
+    a field that cannot be stored."""
+    # The importer's cleaning: a correction lands in the person's record as an imported value would.
+    from loaders.normalise import clean_text
+
     out: dict[str, str | None] = {}
     for name in SELF_EDITABLE:
         if name not in values:
             continue
-        text = " ".join(str(values[name] or "").split())
+        text = clean_text(values[name])
         if len(text) > FIELD_LENGTHS[name]:
             raise refusal(f"「{name}」过长（最多 {FIELD_LENGTHS[name]} 字）",
                           f"{name} is too long (at most {FIELD_LENGTHS[name]} characters)")
