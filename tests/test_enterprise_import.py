@@ -256,6 +256,18 @@ def test_cli_imports_reports_json_and_undoes(store_url, tmp_path, capsys):
     assert cli(["enterprises", str(tmp_path / "missing.xlsx"), "--db", store_url]) == 1
 
 
+def test_the_cli_refuses_a_bomb_in_one_line_and_goes_on(store_url, tmp_path, capsys):
+    from tests.test_import_hostile import BOMBS
+
+    data, expected = BOMBS["xlsx-XFD1048576-undeclared"]
+    (tmp_path / "bomb.xlsx").write_bytes(data)
+    (tmp_path / "ok.xlsx").write_bytes(xlsx(MESSY, MERGES))
+    status = cli(["enterprises", str(tmp_path / "bomb.xlsx"), str(tmp_path / "ok.xlsx"), "--db", store_url, "--json"])
+    out, err = capsys.readouterr()
+    assert status == 1 and json.loads(out.strip().splitlines()[0])["inserted"] == 6
+    assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err
+
+
 PERSONS_WITH_CODES = (
     "姓名,身份证号,统战对象类别,所属区县,工作单位,职务,统一社会信用代码\n"
     "王老板,330106197503120016,非公有制经济人士,西湖区,杭州甲科技有限公司,董事长,９１３５０１００Ｍ０００１００Ｙ４３\n"
