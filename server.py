@@ -4,6 +4,6 @@ plus the sign-in cookie and download routes of ui/web.py and the representatives
 
 import streamlit as st
 
-from ui.web import routes
+from ui.web import EXCEPTION_HANDLERS, routes
 
-app = st.App("app.py", routes=routes(st.get_option("server.baseUrlPath")))
+app = st.App("app.py", routes=routes(st.get_option("server.baseUrlPath")), exception_handlers=EXCEPTION_HANDLERS)

@@ -35,6 +35,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from loaders.errors import CorruptFile, PasswordProtected, SheetTooLarge
+from store.isolation import limit_memory
 
 log = logging.getLogger(__name__)
 
@@ -340,16 +341,6 @@ def _check_ranges(ranges, limit: int) -> None:
         raise _Refused("workbook_too_large", cells=total)
 
 
-def _limit_memory(limit: int) -> None:
-    try:
-        import resource
-    except ImportError:  # not a POSIX system: still isolated, only not capped
-        return
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort should leave no core file behind
-
-
 def trim_trailing_empty(rows: list[list]) -> list[list]:
     # Formatted-but-empty rows at the bottom (a million of them, sometimes) carry nothing.
     end = len(rows)
@@ -407,7 +398,7 @@ def _parse(data: bytes, kind: str, limit: int, send) -> None:
 
 def _child_main(argv: list[str]) -> int:
     kind, limit, memory = argv[0], int(argv[1]), int(argv[2])
-    _limit_memory(memory)
+    limit_memory(memory)
     import gc
 
     gc.disable()  # short-lived, and its rows hold no reference cycles

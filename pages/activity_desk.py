@@ -18,6 +18,7 @@ from ui.auth import guard_page
 from ui.cache import data_changed, get_engine, query
 from ui.filters import filter_sidebar
 from ui.i18n import current_language, t
+from ui.markdown import escape_markdown
 from ui.web import route_path
 
 viewer = guard_page("activity_desk")
@@ -50,7 +51,7 @@ def done(message: str) -> None:
 
 
 def refused(exc: WriteRefused) -> None:
-    st.error(str(exc))
+    st.error(escape_markdown(str(exc)))
 
 
 if notice := st.session_state.pop("desk_notice", None):
@@ -116,12 +117,12 @@ with tabs[0]:
 def question_line(q: act.Question) -> str:
     parts = [t(f"desk.kind.{q.kind}")]
     if q.options:
-        parts.append(" / ".join(q.options))
+        parts.append(" / ".join(map(escape_markdown, q.options)))
     if q.required:
         parts.append(t("desk.q.required"))
     if q.when:
-        parts.append(t("desk.q.asked_when", id=q.when[0], answer=q.when[1]))
-    return f"**{q.id}** {q.label}（{'；'.join(parts)}）"
+        parts.append(t("desk.q.asked_when", id=escape_markdown(q.when[0]), answer=escape_markdown(q.when[1])))
+    return f"**{escape_markdown(q.id)}** {escape_markdown(q.label)}（{'；'.join(parts)}）"
 
 
 if plan is not None:
@@ -243,7 +244,7 @@ with tabs[3]:
 with tabs[4]:
     st.markdown(t("desk.state", state=act.STATE_NAMES[plan["state"]]))
     if plan["cancel_reason"]:
-        st.caption(plan["cancel_reason"])
+        st.caption(escape_markdown(plan["cancel_reason"]))
     base = st.get_option("server.baseUrlPath")
     st.caption(t("desk.door_link", url=route_path(base, "door", str(aid))))
     st.page_link("pages/hall.py", label=t("desk.hall_link"), query_params={"activity": str(aid), "kiosk": "1"},
@@ -265,7 +266,7 @@ with tabs[4]:
                 done(t("desk.done"))
         st.subheader(t("desk.stewards"))
         # Not cached: an assignment moves the accounts epoch, not the data version.
-        st.caption(t("desk.stewards_now", names="、".join(act.stewards_of(engine, aid)) or "—"))
+        st.caption(t("desk.stewards_now", names="、".join(map(escape_markdown, act.stewards_of(engine, aid))) or "—"))
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         who = c1.text_input(t("desk.steward_name"), key="desk_steward", max_chars=64)
         if c2.button(t("desk.assign"), key="desk_assign") and who.strip():

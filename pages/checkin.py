@@ -12,6 +12,7 @@ from store import activities as act
 from ui.auth import guard_page
 from ui.cache import get_engine
 from ui.i18n import t
+from ui.markdown import escape_markdown
 from ui.web import route_path
 
 viewer = guard_page("checkin")
@@ -28,6 +29,7 @@ if mine.empty:
 base = st.get_option("server.baseUrlPath")
 for row in mine.itertuples():
     with st.container(border=True):
-        st.markdown(f"**{row.title}**  \n{row.starts_at:%Y-%m-%d %H:%M} · {row.place or ''}")
+        st.markdown(f"**{escape_markdown(row.title)}**  \n{row.starts_at:%Y-%m-%d %H:%M} · "
+                    f"{escape_markdown(row.place) if row.place else ''}")
         st.link_button(t("checkin.open"), route_path(base, "door", str(row.id)), type="primary",
                        icon=":material/qr_code_scanner:")

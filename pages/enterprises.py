@@ -62,7 +62,7 @@ def import_section() -> None:
     try:
         plan = prepare_enterprise_import(data, upload.name)
     except UnreadableFile as exc:
-        st.error(exc.message)
+        st.error(escape_markdown(exc.message))
         return
     dry = apply_enterprise_import(get_engine(), plan, dry_run=True, imported_by=viewer.name, scope=viewer.scope)
     a, b, c, d = st.columns(4)
@@ -71,7 +71,7 @@ def import_section() -> None:
     c.metric(t("enterprises.changed"), f"{dry.updated:,}")
     d.metric(t("enterprises.rejected"), f"{dry.rejected:,}")
     for notice in dry.notices:
-        st.info(notice)
+        st.info(escape_markdown(notice))
     if dry.errors:
         table(dry.errors, column_config={"sheet": t("enterprises.col.sheet"), "row": t("enterprises.col.row"),
                                          "column": t("enterprises.col.column"),
@@ -86,7 +86,7 @@ def import_section() -> None:
         try:
             done = apply_enterprise_import(get_engine(), plan, imported_by=viewer.name, scope=viewer.scope)
         except ImportProblem as exc:
-            st.error(exc.message)
+            st.error(escape_markdown(exc.message))
             return
         data_changed()
         st.session_state[FLASH] = ("success", t("enterprises.committed", batch=done.batch_id, inserted=done.inserted,
@@ -123,7 +123,7 @@ def batches_section() -> None:
         try:
             outcome = undo_batch(get_engine(), int(batch), viewer.name, scope=viewer.scope)
         except ImportProblem as exc:
-            st.error(exc.message)
+            st.error(escape_markdown(exc.message))
             return
         data_changed()
         st.session_state[FLASH] = ("success", t("enterprises.undone", batch=batch, n=outcome.changes))

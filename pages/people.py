@@ -18,6 +18,7 @@ from store import clock
 from store.privacy import mask_id_number, mask_phone, may_see_personal
 from store.queries.people import ADMIN_ONLY, person_record, tag_names, tags_by_id
 from store.schema import APPOINTMENT_BODIES, PERSON_STATUSES, STAGES
+from ui import params
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import escape_markdown
@@ -77,7 +78,7 @@ def shown(column: str | None, text: str | None, tags: dict[int, str] | None = No
 
 
 def problems_box(problems) -> None:
-    st.error(t("people.problems") + "\n\n" + "\n".join(f"- {msg}" for _, msg in problems))
+    st.error(t("people.problems") + "\n\n" + "\n".join(f"- {escape_markdown(msg)}" for _, msg in problems))
 
 
 def open_person(pid: int) -> None:
@@ -153,10 +154,10 @@ def add_section() -> None:
             if checked.tags:
                 cs.add_tags(pid, checked.tags, create=is_admin)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     open_person(pid)
-    after_write(t("people.add.saved", name=checked.values["name"], id=pid),
+    after_write(t("people.add.saved", name=escape_markdown(checked.values["name"]), id=pid),
                 reset={key: "" for key in ADD_KEYS} | {"add_anyway": False})
 
 
@@ -209,7 +210,7 @@ def edit_section(record: dict) -> None:
         st.session_state["people_reset"] = untouched
         st.rerun()
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     shown_fields = [f for f in changed if f not in ch.BOOKKEEPING]
     after_write(t("people.edit.saved", n=len(shown_fields)) if shown_fields else t("people.edit.nothing"))
@@ -231,7 +232,7 @@ def tags_section(record: dict) -> None:
             added = cs.add_tags(pid, wanted - have, create=is_admin)
             removed = cs.remove_tags(pid, have - wanted)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=added + removed))
 
@@ -254,7 +255,7 @@ def stage_section(record: dict) -> None:
         with ch.change_set_of(engine, "staff", viewer.name, text, scope=viewer.scope) as cs:
             cs.move_stage(pid, stage, at=dt.datetime.combine(day, dt.time(9)), note=text)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=1), reset={f"stage_unit_{pid}": "", f"stage_note_{pid}": ""})
 
@@ -279,7 +280,7 @@ def status_section(record: dict) -> None:
         with ch.change_set_of(engine, "staff", viewer.name, reason or None, scope=viewer.scope) as cs:
             changed = cs.set_status(pid, state, on)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=len([f for f in changed if f not in ch.BOOKKEEPING])),
                 reset={f"state_reason_{pid}": ""})
@@ -314,7 +315,7 @@ def posts_section(record: dict) -> None:
                 cs.add_appointment(pid, dict(body=body, title=title.strip(), level=level or None,
                                              term_start=start, term_end=end))
         except ch.WriteRefused as refused:
-            st.error(str(refused))
+            st.error(escape_markdown(str(refused)))
             return
         after_write(t("people.edit.saved", n=1), reset={f"post_title_{pid}": "", f"post_level_{pid}": "",
                                                         f"post_start_{pid}": None, f"post_end_{pid}": None})
@@ -379,7 +380,7 @@ def edit_post(record: dict) -> None:
                                                                               for f in theirs))
         st.rerun()
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     after_write(t("people.edit.saved", n=len(changed)))
 
@@ -389,9 +390,8 @@ def edit_post(record: dict) -> None:
 def merge_section(record: dict) -> None:
     pid = record["id"]
     st.subheader(t("people.merge.title"))
-    raw = st.query_params.get("merge")
     other_id = st.number_input(t("people.merge.other"), min_value=0, step=1, key=f"merge_other_{pid}",
-                               value=int(raw) if raw and raw.isdigit() else 0)
+                               value=params.number("merge", 1, params.MAX_ID, integer=True) or 0)
     if not other_id:
         return
     other = person_record(engine, viewer.scope, int(other_id)) if other_id != pid else None
@@ -418,7 +418,7 @@ def merge_section(record: dict) -> None:
                               scope=viewer.scope) as cs:
             cs.merge_persons(pid, int(other_id), chosen)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     st.query_params.pop("merge", None)
     after_write(t("people.merge.done", other=other_id, keep=pid))
@@ -435,7 +435,7 @@ def undo(fn, target: int) -> None:
     try:
         fn(engine, target, viewer.name, scope=viewer.scope)
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
     else:
         after_write(t("people.history.undone"))
 
@@ -498,9 +498,9 @@ def main() -> None:
         st.error(refused)
     st.session_state.update(st.session_state.pop("people_reset", {}))
     reload = st.session_state.pop("people_reload", False)
-    raw = st.query_params.get("person")
     # Set before the box is drawn: after an add, or a click on a likely duplicate, it shows the new one.
-    st.session_state["people_open"] = int(raw) if raw and raw.isdigit() else 0
+    # An id the store's key cannot hold (or no number at all) is dropped from the URL with a notice.
+    st.session_state["people_open"] = params.number("person", 1, params.MAX_ID, integer=True) or 0
     chosen = st.number_input(t("people.open"), min_value=0, step=1, key="people_open",
                              on_change=lambda: open_person(int(st.session_state["people_open"] or 0)))
     if chosen:

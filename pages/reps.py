@@ -20,12 +20,14 @@ from charts.values import percent
 from store import reps
 from store import surveys as sv
 from store.changes import WriteRefused
+from store.privacy import mask_phone, may_see_personal
 from store.schema import QUESTION_KINDS, SUGGESTION_STATUSES
 from store.settings import get_setting
 from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import read_filter
 from ui.i18n import current_language, t
+from ui.markdown import escape_markdown
 
 viewer = guard_page("reps")
 engine = get_engine()
@@ -40,7 +42,7 @@ def field_name(field: str) -> str:
 
 
 def refused(exc: WriteRefused) -> None:
-    st.error(str(exc))
+    st.error(escape_markdown(str(exc)))
 
 
 def public_base() -> str:
@@ -56,6 +58,13 @@ def public_base() -> str:
 
 # ---------------------------------------------------------------- corrections
 
+def shown_values(pending: pd.DataFrame, column: str) -> list:
+    """A column of proposed fields as this viewer may see it: a phone masked unless the role sees it in full."""
+    if may_see_personal(viewer.role):
+        return list(pending[column])
+    return [mask_phone(v) if f == "phone" else v for f, v in zip(pending["field"], pending[column])]
+
+
 def corrections_tab() -> None:
     pending = reps.pending_fields(engine, scope)
     if pending.empty:
@@ -70,11 +79,12 @@ def corrections_tab() -> None:
         "field_id": pending["field_id"],
         "name": pending["name"],
         "field": [field_name(f) for f in pending["field"]],
-        "when_proposed": pending["old_value"],
-        "now": pending["current_value"],
-        "proposed": pending["new_value"],
+        "when_proposed": shown_values(pending, "old_value"),
+        "now": shown_values(pending, "current_value"),
+        "proposed": shown_values(pending, "new_value"),
         "decision": [None if bulk in (None, "none") else bulk] * len(pending),
-        "value": pending["new_value"],
+        # A masked proposal left as shown is accepted as proposed; a number typed over it is taken.
+        "value": shown_values(pending, "new_value"),
         "reason": [bulk_reason] * len(pending),
     })
     edited = st.data_editor(

@@ -944,12 +944,17 @@ def sign_ups(engine: Engine, activity_id: int, scope: Scope = EVERYTHING, *, sta
     return pd.DataFrame([dict(r._mapping) for r in rows], columns=SIGN_UP_COLUMNS)
 
 
+def _persons_in(scope: Scope) -> list:
+    clause = scope.person_clause(person)
+    return [] if clause is None else [participation.c.person_id.in_(select(person.c.id).where(clause))]
+
+
 HALL_DIMENSIONS = {"category": (person.c.category_code, category, category.c.code),
                    "district": (person.c.district_code, region, region.c.code)}
 
 
-def hall_by(engine: Engine, activity_id: int, dimension: str) -> pd.DataFrame:
-    """Checked in vs approved places, by category or district (the hall screen; counts only)."""
+def hall_by(engine: Engine, activity_id: int, dimension: str, scope: Scope = EVERYTHING) -> pd.DataFrame:
+    """Checked in vs approved places of persons in `scope`, by category or district (the hall screen; counts only)."""
     column, names, code = HALL_DIMENSIONS[dimension]
     s = participation.c.status
     stmt = (select(column.label("code"), names.c.name_zh.label("name"),
@@ -957,7 +962,7 @@ def hall_by(engine: Engine, activity_id: int, dimension: str) -> pd.DataFrame:
                    func.sum(case((s == "checked_in", 1), else_=0)).label("checked_in"))
             .select_from(participation.join(person, person.c.id == participation.c.person_id)
                          .outerjoin(names, code == column))
-            .where(participation.c.activity_id == activity_id)
+            .where(participation.c.activity_id == activity_id, *_persons_in(scope))
             .group_by(column, names.c.name_zh).order_by(column))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -966,8 +971,9 @@ def hall_by(engine: Engine, activity_id: int, dimension: str) -> pd.DataFrame:
     return df.astype({"approved": "int64", "checked_in": "int64"})
 
 
-def arrivals_by_minute(engine: Engine, activity_id: int, *, minutes: int = 30) -> pd.DataFrame:
-    """Check-ins per 5-minute slot over the last `minutes` (counts only, no names), counted in SQL."""
+def arrivals_by_minute(engine: Engine, activity_id: int, scope: Scope = EVERYTHING, *,
+                       minutes: int = 30) -> pd.DataFrame:
+    """Check-ins of persons in `scope` per 5-minute slot over the last `minutes` (counts only, no names)."""
     since = clock.now() - dt.timedelta(minutes=minutes)
     slots = [since + dt.timedelta(minutes=5 * i) for i in range(minutes // 5)]
     at = participation.c.checked_in_at
@@ -975,5 +981,6 @@ def arrivals_by_minute(engine: Engine, activity_id: int, *, minutes: int = 30) -
             .label(f"s{i}") for i, s in enumerate(slots)]
     with engine.connect() as conn:
         row = conn.execute(select(*sums).where(participation.c.activity_id == activity_id,
-                                               participation.c.status == "checked_in", at >= since)).one()
+                                               participation.c.status == "checked_in", at >= since,
+                                               *_persons_in(scope))).one()
     return pd.DataFrame({"slot": [s.strftime("%H:%M") for s in slots], "arrivals": [int(v) for v in row]})

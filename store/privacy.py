@@ -525,6 +525,19 @@ def cockpit_feed(feed: pd.DataFrame, threshold: int, rows: pd.DataFrame | None =
     return out
 
 
+def held_activity_counts(rows: pd.DataFrame, activity_id: int, monthly: pd.DataFrame, today: date,
+                         threshold: int) -> dict:
+    """One held activity's counts (ACTIVITY_COUNTS) as the activities page lists them: numbers or marks.
+    `rows`: every activity of its month (activity_page), `monthly`: the cockpit's monthly_participation.
+    Another page showing the activity's counts (the hall) shows these, or subtraction across the pages
+    would recover what the activities page withholds."""
+    counts = activity_counts(rows, checkin_months_withheld(monthly, today, threshold), threshold)
+    row = rows.loc[rows["id"] == activity_id]
+    return {c: counts.activities[c].get(activity_id, shown_count(int(row[c].iloc[0]) if not row.empty else 0,
+                                                                 threshold))
+            for c in ACTIVITY_COUNTS}
+
+
 def reach_rows(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Persons reached and dormant per category or district (persons: the same breakdown as the cockpit's)."""
     return withhold_rows(frame, ["persons", "reached", "dormant"], threshold, key="code", base="persons",

@@ -23,7 +23,7 @@ from enum import Enum
 import pandas as pd
 from sqlalchemy import Engine, case, func, insert, select, update
 
-from store import audit, changes, clock, tokens
+from store import audit, changes, clock, photo, tokens
 from store.cells import neutralise
 from store.changes import WriteRefused
 from store.engine import writing
@@ -60,10 +60,19 @@ REASON_LENGTH = 500
 # Suggestion statuses a handled suggestion may move to; the three outcomes are final.
 FINAL = ("adopted", "forwarded", "declined")
 NEXT_STATUS = {"received": ("reviewing", *FINAL), "reviewing": FINAL}
-PHOTO_MAX_BYTES = 5 * 1024 * 1024
-PHOTO_MAX_SIDE = 1600
-PHOTO_MAX_PIXELS = 40_000_000
-PHOTO_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+PHOTO_MAX_BYTES, PHOTO_MAX_SIDE, PHOTO_MAX_PIXELS = photo.MAX_BYTES, photo.MAX_SIDE, photo.MAX_PIXELS
+PHOTO_REFUSALS = {
+    "unreadable": ("照片无法读取：请上传 JPEG、PNG、GIF 或 WebP 图片",
+                   "the photo cannot be read: upload a JPEG, PNG, GIF or WebP image"),
+    "pixels": (f"照片像素过多（最多 {PHOTO_MAX_PIXELS // 1_000_000:,} 百万像素）：请缩小后再上传",
+               f"the photo has too many pixels (at most {PHOTO_MAX_PIXELS // 1_000_000:,} million): shrink it and "
+               "upload it again"),
+    "memory": ("照片解码所需内存过多，已拒绝：请另存为普通的 JPEG 后再上传",
+               "decoding the photo would take too much memory and was refused: save it as an ordinary JPEG and "
+               "upload that"),
+    "time": ("照片处理超时，已停止：请另存为普通的 JPEG 后再上传",
+             "processing the photo took too long and was stopped: save it as an ordinary JPEG and upload that"),
+}
 
 
 def _in_scope(scope: Scope):
@@ -272,12 +281,17 @@ def profile(engine: Engine, person_id: int) -> dict | None:
 
 
 def check_proposal(values: dict) -> dict[str, str | None]:
-    """The self-editable fields of a form, cleaned; WriteRefused names a field that cannot be stored."""
+    """The self-editable fields of a form, cleaned as an import cleans a cell (invisible, bidi and control
+    characters dropped, full-width letters and digits made half-width, spaces tidied); WriteRefused names
+    a field that cannot be stored."""
+    # The importer's cleaning: a correction lands in the person's record as an imported value would.
+    from loaders.normalise import clean_text
+
     out: dict[str, str | None] = {}
     for name in SELF_EDITABLE:
         if name not in values:
             continue
-        text = " ".join(str(values[name] or "").split())
+        text = clean_text(values[name])
         if len(text) > FIELD_LENGTHS[name]:
             raise refusal(f"「{name}」过长（最多 {FIELD_LENGTHS[name]} 字）",
                           f"{name} is too long (at most {FIELD_LENGTHS[name]} characters)")
@@ -520,31 +534,15 @@ def handle_suggestion(engine: Engine, suggestion_id: int, *, actor: str | None, 
 
 def clean_photo(data: bytes) -> tuple[bytes, str]:
     """An uploaded photo re-encoded as JPEG (or PNG when it has transparency): no metadata survives,
-    nothing but an image is stored, and it is at most PHOTO_MAX_SIDE pixels on its longer side."""
-    from PIL import Image, ImageOps
-
+    nothing but an image is stored, and it is at most PHOTO_MAX_SIDE pixels on its longer side.
+    Decoded in a child process under a memory limit (store/photo.py): no image takes the server down."""
     if len(data) > PHOTO_MAX_BYTES:
         raise refusal(f"照片过大（最多 {PHOTO_MAX_BYTES // 1024 // 1024} MB）",
                       f"the photo is too large (at most {PHOTO_MAX_BYTES // 1024 // 1024} MB)")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in PHOTO_FORMATS or probe.width * probe.height > PHOTO_MAX_PIXELS:
-                raise ValueError(probe.format)
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-            out = io.BytesIO()
-            if img.mode in ("RGBA", "LA", "P") and "transparency" in img.info or img.mode in ("RGBA", "LA"):
-                img.convert("RGBA").save(out, "PNG", optimize=True)
-                return out.getvalue(), "image/png"
-            img.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-            return out.getvalue(), "image/jpeg"
-    except WriteRefused:
-        raise
-    except Exception as exc:  # noqa: BLE001 - whatever Pillow makes of a non-image, the answer is one sentence
-        raise refusal("照片无法读取：请上传 JPEG、PNG、GIF 或 WebP 图片",
-                      "the photo cannot be read: upload a JPEG, PNG, GIF or WebP image") from exc
+        return photo.clean(data)
+    except photo.PhotoRefused as refused:
+        raise refusal(*PHOTO_REFUSALS[refused.code]) from None
 
 
 def add_record(engine: Engine, person_id: int, kind: str, day: dt.date | str, body: str,

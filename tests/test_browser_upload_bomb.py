@@ -1,5 +1,6 @@
-"""A real server is sent used-range bombs through the import page: each is refused on screen, and
-the same server then serves pages (before the fix the first upload aborted the whole process)."""
+"""A real server is sent used-range bombs through the import page and the enterprise import: each is
+refused on screen, and the same server then serves pages (before the fix the first upload aborted the
+whole process)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
 
 
-def refusal(page, name: str, mime: str, data: bytes, expected: str) -> str:
+def refusal(page, name: str, mime: str, data: bytes, expected: str, opening: str = "无法读取这个文件") -> str:
     """Upload a file; the text of the refusal naming `expected` (the one of an earlier upload may linger)."""
     page.locator('input[type="file"]').set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
     # The page escapes the message as markdown: an invisible word joiner follows each ':'.
-    alert = page.get_by_test_id("stAlert").filter(has_text="无法读取这个文件").filter(
+    alert = page.get_by_test_id("stAlert").filter(has_text=opening).filter(
         has_text=re.compile(re.escape(expected).replace(":", ":\u2060?")))
     alert.wait_for(timeout=60_000)
     return alert.inner_text().replace("\u2060", "")
@@ -47,6 +48,17 @@ def test_bombs_are_refused_and_the_server_stays_up(tmp_path, streamlit_app, chro
         text = refusal(page, "名单.xls", XLS, xls_bytes(ROSTER, dimension=(1_048_576, 16_384)), "A1:XFD1048576")
         assert "工作表「名单」" in text and "sheet '名单'" in text
 
+        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=10) as resp:
+            assert resp.status == 200
+        assert all(is_local(u) for u in requests)
+
+    # The enterprise import reads through the same child and limits: refused there too, the server up.
+    with browser_page(chromium, width=1440, height=1000) as (page, requests):
+        page.goto(f"{base}/enterprises")
+        wait_for_app(page)
+        text = refusal(page, "工商.xlsx", XLSX, xlsx_bytes(roster_with((1_048_576, 16_384)), dimension=None), "内存",
+                       opening="读取该文件")
+        assert "memory" in text
         with urllib.request.urlopen(f"{base}/_stcore/health", timeout=10) as resp:
             assert resp.status == 200
         assert all(is_local(u) for u in requests)

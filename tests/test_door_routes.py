@@ -124,3 +124,21 @@ def test_the_poster_is_for_staff(door, monkeypatch):
     monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "0")
     poster = client.get(f"/_brain/poster/{aid}")
     assert poster.status_code == 200 and "<svg" in poster.text and "scan to sign up" in poster.text
+
+
+@pytest.mark.parametrize("revoke", ["disabled", "role changed", "password reset", "unassigned"])
+def test_revocation_reaches_an_open_door_at_once(door, revoke):
+    """Issue 19 item 5 for the door: the steward's open session follows a revocation on its next request."""
+    client, aid, (first, _) = door["client"], door["aid"], door["ids"]
+    engine = door["engine"]
+    assert client.get(f"/_brain/door/{aid}").status_code == 200
+    {"disabled": lambda: accounts.set_disabled(engine, "door1", True, actor="admin"),
+     "role changed": lambda: accounts.set_role(engine, "door1", "leader", actor="admin"),
+     "password reset": lambda: accounts.set_password(engine, "door1", "another-pass-2026", actor="admin"),
+     "unassigned": lambda: act.unassign_steward(engine, "door1", aid, actor=STAFF)}[revoke]()
+    page = client.get(f"/_brain/door/{aid}")
+    assert page.status_code == 403 and "代表0" not in page.text
+    token = act.pass_token(engine, aid, first)
+    scan = client.post(f"/_brain/door/{aid}", data={"scan": token, "nonce": "after"}, headers=ORIGIN)
+    assert scan.status_code == 403
+    assert act.status_counts(engine, aid).get("checked_in", 0) == 0

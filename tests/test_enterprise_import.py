@@ -75,9 +75,24 @@ def count(engine, table) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def person(engine, name, organization, category="private_economy") -> int:
+def person(engine, name, organization, category="private_economy", district="330106") -> int:
     with ch.change_set_of(engine, "staff", "clerk") as cs:
-        return cs.add_person(dict(name=name, category_code=category, district_code="330106", organization=organization))
+        return cs.add_person(dict(name=name, category_code=category, district_code=district, organization=organization))
+
+
+@pytest.mark.parametrize("scope, linked", [
+    (None, {"西湖", "上城"}), (("330106",), {"西湖"}), (("330102",), {"上城"})], ids=["whole area", "西湖区", "上城区"])
+def test_a_scoped_importer_suggests_links_only_inside_its_scope(engine, scope, linked):
+    """Enterprises are the whole area's; the links an import suggests name persons, so only the importer's."""
+    from store.scope import EVERYTHING, Scope
+
+    ids = {"西湖": person(engine, "西湖人", "杭州甲科技有限公司"),
+           "上城": person(engine, "上城人", "杭州甲科技有限公司", district="330102")}
+    result = run(engine, xlsx(MESSY, MERGES), scope=Scope(districts=scope) if scope else EVERYTHING)
+    with engine.connect() as conn:
+        got = set(conn.execute(select(enterprise_link.c.person_id)).scalars())
+    assert got == {ids[k] for k in linked} and result.links_suggested == len(linked)
+    assert result.inserted == 6  # the enterprises themselves land whatever the importer's scope
 
 
 def test_a_messy_workbook(engine):
@@ -198,6 +213,17 @@ def test_hostile_or_wrong_files_are_refused_with_a_message(name, data):
     assert " · " in err.value.message
 
 
+@pytest.mark.parametrize("bomb", ["xlsx-XFD1048576-undeclared", "xlsx-XFD3000", "xls-DIMENSIONS", "xls-IV65536"])
+def test_used_range_bombs_are_refused_as_the_person_import_refuses_them(bomb):
+    """The enterprise import reads through the same child process and limits (loaders.workbook)."""
+    from tests.test_import_hostile import BOMBS
+
+    data, expected = BOMBS[bomb]
+    with pytest.raises(UnreadableFile) as err:
+        imp.prepare_enterprise_import(data, "工商.xls" if bomb.startswith("xls-") else "工商.xlsx")
+    assert expected in err.value.message and " · " in err.value.message
+
+
 def test_a_file_without_a_recognisable_header_is_refused():
     with pytest.raises(UnreadableFile) as err:
         imp.prepare_enterprise_import("甲,乙\n1,2\n".encode(), "x.csv")
@@ -228,6 +254,18 @@ def test_cli_imports_reports_json_and_undoes(store_url, tmp_path, capsys):
     assert cli(["undo", str(line["batch_id"]), "--db", store_url]) == 0
     assert "已撤销" in capsys.readouterr().out
     assert cli(["enterprises", str(tmp_path / "missing.xlsx"), "--db", store_url]) == 1
+
+
+def test_the_cli_refuses_a_bomb_in_one_line_and_goes_on(store_url, tmp_path, capsys):
+    from tests.test_import_hostile import BOMBS
+
+    data, expected = BOMBS["xlsx-XFD1048576-undeclared"]
+    (tmp_path / "bomb.xlsx").write_bytes(data)
+    (tmp_path / "ok.xlsx").write_bytes(xlsx(MESSY, MERGES))
+    status = cli(["enterprises", str(tmp_path / "bomb.xlsx"), str(tmp_path / "ok.xlsx"), "--db", store_url, "--json"])
+    out, err = capsys.readouterr()
+    assert status == 1 and json.loads(out.strip().splitlines()[0])["inserted"] == 6
+    assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err
 
 
 PERSONS_WITH_CODES = (

@@ -185,3 +185,31 @@ def test_links_issued_revoked_and_a_locked_one_reissued(make_app, sqlite_engine)
     assert "已撤销" in " ".join(s.value for s in at.success)
     with pytest.raises(tokens.TokenRefused):
         reps.open_link(sqlite_engine, first)
+
+
+def test_staff_see_a_proposed_phone_masked_and_accept_it_whole(make_app, sqlite_engine, monkeypatch):
+    """Staff see personal fields masked (README, roles): on the desk too, the mobile a representative
+    proposes, the one on record and the one when proposed. Accepted as shown, the full number is stored."""
+    import time
+
+    from ui.auth import Viewer
+
+    pid = add(sqlite_engine)
+    reps.propose_changes(sqlite_engine, pid, {"phone": "13911112222", "organization": "新单位"})
+    at = make_app(url_of(sqlite_engine))
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    at.session_state["viewer"] = Viewer(name="wang", role="staff", scope=Scope())
+    at.session_state["last_seen"] = time.time()
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    editor = next(d for d in at.dataframe if d.key == "reps_changes_none").value
+    shown = editor[["when_proposed", "now", "proposed", "value"]].values.tolist()
+    assert sorted(shown) == [["138****5678", "138****5678", "139****2222", "139****2222"],
+                             ["旧单位", "旧单位", "新单位", "新单位"]]
+    assert "13911112222" not in str(editor.values.tolist()) and "13812345678" not in str(editor.values.tolist())
+    at.button_group(key="reps_bulk").set_value("accept").run()
+    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
+    assert not at.exception, at.exception
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(person.c.phone).where(person.c.id == pid)).scalar_one() == "13911112222"

@@ -132,13 +132,14 @@ def test_links_only_for_persons_in_scope_and_the_sheet(engine):
 def test_a_correction_goes_pending_then_through_the_write_path_field_by_field(engine):
     pid = add(engine, organization="旧单位", position="工程师")
     assert reps.propose_changes(engine, pid, {"organization": "旧单位", "position": "工程师"}) is None
+    # Cleaned as an import cleans a cell: the space between Chinese characters goes too.
     rid = reps.propose_changes(engine, pid, {"organization": " 新  单位 ", "position": "总工", "title": "高工",
                                              "name": "改名"})
     pending = reps.pending_fields(engine, Scope())
     assert sorted(pending["field"]) == ["organization", "position", "title"]  # the name is never proposed
     assert set(pending["request_id"]) == {rid}
     org = pending.set_index("field").loc["organization"]
-    assert org["old_value"] == "旧单位" and org["new_value"] == "新 单位" and org["current_value"] == "旧单位"
+    assert org["old_value"] == "旧单位" and org["new_value"] == "新单位" and org["current_value"] == "旧单位"
     ids = pending.set_index("field")["field_id"]
     with pytest.raises(ch.WriteRefused):
         reps.decide_fields(engine, [reps.Decision(int(ids["position"]), False)], actor="s")
@@ -150,7 +151,7 @@ def test_a_correction_goes_pending_then_through_the_write_path_field_by_field(en
     with engine.connect() as conn:
         row = conn.execute(select(person).where(person.c.id == pid)).mappings().one()
         assert (row["organization"], row["title"], row["position"], row["updated_via"]) == \
-            ("新 单位", "高级工程师", "工程师", "self")
+            ("新单位", "高级工程师", "工程师", "self")
         sources = conn.execute(select(change_set.c.source)).scalars().all()
         assert sources.count("self") == 1
         assert conn.execute(select(rep_request.c.status).where(rep_request.c.id == rid)).scalar() == "done"
@@ -288,3 +289,13 @@ def test_non_images_and_bad_dates_are_refused(engine):
         reps.add_record(engine, pid, "honour", "soon", "x")
     with pytest.raises(ch.WriteRefused, match="large"):
         reps.clean_photo(b"\xff" * (reps.PHOTO_MAX_BYTES + 1))
+
+
+def test_a_proposal_is_cleaned_as_an_import_cleans_it(engine):
+    """Bidi and zero-width characters (a name or unit that reads reversed, or looks the same and is not)
+    are dropped from what a representative proposes, as the importer drops them (issue 19, item 9)."""
+    pid = add(engine)
+    reps.propose_changes(engine, pid, {"organization": "\u202e司公\u200b科技\u2066", "title": "\u200d教授\u00a0 ",
+                                       "phone": "１３９\u200b１１１１２２２２"})
+    got = dict(zip(reps.pending_fields(engine, Scope())["field"], reps.pending_fields(engine, Scope())["new_value"]))
+    assert got == {"organization": "司公科技", "title": "教授", "phone": "13911112222"}

@@ -152,3 +152,33 @@ def test_bootstrap_and_demo_create_the_store(tmp_path, capsys):
     second = tmp_path / "b" / "brain.db"
     assert loaders_cli(["demo", "--db", f"sqlite:///{second}", "--persons", "20", "--if-empty"]) == 0
     assert second.exists()
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/_brain/door/1"), ("GET", "/_brain/poster/1"), ("GET", "/_brain/signup/1"), ("GET", "/_brain/pass/x"),
+    ("GET", "/m/a-personal-link"), ("POST", "/_brain/session"), ("GET", "/_brain/export/x"),
+])
+def test_the_routes_beside_the_pages_say_unavailable_with_the_store_gone(store_file, monkeypatch, caplog, method,
+                                                                          path):
+    """The door, the poster, a representative's link, the sign-in cookie and a download answer 503 in both
+    languages and log it, as the pages do; before, most answered 500 ('something went wrong')."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    import server
+    from ui.web import EXCEPTION_HANDLERS, routes
+
+    assert server.app._exception_handlers == EXCEPTION_HANDLERS  # the server answers so too
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{store_file}")
+    monkeypatch.setenv("BRAIN_REQUIRE_LOGIN", "1")
+    shutil.rmtree(store_file.parent)
+    app = Starlette(routes=routes(""), exception_handlers=EXCEPTION_HANDLERS)
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.WARNING):
+        answer = client.request(method, path, data={"handoff": "x"}, headers={"origin": "http://testserver"},
+                                cookies={"brain_session": "x"})
+    assert answer.status_code == 503, answer.text[:200]
+    for lang in ("zh", "en"):
+        assert translate("error.database_unavailable", lang) in answer.text
+    assert any("unavailable" in r.getMessage() for r in caplog.records)
+    assert "a-personal-link" not in caplog.text  # the log names the route, not a link's token
+    assert not store_file.exists()

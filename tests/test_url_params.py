@@ -20,10 +20,16 @@ PAGE_PARAMS = {
     "data_health": COMMON,
     "data_import": COMMON,
     "audit": COMMON,
+    "people": [*COMMON, "person", "merge"],
+    "hall": [*COMMON, "activity"],
+    "activity_desk": [*COMMON, *FIELDS],
+    "reps": [*COMMON, *FIELDS],
+    "enterprises": COMMON,
+    "checkin": COMMON,
 }
 HOSTILE = [
     "", "nan", "-inf", "-1", "0", "5000", "99999999", "9" * 30, "abc", "\x00", "x" * 3000,
-    "2026-02-30", "0001-01-01", "[x](javascript:alert(1))",
+    "2026-02-30", "0001-01-01", "[x](javascript:alert(1))", "²", "١٢", "1" + "0" * 16, str(2**63 - 1),
 ]
 
 
@@ -63,7 +69,8 @@ def test_hostile_values_in_every_parameter(make_app, demo_url, page, value):
     ("explorer", "age_min", "5000"), ("explorer", "active_months", "99999999"), ("cockpit", "scale", "nan"),
     ("cockpit", "carousel", "-3"), ("explorer", "person", "9" * 30), ("explorer", "updated_since", "0001-01-01"),
     ("explorer", "keyword", "张\x00"), ("explorer", "categories", "no_such_category"), ("activities", "lang", "fr"),
-    ("lifecycle", "kiosk", "maybe"),
+    ("lifecycle", "kiosk", "maybe"), ("people", "person", "9" * 30), ("people", "person", "²"),
+    ("hall", "activity", "9" * 30), ("hall", "activity", "²"),
 ])
 def test_an_unusable_value_is_dropped_with_a_notice(make_app, demo_url, page, name, value):
     at = run_page(make_app, demo_url, page, {name: value})
@@ -103,3 +110,32 @@ def test_usable_values_stay_without_a_notice(make_app, demo_url, page, params):
 ])
 def test_the_filter_names_what_it_ignored(params, ignored):
     assert PersonFilter.parse_query_params(params)[1] == ignored
+
+
+# ---------------------------------------------------------------- the routes beside the pages
+
+from tests.test_request_bodies import signed_in, web_app  # noqa: E402,F401  (fixtures)
+
+TOO_BIG = "9" * 30  # no integer of the store holds it
+
+
+@pytest.mark.parametrize("path", [f"/_brain/door/{TOO_BIG}", f"/_brain/poster/{TOO_BIG}", f"/_brain/signup/{TOO_BIG}",
+                                  "/_brain/door/²", "/_brain/poster/0"])
+def test_an_activity_id_no_store_holds_is_no_such_activity(web_app, path):
+    from starlette.testclient import TestClient
+
+    with TestClient(web_app, raise_server_exceptions=False) as client:
+        answer = client.get(path)
+    # The poster asks a visitor to sign in as staff first; nothing fails in the store.
+    assert answer.status_code in (403, 404) and "something went wrong" not in answer.text
+
+
+@pytest.mark.parametrize("kind", ["suggest", "photo", "survey"])
+def test_a_representatives_id_no_store_holds_is_no_page(signed_in, kind):
+    from starlette.testclient import TestClient
+
+    app, cookie, _ = signed_in
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+        client.cookies.set(*cookie.split("=", 1))
+        assert client.get(f"/m/{kind}/{TOO_BIG}").status_code == 404
+        assert client.get("/m/home").status_code == 200

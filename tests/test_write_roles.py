@@ -123,3 +123,86 @@ def test_the_stage_move_keeps_its_day(engine, people):
         cs.move_stage(mine, "use", at=dt.datetime(2026, 3, 1, 9), note="推荐单位：区工商联")
     history = ch.person_history(engine, mine)
     assert "推荐单位：区工商联" in history[history["entity"] == "stage_event"]["new_value"].iloc[0]
+
+
+# ---------------------------------------------------------------- the writers added since: each × role × in/out of scope
+
+def _tables(engine):
+    from store.schema import appointment, enterprise_link, person_tag, stage_event
+
+    with engine.connect() as conn:
+        return [conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+                for t in (person, person_tag, stage_event, appointment, enterprise_link)]
+
+
+@pytest.fixture
+def world(engine, people):
+    """Both persons with a post, a tag and a suggested enterprise link (made by name, not yet confirmed)."""
+    mine, theirs = people
+    now = dt.datetime(2026, 11, 1, 9)
+    with ch.change_set_of(engine, "import", "clerk") as cs:
+        firm = int(cs.insert("enterprise", dict(credit_code="91330106MA2XXXXX0A", name="西湖科技", name_key="西湖科技",
+                                                updated_at=now)))
+        links, posts = {}, {}
+        for district, pid in ((WEST, mine), (UPTOWN, theirs)):
+            cs.add_tags(pid, ["海归"])
+            posts[district] = cs.add_appointment(pid, dict(body="cppcc", title="政协委员"))
+            links[district] = int(cs.insert("enterprise_link", dict(
+                person_id=pid, enterprise_id=firm, role="employee", confidence=0.6, method="name", created_at=now)))
+    return {"persons": {WEST: mine, UPTOWN: theirs}, "duplicate": mine + 2, "links": links, "posts": posts}
+
+
+def _confirm(cs, link):
+    from store import enterprises as ent
+
+    return ent.confirm_link(cs, link)
+
+
+def _dismiss(cs, link):
+    from store import enterprises as ent
+
+    return ent.dismiss_link(cs, link)
+
+
+MORE_ACTIONS = {
+    # The survivor is the target; the duplicate is always the writer's own.
+    "merge into": lambda cs, w, d: cs.merge_persons(w["persons"][d], w["duplicate"]),
+    "remove tag": lambda cs, w, d: cs.remove_tags(w["persons"][d], ["海归"]),
+    "status": lambda cs, w, d: cs.set_status(w["persons"][d], "left", dt.date(2026, 11, 30)),
+    "edit post": lambda cs, w, d: cs.edit_appointment(w["posts"][d], {"title": "常委"}),
+    "confirm link": lambda cs, w, d: _confirm(cs, w["links"][d]),
+    "dismiss link": lambda cs, w, d: _dismiss(cs, w["links"][d]),
+}
+WHOLE_AREA = {"staff, whole area", "admin, whole area"}
+
+
+@pytest.mark.parametrize("who", list(ROLES))
+@pytest.mark.parametrize("target", [WEST, UPTOWN], ids=["in scope", "out of scope"])
+@pytest.mark.parametrize("action", list(MORE_ACTIONS))
+def test_more_write_actions_by_role_and_scope(engine, world, action, target, who):
+    """Every role writes within its scope and nowhere else: a person of another district is refused
+    whole, nothing written (ALLOWED above, by hand: out of scope only for the whole area's roles)."""
+    role, scope = ROLES[who]
+    before = _tables(engine)
+    if target == WEST or who in WHOLE_AREA:
+        write(engine, role, scope, lambda cs: MORE_ACTIONS[action](cs, world, target))
+        assert _tables(engine) != before
+    else:
+        with pytest.raises(ch.OutOfScope):
+            write(engine, role, scope, lambda cs: MORE_ACTIONS[action](cs, world, target))
+        assert _tables(engine) == before
+
+
+@pytest.mark.parametrize("who", list(ROLES))
+def test_bulk_actions_touch_only_the_scope(engine, world, who):
+    """The explorer's bulk actions (a filter or ticked rows) leave out persons outside the scope."""
+    role, scope = ROLES[who]
+    ids = list(world["persons"].values())
+    with ch.change_set_of(engine, "staff", role, scope=scope) as cs:
+        untagged = cs.tag_many(ids, "海归", add=False)
+        moved = cs.move_stage_many(ids, "use")
+    expected = 2 if scope.is_everything else 1
+    assert (untagged, moved) == (expected, expected)
+    with engine.connect() as conn:
+        stages = dict(conn.execute(select(person.c.district_code, person.c.stage).where(person.c.id.in_(ids))).all())
+    assert stages == {WEST: "use", UPTOWN: "use" if scope.is_everything else "discover"}

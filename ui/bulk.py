@@ -13,6 +13,7 @@ from ui.auth import current_viewer
 from ui.cache import data_changed, get_engine
 from ui.filters import clear_ticks
 from ui.i18n import t
+from ui.markdown import escape_markdown
 
 ACTIONS = ("tag_add", "tag_remove", "stage")
 
@@ -66,7 +67,7 @@ def bulk_actions(flt: PersonFilter, matched: int, ticked: list[int] | None = Non
             else:
                 n = cs.tag_many(ids, name, add=action == "tag_add", create=viewer.role == "admin")
     except ch.WriteRefused as refused:
-        st.error(str(refused))
+        st.error(escape_markdown(str(refused)))
         return
     data_changed()
     if on_ticked:

@@ -21,6 +21,7 @@ import secrets
 from urllib.parse import parse_qs, quote
 
 from jinja2 import DictLoader, Environment, select_autoescape
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -30,8 +31,10 @@ from store import accounts, clock, tokens
 from store import activities as act
 from store.scope import EVERYTHING
 from store.settings import get_setting
+from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import cookie_key, get_engine
-from ui.web import PREFIX, SESSION_COOKIE, route_path, same_origin
+from ui.params import MAX_ID
+from ui.web import PREFIX, SESSION_COOKIE, route_path, same_origin, unavailable
 
 log = logging.getLogger("brain.door")
 
@@ -115,6 +118,20 @@ def render(template: str, code: int = 200, **values) -> HTMLResponse:
                                                            "Referrer-Policy": "same-origin"})
 
 
+async def answered(answer, what: str) -> Response:
+    """`answer()` run in a worker thread. A refusal is a page that says so; a store that is unavailable,
+    503 in words (logged); anything else, 500 in words (logged): a phone never sees a traceback."""
+    try:
+        return await run_in_threadpool(answer)
+    except act.ActivityRefused as refusal:
+        return render("refused", 404, message=str(refusal))
+    except OperationalError:
+        return render("refused", 503, message=unavailable(what))
+    except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
+        log.exception("%s failed", what)
+        return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+
+
 def door_of(request: Request) -> act.Door | None:
     """Who holds this browser's session (None: nobody signed in, or the session has ended)."""
     if not get_setting("require_login"):
@@ -149,15 +166,25 @@ def _door_page(engine, base_path: str, activity_id: int, door: act.Door, *, q: s
                    nonce=secrets.token_urlsafe(12), q=q, found=found, result=result)
 
 
+def activity_id_of(request: Request) -> int | None:
+    """The path's activity id, or None for anything but a number the store's key can hold."""
+    raw = request.path_params["activity_id"]
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw) if 0 < int(raw) <= MAX_ID else None
+
+
 def door_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
-        try:
-            activity_id = int(request.path_params["activity_id"])
-        except ValueError:
+        activity_id = activity_id_of(request)
+        if activity_id is None:
             return render("refused", 404, message="没有这个活动 · no such activity")
         if request.method == "POST" and not same_origin(request):
             return render("refused", 403, message="请求被拒绝 · request refused")
-        body = (await request.body()).decode("utf-8", errors="replace") if request.method == "POST" else ""
+        raw = await bounded_body(request, SMALL_FORM_BYTES) if request.method == "POST" else b""
+        if raw is None:
+            return render("refused", 413, message=TOO_LARGE)
+        body = raw.decode("utf-8", errors="replace")
 
         def answer() -> Response:
             engine = get_engine()
@@ -175,13 +202,7 @@ def door_endpoint(base_path: str):
             return _door_page(engine, base_path, activity_id, door, result=result,
                               code=200 if result.outcome == "checked_in" else 409)
 
-        try:
-            return await run_in_threadpool(answer)
-        except act.ActivityRefused as refusal:
-            return render("refused", 404, message=str(refusal))
-        except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
-            log.exception("door request failed")
-            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+        return await answered(answer, "door request")
 
     return endpoint
 
@@ -204,13 +225,7 @@ def pass_endpoint(base_path: str):
                 return _for_steward(engine, base_path, plan, activity_id, door, token)
             return _for_holder(request, plan, activity_id, person_id, claim, engine)
 
-        try:
-            return await run_in_threadpool(answer)
-        except act.ActivityRefused as refusal:
-            return render("refused", 404, message=str(refusal))
-        except Exception:  # noqa: BLE001
-            log.exception("pass request failed")
-            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+        return await answered(answer, "pass request")
 
     return endpoint
 

@@ -31,7 +31,7 @@ def decide_link(link_id: int, confirm: bool) -> None:
         with ch.change_set_of(get_engine(), "staff", viewer.name, scope=viewer.scope) as cs:
             (ent.confirm_link if confirm else ent.dismiss_link)(cs, link_id)
     except ch.WriteRefused as refused:
-        st.session_state[FLASH] = ("error", str(refused))
+        st.session_state[FLASH] = ("error", escape_markdown(str(refused)))
         return
     data_changed()
     st.session_state[FLASH] = ("success", t("enterprise.confirmed_done" if confirm else "enterprise.dismissed_done"))

@@ -32,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -40,9 +41,17 @@ from store import clock, reps, surveys, tokens
 from store.changes import WriteRefused
 from store.schema import RECORD_KINDS, SUGGESTION_KINDS
 from store.settings import get_setting
+from ui.bodies import bounded_body
 from ui.i18n import LANGUAGES, translate
 
 log = logging.getLogger("brain.mobile")
+
+
+class RowId(IntegerConvertor):
+    regex = "[0-9]{1,18}"  # a row id the store's integer holds; a longer one is no page (404)
+
+
+register_url_convertor("row", RowId())
 
 SESSION_COOKIE = "m_session"
 LANG_COOKIE = "m_lang"
@@ -223,6 +232,8 @@ class Mobile:
             return self.redirect(request, "home", held)
         if request.method == "GET":
             return self.page(request, "confirm.html", csrf=self.csrf(token))
+        if await bounded_body(request, FORM_BYTES) is None:
+            return self.page(request, "message.html", 413, message_key="m.too_large")
         form = await request.form(max_files=0, max_fields=10)
         if not self.csrf_holds(request, form, token):
             return self.refused(request, "m.stale_form", 403)
@@ -249,8 +260,7 @@ class Mobile:
         return held, None
 
     async def _form(self, request: Request, held, *, files: bool = False):
-        limit = UPLOAD_BYTES if files else FORM_BYTES
-        if int(request.headers.get("content-length") or 0) > limit:
+        if await bounded_body(request, UPLOAD_BYTES if files else FORM_BYTES) is None:
             return None, self.page(request, "message.html", 413, message_key="m.too_large")
         form = await request.form(max_files=1 if files else 0, max_fields=200)
         if not self.csrf_holds(request, form, held.basis):
@@ -427,10 +437,10 @@ class Mobile:
             Route(p("confirm"), self.confirm, methods=["POST"]),
             Route(p("edit"), self.edit, methods=["GET", "POST"]),
             Route(p("suggest"), self.suggest, methods=["GET", "POST"]),
-            Route(p("suggest/{suggestion:int}"), self.suggestion, methods=["GET"]),
+            Route(p("suggest/{suggestion:row}"), self.suggestion, methods=["GET"]),
             Route(p("records"), self.records, methods=["GET", "POST"]),
-            Route(p("photo/{record:int}"), self.photo, methods=["GET"]),
-            Route(p("survey/{survey:int}"), self.survey, methods=["GET", "POST"]),
+            Route(p("photo/{record:row}"), self.photo, methods=["GET"]),
+            Route(p("survey/{survey:row}"), self.survey, methods=["GET", "POST"]),
             Route(p("out"), self.sign_out, methods=["POST"]),
             Route(p("{token}"), self.link, methods=["GET", "POST"]),
         ]

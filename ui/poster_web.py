@@ -10,21 +10,19 @@
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import parse_qs
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from store import activities as act
 from store.changes import WriteRefused
+from ui.bodies import SMALL_FORM_BYTES, TOO_LARGE, bounded_body
 from ui.cache import get_engine
-from ui.checkin_web import TEMPLATES, door_of, qr_svg, render, when_text
+from ui.checkin_web import TEMPLATES, activity_id_of, answered, door_of, qr_svg, render, when_text
 from ui.web import route_path, same_origin
 
-log = logging.getLogger("brain.poster")
 
 TEMPLATES["poster"] = """{% extends "base" %}{% block title %}{{ title }}{% endblock %}{% block body %}
 <style>@page{size:A4;margin:20mm}body{max-width:none;text-align:center}h1{font-size:40px}
@@ -57,16 +55,11 @@ def _open_plan(engine, activity_id: int) -> dict | None:
     return plan if plan["state"] == "published" and plan["audience"] == "open" else None
 
 
-def _activity_id(request: Request) -> int | None:
-    raw = request.path_params["activity_id"]
-    return int(raw) if raw.isdigit() else None
-
-
 def poster_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
         def answer() -> Response:
             engine = get_engine()
-            aid = _activity_id(request)
+            aid = activity_id_of(request)
             plan = _open_plan(engine, aid) if aid else None
             door = door_of(request)
             if door is None or door.role not in ("staff", "admin"):
@@ -82,7 +75,7 @@ def poster_endpoint(base_path: str):
                           place=plan["place"] or plan["online_link"] or "",
                           deadline=f"{deadline:%Y-%m-%d %H:%M}" if deadline else "")
 
-        return await run_in_threadpool(answer)
+        return await answered(answer, "poster")
 
     return endpoint
 
@@ -91,13 +84,16 @@ def signup_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
         if request.method == "POST" and not same_origin(request):
             return render("refused", 403, message="请求被拒绝 · request refused")
-        body = (await request.body()).decode("utf-8", errors="replace")[:20_000] if request.method == "POST" else ""
+        raw = await bounded_body(request, SMALL_FORM_BYTES) if request.method == "POST" else b""
+        if raw is None:
+            return render("refused", 413, message=TOO_LARGE)
+        body = raw.decode("utf-8", errors="replace")
 
         def answer() -> Response:
             from loaders.signup import poster_sign_up
 
             engine = get_engine()
-            aid = _activity_id(request)
+            aid = activity_id_of(request)
             plan = _open_plan(engine, aid) if aid else None
             if plan is None:
                 return render("refused", 404, message="此活动目前不接受公开报名 · this activity takes no public sign-ups now")
@@ -116,11 +112,7 @@ def signup_endpoint(base_path: str):
                 return render("signup", 422, problems=[str(refusal)], **shown)
             return render("signup", done=True, **shown)
 
-        try:
-            return await run_in_threadpool(answer)
-        except Exception:  # noqa: BLE001 - the log has the details, the phone a plain sentence
-            log.exception("poster sign-up failed")
-            return render("refused", 500, message="出现意外错误，已记录，请重试 · something went wrong and was logged; try again")
+        return await answered(answer, "poster sign-up")
 
     return endpoint
 

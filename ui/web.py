@@ -20,12 +20,14 @@ import json
 import logging
 from urllib.parse import parse_qs, quote, urlsplit
 
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from store import accounts
+from ui.bodies import SMALL_FORM_BYTES, bounded_body
 from ui.cache import cookie_key, get_engine
 from ui.i18n import LANGUAGES, translate
 
@@ -66,6 +68,23 @@ def refusal(status: int, key: str) -> Response:
     return PlainTextResponse(" · ".join(translate(key, lang) for lang in LANGUAGES), status_code=status)
 
 
+def unavailable(what: str) -> str:
+    """Logs that `what` found the store unavailable; the sentence to answer with, in both languages.
+    A missing store is an outage, never a new empty store (store/engine.py)."""
+    log.warning("%s: the store is unavailable", what, exc_info=True)
+    return " · ".join(translate("error.database_unavailable", lang) for lang in LANGUAGES)
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """Any route beside the pages that meets the store unavailable answers 503 in words (server.py)."""
+    endpoint = request.scope.get("endpoint")
+    # The route's name, not its path: a path may hold a personal link's token.
+    return PlainTextResponse(unavailable(getattr(endpoint, "__qualname__", "a route")), status_code=503)
+
+
+EXCEPTION_HANDLERS = {OperationalError: store_unavailable}
+
+
 def same_origin(request: Request) -> bool:
     """A POST from one of our own pages: another site's form cannot set or drop the cookie."""
     origin = request.headers.get("origin")
@@ -80,7 +99,10 @@ def session_endpoint(base_path: str):
     async def endpoint(request: Request) -> Response:
         if not same_origin(request):
             return refusal(403, "web.refused")
-        body = (await request.body()).decode("ascii", errors="replace")
+        raw = await bounded_body(request, SMALL_FORM_BYTES)
+        if raw is None:
+            return refusal(413, "web.too_large")
+        body = raw.decode("ascii", errors="replace")
         handoff = (parse_qs(body).get("handoff") or [""])[0]
         response = Response(status_code=204)
         secure = request.url.scheme == "https"
@@ -108,6 +130,8 @@ async def export_endpoint(request: Request) -> Response:
         result = await run_in_threadpool(open_export, ticket, cookie)
     except Refused as refused:
         return refusal(refused.status, refused.key)
+    except OperationalError:
+        return PlainTextResponse(unavailable("export download"), status_code=503)
     except Exception:  # noqa: BLE001 - the log has the details, the browser a plain sentence
         log.exception("export download failed")
         return refusal(500, "download.failed")

@@ -1,4 +1,5 @@
-"""Workbooks written byte by byte, for what no spreadsheet library will write: used-range bombs.
+"""Workbooks written byte by byte, for what no spreadsheet library will write: used-range bombs
+(and `png_bytes`, a photo whose few bytes decode to a huge picture).
 
 `xlsx_bytes` writes the zip and its XML parts; `xls_bytes` writes an OLE2 compound file
 holding a BIFF8 workbook stream. Both take the cells as {(row, column): text}, 1-based,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 from xml.sax.saxutils import escape
 
 from loaders.workbook import column_letters
@@ -130,3 +132,20 @@ def _compound_file(stream: bytes) -> bytes:
                  + entry("", 0, free, free, 0) * 2)
     return (header + struct.pack(f"<{sector // 4}I", *fat) + directory
             + stream.ljust(stream_sectors * sector, b"\0"))
+
+
+# ---------------------------------------------------------------- .png
+
+def png_bytes(width: int, height: int, *, bits: int = 8, color_type: int = 2) -> bytes:
+    """A black PNG of width x height: rows of zeros compress a thousandfold, so a 40-megapixel
+    picture of 16-bit RGBA (bits=16, color_type=6) is some 300 KB. Written row by row, never whole."""
+    channels = {0: 1, 2: 3, 6: 4}[color_type]
+    row = b"\x00" * (1 + (width * channels * bits + 7) // 8)  # filter byte, then the pixels
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, bits, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

@@ -36,6 +36,7 @@ TEXTS = {
     "download.failed": ("导出失败，请稍后重试；详情已写入服务器日志。",
                         "The export failed; try again later. The server log has the details."),
     "web.refused": ("请求被拒绝。", "Request refused."),
+    "web.too_large": ("提交的内容过大。", "What you sent is too large."),
     "download.sign_in_again": ("请重新登录后再导出。", "Please sign in again to export."),
     "auth.bad_token": (
         "大屏链接无效或已被吊销，请联系管理员获取新链接。",

@@ -97,6 +97,8 @@ TEXTS = {
     "hall.by_category": ("按类别", "By category"),
     "hall.by_district": ("按区县", "By district"),
     "hall.arrivals": ("近30分钟到场（每5分钟）", "Arrivals, last 30 minutes (per 5 minutes)"),
+    "hall.withheld": ("人数少于 {n} 或可由其他页面推算：分项不显示",
+                      "Fewer than {n}, or derivable from other pages: no breakdown is shown"),
     "checkin.caption": (
         "打开签到台后，用手机扫描入场码，或用扫码枪扫入输入框；也可按姓名查找。",
         "Open the door, then scan passes with the phone's camera or a USB scanner into the field, or find people "
