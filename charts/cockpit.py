@@ -29,7 +29,7 @@ DEFAULT_THRESHOLD = 5
 
 def suppress(n, threshold: int = DEFAULT_THRESHOLD) -> int | None:
     """The count itself when it is at least `threshold`, else None (also for missing and withheld counts)."""
-    if n is None or is_withheld(n) or (isinstance(n, float) and math.isnan(n)):
+    if cell.is_missing(n) or is_withheld(n):
         return None
     n = int(n)
     return n if n >= threshold else None
