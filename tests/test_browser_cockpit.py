@@ -22,6 +22,7 @@ from tests.browser_support import (
     cut_off,
     is_local,
     overlapping,
+    ranking_bars,
     scroll_metrics,
     streamlit_server,
     text_boxes,
@@ -129,11 +130,28 @@ TURN_JS = """(at) => {
 }"""
 
 
+# The smallest type a reader can read, in CSS px: 10 on a laptop or a phone, more on a screen read
+# from across a hall (a 4K wall: its design pixels doubled).
+def smallest_type(width: int, height: int) -> float:
+    return max(10.0, 10.0 * min(width / 1920, height / 1080))
+
+
+RANKINGS = ["st-key-cockpit_chart_category", "st-key-cockpit_chart_tags"]
+THINNEST_BAR = 4  # px: a thinner ranking bar has collapsed into a line
+
+
 def layout_problems(page, width: int, height: int, kiosk: bool, lang: str) -> list[str]:
-    """What is wrong with the cockpit as drawn now: labels that overlap or leave their box, scrolling
-    in kiosk mode, panels that leave the screen."""
+    """What is wrong with the cockpit as drawn now: labels that overlap, leave their box or are too
+    small to read, ranking bars collapsed into lines, scrolling in kiosk mode, panels that leave
+    the screen."""
     problems = []
     boxes = text_boxes(page)
+    floor = smallest_type(width, height)
+    if tiny := sorted({(b["text"], b["size"]) for b in boxes if b["size"] < floor - 0.5}):
+        problems.append(f"labels smaller than {floor:g} px: {tiny[:8]}")
+    for key, bars in ranking_bars(page, RANKINGS).items():
+        if bars is not None and (not bars or min(bars) < THINNEST_BAR):
+            problems.append(f"collapsed bars in {key}: {sorted(bars)[:5]}")
     charts_shown = page.evaluate("""() => [...document.querySelectorAll('.echarts-container')]
         .some(c => getComputedStyle(c).visibility === 'visible')""")
     if charts_shown and not any(b["kind"] == "chart" for b in boxes):
