@@ -299,7 +299,7 @@ def test_every_builder_of_charts_is_covered():
               "activities.month_ticks",  # through monthly_trend[period]
               "cockpit.small_districts",  # reads the GeoJSON, not a frame
               "cockpit.education_slices",  # through education_ring
-              "cockpit.enterprise_cards"}  # a dataclass of counts (tests/test_enterprise_pages.py)
+              "cockpit.enterprise_cards"}  # a dataclass of counts: test_enterprise_cards_with_missing_counts
     assert public - scalar <= covered, sorted(public - scalar - covered)
 
 
@@ -312,6 +312,17 @@ def test_headline_cards_with_missing_counts(values):
     labels |= {"share_of": "share {share}", "fresh_note": "n {n}"}
     cards = cp.headline_cards(Headline(**values, last_change=None), labels)
     assert len(cards) == 6
+    for card in cards:
+        _printed(card.value + card.note)
+
+
+@FUZZ
+@given(st.fixed_dictionaries({f: nullable(counts) for f in ("enterprises_linked", "persons_linked", "risk_alerts")}))
+def test_enterprise_cards_with_missing_counts(values):
+    from store.queries.enterprises import EnterpriseFigures
+
+    cards = cp.enterprise_cards(EnterpriseFigures(**values), {"enterprises": "企业", "alerts": "风险"})
+    assert len(cards) in (0, 2)
     for card in cards:
         _printed(card.value + card.note)
 
