@@ -29,7 +29,7 @@ DEFAULT_THRESHOLD = 5
 
 def suppress(n, threshold: int = DEFAULT_THRESHOLD) -> int | None:
     """The count itself when it is at least `threshold`, else None (also for missing and withheld counts)."""
-    if n is None or is_withheld(n) or (isinstance(n, float) and math.isnan(n)):
+    if cell.is_missing(n) or is_withheld(n):
         return None
     n = int(n)
     return n if n >= threshold else None
@@ -79,7 +79,7 @@ def headline_cards(h, labels: Mapping[str, str], threshold: int = DEFAULT_THRESH
 def enterprise_cards(figures, labels: Mapping[str, str], threshold: int = DEFAULT_THRESHOLD) -> list[Card]:
     """Enterprises linked and persons with enterprise risk alerts (a store.queries.enterprises.EnterpriseFigures);
     none while the store links no enterprise. `labels` holds `enterprises`, `alerts`."""
-    if figures is None or not figures.enterprises_linked:
+    if figures is None or not cell.count(figures.enterprises_linked):
         return []
     return [Card("enterprises", labels["enterprises"], format_count(figures.enterprises_linked, threshold)),
             Card("risk_alerts", labels["alerts"], format_count(figures.risk_alerts, threshold))]

@@ -64,7 +64,7 @@ def freshness_bars(
     rows = [f"{name} (n={shown_text(n)})" for name, n in zip(names, df["persons"])]
     fig = go.Figure()
     for months, label in window_labels.items():
-        shares = [0.0 if s != s or s is None else float(s) for s in df[f"share_{months}"]]
+        shares = [cell.number(s) or 0.0 for s in df[f"share_{months}"]]
         counts = df[f"fresh_{months}"]
         withheld = [is_withheld(c) or is_withheld(n) for c, n in zip(counts, df["persons"])]
         fig.add_bar(

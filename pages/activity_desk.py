@@ -19,6 +19,7 @@ from ui.cache import data_changed, get_engine, query
 from ui.filters import filter_sidebar
 from ui.i18n import current_language, t
 from ui.markdown import escape_markdown
+from ui.tables import MISSING
 from ui.web import route_path
 
 viewer = guard_page("activity_desk")
@@ -204,7 +205,8 @@ def sign_up_table(statuses: tuple[str, ...], key: str) -> list[int]:
                        "registered_at": st.column_config.DatetimeColumn(t("desk.col.registered_at"),
                                                                          format="MM-DD HH:mm"),
                        "checked_in_at": st.column_config.DatetimeColumn(t("desk.col.checked_in_at"),
-                                                                         format="MM-DD HH:mm")})
+                                                                         format="MM-DD HH:mm")},
+                            placeholder=MISSING)
     return [int(p) for p in edited.loc[edited["pick"], "person_id"]]
 
 

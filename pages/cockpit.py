@@ -146,7 +146,7 @@ def headline_and_title(today: date):
     theme.title_bar(
         t("cockpit.title"), t("cockpit.subtitle"),
         [t("cockpit.as_of", at=as_of), t("cockpit.privacy_note", n=threshold)],
-        t("cockpit.weekdays").split(","), lang,
+        t("cockpit.weekdays").split(","), lang, day=clock.pinned(),
     )
     return h
 

@@ -31,6 +31,7 @@ from ui.auth import current_scope
 from ui.cache import current_data_version, data_changed, get_engine, query
 from ui.i18n import t
 from ui.markdown import escape_markdown
+from ui.tables import MISSING
 
 log = logging.getLogger("brain.import")
 
@@ -169,6 +170,7 @@ def detected_section(state: dict, upload) -> None:
              for c in sheet.columns if c.label],
             hide_index=True,
             column_config={k: t(f"import.col.{k}") for k in ("letter", "label", "field", "note")},
+            placeholder=MISSING,
         )
         if sheet.unmapped:
             st.caption(t("import.sheet.unmapped", labels="、".join(map(escape_markdown, sheet.unmapped))))
@@ -263,6 +265,7 @@ def rows_table(rows: list[dict]) -> None:
         column_config={"sheet": t("import.err.sheet"), "row": st.column_config.NumberColumn(t("import.err.row"), format="%d"),
                        "column": t("import.err.column"),
                        "message": st.column_config.TextColumn(t("import.err.message"), width="large")},
+        placeholder=MISSING,
     )
     if len(rows) > ROWS_SHOWN:
         st.caption(t("import.rejected.truncated", shown=ROWS_SHOWN))
@@ -318,6 +321,7 @@ def history_section() -> None:
             **{k: t(f"import.col.{k}") for k in ("file", "by", "rows_read", "inserted", "updated", "unchanged",
                                                   "rejected", "status")},
         },
+        placeholder=MISSING,
     )
     undo_section([r for r in rows if r["status"] == "done"])
 

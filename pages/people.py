@@ -23,6 +23,7 @@ from ui.auth import guard_page
 from ui.cache import data_changed, get_engine
 from ui.filters import escape_markdown
 from ui.i18n import t
+from ui.tables import MISSING
 
 viewer = guard_page("people")
 engine = get_engine()
@@ -297,7 +298,8 @@ def posts_section(record: dict) -> None:
                      column_config={"body": t("people.post.body"), "title": t("people.post.name"),
                                     "level": t("people.post.level"),
                                     "term_start": day(t("people.post.start"), format="YYYY-MM-DD"),
-                                    "term_end": day(t("people.post.end"), format="YYYY-MM-DD")})
+                                    "term_end": day(t("people.post.end"), format="YYYY-MM-DD")},
+                     placeholder=MISSING)
     with st.form(f"people_post_{pid}"):
         c1, c2, c3 = st.columns(3)
         body = c1.selectbox(t("people.post.body"), APPOINTMENT_BODIES, format_func=lambda b: t(f"people.body.{b}"),
@@ -404,7 +406,7 @@ def merge_section(record: dict) -> None:
         t("people.col.what"): [field_label(c) for c in differing],
         f"#{pid}": [shown(c, _json(mine[c])) for c in differing],
         f"#{other_id}": [shown(c, _json(theirs[c])) for c in differing],
-    }), hide_index=True)
+    }), hide_index=True, placeholder=MISSING)
     with st.form(f"people_merge_{pid}_{other_id}"):
         take = {c: st.radio(field_label(c), (f"#{pid}", f"#{other_id}"), horizontal=True, key=f"merge_{pid}_{c}")
                 for c in differing}
@@ -466,7 +468,8 @@ def history_section(pid: int) -> None:
             t("people.col.status"): t(f"people.status.{r.status}"),
         })
     visible = history[~history["field"].isin(ch.BOOKKEEPING)]
-    st.dataframe(pd.DataFrame(rows)[[f not in ch.BOOKKEEPING for f in history["field"]]], hide_index=True)
+    st.dataframe(pd.DataFrame(rows)[[f not in ch.BOOKKEEPING for f in history["field"]]], hide_index=True,
+                 placeholder=MISSING)
     undoable = visible[(visible["status"] == "done") & visible["undoes"].isna()]
     if undoable.empty:
         return

@@ -28,6 +28,7 @@ from ui.cache import data_changed, get_engine
 from ui.filters import read_filter
 from ui.i18n import current_language, t
 from ui.markdown import escape_markdown
+from ui.tables import MISSING
 
 viewer = guard_page("reps")
 engine = get_engine()
@@ -100,7 +101,7 @@ def corrections_tab() -> None:
             "decision": st.column_config.SelectboxColumn(t("reps.col.decision"), options=["accept", "reject"]),
             "value": st.column_config.TextColumn(t("reps.col.value")),
             "reason": st.column_config.TextColumn(t("reps.col.reason")),
-        })
+        }, placeholder=MISSING)
     if st.button(t("reps.changes.apply"), type="primary", key="reps_changes_apply"):
         decisions = [reps.Decision(int(r.field_id), r.decision == "accept",
                                    value=None if r.decision != "accept" or r.value == r.proposed else r.value,
@@ -127,7 +128,8 @@ def suggestions_tab() -> None:
         if by in ("status", "kind"):
             prefix = "m.status." if by == "status" else "m.kind."
             frame[by] = [t(prefix + v) for v in frame[by]]
-        column.dataframe(frame.rename(columns={by: t(f"reps.by.{by}"), "n": t("reps.col.n")}), hide_index=True)
+        column.dataframe(frame.rename(columns={by: t(f"reps.by.{by}"), "n": t("reps.col.n")}), hide_index=True,
+                         placeholder=MISSING)
     status = st.selectbox(t("reps.sugg.status_filter"), ["", *SUGGESTION_STATUSES],
                           format_func=lambda s: t(f"m.status.{s}") if s else t("reps.all"), key="reps_sugg_status")
     rows = reps.suggestions(engine, scope, status=status or None)
@@ -140,7 +142,7 @@ def suggestions_tab() -> None:
         t("reps.col.status"): [t(f"m.status.{s}") for s in rows["status"]], t("reps.col.assignee"): rows["assignee"],
         t("reps.col.submitted"): rows["submitted_at"]})
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
-                          key="reps_sugg_list", width="stretch")
+                          key="reps_sugg_list", width="stretch", placeholder=MISSING)
     chosen = picked.selection.rows
     if not chosen:
         st.caption(t("reps.sugg.pick"))
@@ -173,7 +175,7 @@ def records_tab() -> None:
         t("reps.col.name"): rows["name"], t("reps.col.kind"): [t(f"m.record.{k}") for k in rows["kind"]],
         t("reps.col.day"): rows["day"], t("reps.col.text"): rows["body"], t("reps.col.photo"): rows["has_photo"]})
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
-                          key="reps_records_list", width="stretch")
+                          key="reps_records_list", width="stretch", placeholder=MISSING)
     if not picked.selection.rows:
         st.caption(t("reps.records.pick"))
         return
@@ -238,7 +240,7 @@ def links_tab() -> None:
         picked = st.dataframe(locked[["person_id", "name", "failed_tries", "locked_at", "issued_by"]].rename(columns={
             "person_id": t("reps.col.person_id"), "name": t("reps.col.name"), "failed_tries": t("reps.col.tries"),
             "locked_at": t("reps.col.locked_at"), "issued_by": t("reps.col.issued_by")}), hide_index=True,
-            on_select="rerun", selection_mode="multi-row", key="reps_locked")
+            on_select="rerun", selection_mode="multi-row", key="reps_locked", placeholder=MISSING)
         chosen = [int(locked["person_id"].iloc[i]) for i in picked.selection.rows]
         if st.button(t("reps.links.reissue", n=len(chosen)), key="reps_reissue", disabled=not chosen):
             offer_sheet(reps.issue_links(engine, chosen, days=int(days), actor=viewer.name, scope=scope))
@@ -269,7 +271,7 @@ def new_survey_form() -> None:
                                                          required=True),
                 "prompt": st.column_config.TextColumn(t("reps.survey.prompt"), required=True),
                 "options": st.column_config.TextColumn(t("reps.survey.options")),
-            })
+            }, placeholder=MISSING)
         if st.button(t("reps.survey.create"), key="sv_create"):
             try:
                 sid = sv.create_survey(engine, title, [
@@ -295,7 +297,7 @@ def survey_results(sid: int, questions: list[sv.Question]) -> None:
         st.text(f"{n}. {q.prompt}")
         if q.kind == "text":
             st.dataframe(texts.loc[texts["question_id"] == q.id, ["value"]].rename(
-                columns={"value": t("reps.survey.answers")}), hide_index=True, width="stretch")
+                columns={"value": t("reps.survey.answers")}), hide_index=True, width="stretch", placeholder=MISSING)
         else:
             st.plotly_chart(choice_bars(counts[counts["question_id"] == q.id]), key=f"sv_chart_{sid}_{q.id}")
     chosen = [q for q in questions if q.kind != "text"]

@@ -26,6 +26,11 @@ def _pinned() -> dt.date | None:
         raise InvalidToday(f"设置 today 不是日期 YYYY-MM-DD / setting `today` is not a date: {raw!r}") from exc
 
 
+def pinned() -> dt.date | None:
+    """The pinned date, or None when the clock is the calendar's (a screen's own clock shows it)."""
+    return _pinned()
+
+
 def today() -> dt.date:
     """The pinned date when the `today` setting is set, else the calendar's."""
     return _pinned() or dt.date.today()

@@ -92,10 +92,10 @@ def counts_suppressed(role: str | None) -> bool:
 
 
 def shown_number(value):
-    """The number to draw: None for a withheld or missing count."""
+    """The number to draw: None for a withheld or missing count (None, NaN, NaT or pd.NA)."""
     if value is None or is_withheld(value):
         return None
-    if isinstance(value, float) and math.isnan(value):
+    if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
     return value
 

@@ -230,7 +230,7 @@ TEXT_BOXES_JS = """() => {
             range.selectNodeContents(node);
             const size = parseFloat(getComputedStyle(node.parentElement).fontSize);
             for (const r of range.getClientRects()) {
-                if (r.width > 0) out.push({ kind: 'dom', text, ...box(r, size), owner: owner ? rect(owner) : null });
+                if (r.width > 0) out.push({ kind: 'dom', text, size, ...box(r, size), owner: owner ? rect(owner) : null });
             }
         }
     }
@@ -240,8 +240,9 @@ TEXT_BOXES_JS = """() => {
         const r = t.getBoundingClientRect();
         if (r.width === 0) continue;
         const key = t.closest('[class*="st-key-cockpit_chart_"]');
+        const size = parseFloat(getComputedStyle(t).fontSize);
         out.push({ kind: 'chart', chart: key ? [...key.classList].find(x => x.startsWith('st-key-')) : '',
-                   text, ...box(r, parseFloat(getComputedStyle(t).fontSize)),
+                   text, size, ...box(r, size),
                    owner: rect(t.closest('.echarts-container')) });
     }
     return out;
@@ -249,8 +250,26 @@ TEXT_BOXES_JS = """() => {
 
 
 def text_boxes(page) -> list[dict]:
-    """Every visible label of the cockpit with its em box and the box it must stay in (see TEXT_BOXES_JS)."""
+    """Every visible label of the cockpit with its font size (CSS px), its em box and the box it must
+    stay in (see TEXT_BOXES_JS)."""
     return page.evaluate(TEXT_BOXES_JS)
+
+
+# The bars of each visible ranking (horizontal bars drawn with the ranking's gradient): their
+# thickness in CSS px. A ranking squeezed into too low a box draws hairlines, or no bars at all.
+RANKING_BARS_JS = """(keys) => Object.fromEntries(keys.map(key => {
+    const chart = document.querySelector('.' + key + ' .echarts-container');
+    if (!chart || getComputedStyle(chart).visibility !== 'visible') return [key, null];
+    const bars = [...chart.querySelectorAll('svg path')]
+        .filter(p => (p.getAttribute('fill') || '').startsWith('url('))
+        .map(p => p.getBoundingClientRect().height);
+    return [key, bars];
+}))"""
+
+
+def ranking_bars(page, keys: list[str]) -> dict[str, list[float] | None]:
+    """For each ranking chart (by its st-key- class): its bars' thickness, or None when it is not shown."""
+    return page.evaluate(RANKING_BARS_JS, keys)
 
 
 def overlapping(boxes: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from tests.browser_support import (
     cut_off,
     is_local,
     overlapping,
+    ranking_bars,
     scroll_metrics,
     streamlit_server,
     text_boxes,
@@ -46,7 +47,7 @@ DISTRICTS = {"zh": {r["name_zh"] for r in _districts}, "en": {r["name_en"] for r
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
+def demo_store(tmp_path_factory) -> str:
     from loaders.demo import generate_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
@@ -54,7 +55,12 @@ def demo_server(tmp_path_factory):
     upgrade_to_head(engine)
     generate_demo(engine, persons=2000, seed=42)
     engine.dispose()
-    with streamlit_server(url) as base:
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_store):
+    with streamlit_server(demo_store) as base:
         yield base
 
 
@@ -129,11 +135,28 @@ TURN_JS = """(at) => {
 }"""
 
 
+# The smallest type a reader can read, in CSS px: 10 on a laptop or a phone, more on a screen read
+# from across a hall (a 4K wall: its design pixels doubled).
+def smallest_type(width: int, height: int) -> float:
+    return max(10.0, 10.0 * min(width / 1920, height / 1080))
+
+
+RANKINGS = ["st-key-cockpit_chart_category", "st-key-cockpit_chart_tags"]
+THINNEST_BAR = 4  # px: a thinner ranking bar has collapsed into a line
+
+
 def layout_problems(page, width: int, height: int, kiosk: bool, lang: str) -> list[str]:
-    """What is wrong with the cockpit as drawn now: labels that overlap or leave their box, scrolling
-    in kiosk mode, panels that leave the screen."""
+    """What is wrong with the cockpit as drawn now: labels that overlap, leave their box or are too
+    small to read, ranking bars collapsed into lines, scrolling in kiosk mode, panels that leave
+    the screen."""
     problems = []
     boxes = text_boxes(page)
+    floor = smallest_type(width, height)
+    if tiny := sorted({(b["text"], b["size"]) for b in boxes if b["size"] < floor - 0.5}):
+        problems.append(f"labels smaller than {floor:g} px: {tiny[:8]}")
+    for key, bars in ranking_bars(page, RANKINGS).items():
+        if bars is not None and (not bars or min(bars) < THINNEST_BAR):
+            problems.append(f"collapsed bars in {key}: {sorted(bars)[:5]}")
     charts_shown = page.evaluate("""() => [...document.querySelectorAll('.echarts-container')]
         .some(c => getComputedStyle(c).visibility === 'visible')""")
     if charts_shown and not any(b["kind"] == "chart" for b in boxes):
@@ -215,6 +238,22 @@ def test_the_clock_follows_a_language_switch(chromium, demo_server):
             page.wait_for_timeout(400)
         assert not [s for s in seen if "星期" in s], seen
         assert all(re.search(r"\b(Sun|Mon|Tue|Wed|Thu|Fri|Sat)\b", s) for s in seen), seen
+
+
+@pytest.mark.parametrize("day, zh, en", [("2028-02-29", "星期二", "Tue"), ("2027-01-01", "星期五", "Fri")])
+def test_the_clock_shows_the_pinned_day(chromium, demo_store, day, zh, en):
+    """One clock: a server whose day is pinned (BRAIN_TODAY) shows that day on the big screen's clock
+    too, with its weekday in the page's language; the time of day runs on."""
+    with streamlit_server(demo_store, env={"BRAIN_TODAY": day}) as base:
+        for lang, weekday in (("zh", zh), ("en", en)):
+            with browser_page(chromium, width=1920, height=1080) as (page, _):
+                page.goto(f"{base}/cockpit?kiosk=1&lang={lang}")
+                wait_for_app(page)
+                page.wait_for_selector(".brain-clock .wd")
+                date_part = page.locator(".brain-clock .wd").inner_text()
+                assert date_part.split() == [day, weekday], date_part
+                time_part = page.locator(".brain-clock").inner_text().replace(date_part, "").strip()
+                assert re.fullmatch(r"\d\d:\d\d:\d\d", time_part), time_part
 
 
 @pytest.mark.slow

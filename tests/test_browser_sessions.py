@@ -23,7 +23,7 @@ from store import accounts, clock
 from store.engine import create_store_engine
 from store.filters import PersonFilter
 from store.migrate import upgrade_to_head
-from store.queries.explorer import headcount
+from store.queries.explorer import headcount, person_page
 from store.schema import account_session, audit_log
 from store.scope import EVERYTHING
 from tests.browser_support import browser_page, streamlit_server, wait_for_app
@@ -116,15 +116,24 @@ def audit_count(engine, action: str, actor: str) -> int:
                             .where(audit_log.c.action == action, audit_log.c.actor == actor)).scalar_one()
 
 
+def one_of(engine, flt: PersonFilter) -> tuple[int, str]:
+    """The id and name of the first person the filter finds."""
+    row = person_page(engine, EVERYTHING, flt, "updated_at", True, 1, 1, "zh", clock.today()).iloc[0]
+    return int(row["id"]), str(row["name"])
+
+
 def test_a_shared_link_survives_the_sign_in_and_a_reload(server, chromium):
     base, engine = server
     user = add_account(engine, "link.staff")
-    expected = headcount(engine, EVERYTHING, PersonFilter(categories=("private_economy",), districts=("330106",)),
-                         today=clock.today()).matched
+    flt = PersonFilter(categories=("private_economy",), districts=("330106",))
+    expected = headcount(engine, EVERYTHING, flt, today=clock.today()).matched
     assert 0 < expected < 300
+    # The link names a person too: the profile opens after the sign-in and after F5.
+    person_id, name = one_of(engine, flt)
+    profile = f"人员详情：{name}"
 
     with browser_page(chromium, width=1440, height=1000) as (page, _):
-        page.goto(base + LINK)
+        page.goto(f"{base}{LINK}&person={person_id}")
         wait_for_app(page)
         sign_in_form(page)
         no_page_not_found(page)
@@ -133,8 +142,9 @@ def test_a_shared_link_survives_the_sign_in_and_a_reload(server, chromium):
         # Landed on the page asked for, with its filters, not on the cockpit.
         page.locator('[data-testid="stMetric"]').first.wait_for()
         assert urlparse(page.url).path == "/explorer"
-        assert parse_qs(urlparse(page.url).query) == EXPECTED_PARAMS
+        assert parse_qs(urlparse(page.url).query) == {**EXPECTED_PARAMS, "person": [str(person_id)]}
         assert headcount_shown(page) == expected
+        page.get_by_role("heading", name=profile).wait_for()
 
         cookie = wait_for_cookie(page.context)
         assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
@@ -145,8 +155,9 @@ def test_a_shared_link_survives_the_sign_in_and_a_reload(server, chromium):
         wait_for_app(page)
         page.locator('[data-testid="stMetric"]').first.wait_for()
         assert page.get_by_label("密码").count() == 0
-        assert parse_qs(urlparse(page.url).query) == EXPECTED_PARAMS
+        assert parse_qs(urlparse(page.url).query) == {**EXPECTED_PARAMS, "person": [str(person_id)]}
         assert headcount_shown(page) == expected
+        page.get_by_role("heading", name=profile).wait_for()
         page.get_by_text(f"当前用户：{user}").wait_for()
         assert audit_count(engine, "login", user) == 1
 

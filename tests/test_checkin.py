@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from store import accounts, tokens
@@ -14,6 +15,9 @@ from store import clock
 from store.schema import change_set, participation
 from store.scope import Scope
 from tests.test_online_activities import STAFF, a_plan, day, people
+
+# Reads the project's clock: tests/test_calendar.py runs it again at every day of conftest.DATES.
+pytestmark = pytest.mark.calendar
 
 SCANS = 20
 

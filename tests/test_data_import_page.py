@@ -128,6 +128,16 @@ def test_dry_run_commit_undo(engine, make_app):
     assert not any(b.key == "imp_undo" for b in at.button)  # nothing left to undo
 
 
+def test_a_cause_without_a_column_shows_a_dash_not_none(engine, make_app):
+    """A message about the whole row (an unrecognised category column) has no column: its cell shows
+    a dash, as every table's gap does, not Streamlit's "None"."""
+    at = upload(open_page(make_app, engine), "名单.xlsx",
+                workbook_bytes(["姓名", "手机", "对象分组"], [["王伟", "13812345678", "无党派人士"]]))
+    rejected = frame(at, "message")
+    assert rejected["column"].tolist() == [None]
+    assert [d.proto.placeholder for d in at.dataframe] == ["—"] * len(at.dataframe)
+
+
 def test_same_file_warns_with_when_and_who(engine, make_app):
     data = workbook_bytes(HEADER, ROWS[:2])
     at = upload(open_page(make_app, engine), "a.xlsx", data)

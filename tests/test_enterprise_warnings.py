@@ -19,6 +19,9 @@ from store.schema import activity, participation
 from store.scope import EVERYTHING, Scope
 from ui.filters import filter_from_widgets, widget_state
 
+# Reads the project's clock: tests/test_calendar.py runs it again at every day of conftest.DATES.
+pytestmark = pytest.mark.calendar
+
 CODE = "91350100M000100Y43"
 WEST, UPTOWN = "330106", "330102"
 

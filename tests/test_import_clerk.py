@@ -24,9 +24,10 @@ def commit(engine, path):
 
 # ---------------------------------------------------------------- headers and their messages
 
-def test_a_roster_headed_tongzhan_leibie_imports(engine, tmp_path):
+@pytest.mark.parametrize("header", ["统战类别", "统战对象类别", "人士类别", "类别"])
+def test_a_roster_headed_tongzhan_leibie_imports(engine, tmp_path, header):
     rows = [[f"人员{i:02d}", f"1380000{i:04d}", "无党派人士"] for i in range(30)]
-    result = dry(engine, simple_workbook(tmp_path / "名单.xlsx", ["姓名", "手机", "统战类别"], rows))
+    result = dry(engine, simple_workbook(tmp_path / "名单.xlsx", ["姓名", "手机", header], rows))
     assert (result.inserted, result.rejected) == (30, 0)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from loaders.api import UnknownEncoding, prepare_import, read_sheets
 from loaders.plan import F
+from tests.data.staff_files import ID_LI, ID_WANG
 
 SIMPLIFIED = [["序号", "姓名", "性别", "身份证号", "手机号码", "工作单位", "统战对象类别"],
               ["1", "王伟", "男", "330106197503120011", "13812345678", "杭州某某科技有限公司", "非公经济人士"],
@@ -61,7 +62,7 @@ def test_a_big5_roster_is_never_read_as_gb18030():
 @pytest.mark.parametrize("rows, encoding", [
     (SIMPLIFIED, "gbk"),
     (SIMPLIFIED, "utf-16-le"),
-    # English headers beside 姓名, as liaison systems often export (traditional headers are not synonyms).
+    # English headers beside 姓名, as liaison systems often export.
     ([["姓名", "ID number", "Phone", "Organization", "Category"]] + [[r[1], r[3], r[4], r[5], r[6]] for r in TRADITIONAL[1:]],
      "big5"),
 ])
@@ -69,6 +70,39 @@ def test_a_decoded_roster_imports_as_written(rows, encoding):
     plan = prepare_import(csv_bytes(rows, encoding), "名单.csv")
     name = rows[0].index("姓名")
     assert [r.values[F["name"]] for r in plan.rows] == [row[name] for row in rows[1:]]
+
+
+# A roster kept in traditional characters, headers and values alike (身份證號, 統戰類別, 單位, 職務;
+# 無黨派人士, 台灣同胞, 九三學社), as a Big5 file from Hong Kong or Taiwan holds it.
+TRADITIONAL_ROSTER = [
+    ["序號", "姓名", "性別", "身份證號", "手機號碼", "單位", "職務", "統戰類別", "黨派", "標籤"],
+    ["1", "陳大文", "男", ID_WANG, "13812345678", "香港中華總商會", "會長", "無黨派人士", "", "僑領"],
+    ["2", "李美玲", "女", ID_LI, "13912345678", "台北市某某科技公司", "經理", "台灣同胞", "九三學社", ""],
+    ["3", "黃志強", "男", "", "13712345678", "澳門中華教育會", "理事", "黨外知識分子", "中國致公黨", ""],
+]
+# Taiwan's and Hong Kong's words for the same columns.
+TAIWAN_HEADERS = {"身分證字號": "id_number", "行動電話": "phone", "聯絡電話": "phone", "服務單位": "organization",
+                  "統戰對象類別": "category", "職稱": "title", "學歷": "education", "所屬區縣": "district"}
+
+
+@pytest.mark.parametrize("encoding", ["big5", "big5hkscs", "utf-8"])
+def test_a_roster_in_traditional_characters_is_read_as_its_simplified_twin(encoding):
+    plan = prepare_import(csv_bytes(TRADITIONAL_ROSTER, encoding), "名單.csv")
+    assert [(c.label, c.field) for c in plan.sheets[0].columns] == [
+        ("序號", "ignore"), ("姓名", "name"), ("性別", "gender"), ("身份證號", "id_number"), ("手機號碼", "phone"),
+        ("單位", "organization"), ("職務", "position"), ("統戰類別", "category"), ("黨派", "party"), ("標籤", "tags")]
+    assert [(r.problems, r.warnings) for r in plan.rows] == [(None, None)] * 3
+    assert [(r.values[F["category"]], r.values[F["party"]]) for r in plan.rows] == [
+        ("non_party", None), ("taiwan", "jiusan"), ("intellectual", "zhigong")]
+    assert [r.values[F["position"]] for r in plan.rows] == ["會長", "經理", "理事"]  # values are kept as written
+
+
+@pytest.mark.parametrize("label, field", TAIWAN_HEADERS.items())
+def test_taiwan_and_hong_kong_header_words(label, field):
+    from loaders.plan import match_label
+    from loaders.reference import load_reference
+
+    assert match_label(label, load_reference()) == field
 
 
 @pytest.mark.parametrize("data, named", [

@@ -15,6 +15,9 @@ from store.filters import PersonFilter
 from store.schema import audit_log, change, change_set, invitation, participation
 from store.scope import Scope
 
+# Reads the project's clock: tests/test_calendar.py runs it again at every day of conftest.DATES.
+pytestmark = pytest.mark.calendar
+
 WEST, UPTOWN = "330106", "330102"
 STAFF = "wang"
 QUESTIONS = [

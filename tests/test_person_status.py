@@ -12,6 +12,9 @@ from store.filters import PersonFilter
 from store.queries import cockpit, common, explorer, health, lifecycle
 from store.scope import EVERYTHING, Scope
 
+# Reads the project's clock: tests/test_calendar.py runs it again at every day of conftest.DATES.
+pytestmark = pytest.mark.calendar
+
 WEST = "330106"
 
 

@@ -41,6 +41,7 @@ def test_a_link_opens_for_its_person_only(engine):
     assert "甲" not in token_a and "5678" not in token_a and str(13812345678) not in token_a
 
 
+@pytest.mark.calendar
 def test_forged_expired_revoked_reissued_and_other_purpose_links_are_refused(engine, monkeypatch):
     pid = add(engine)
     first = link(engine, pid, days=3)
@@ -72,7 +73,8 @@ def test_forged_expired_revoked_reissued_and_other_purpose_links_are_refused(eng
     assert refused.value.reason == "revoked"
     # Expired: a fresh link, read four days later.
     third = link(engine, pid, days=3)
-    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 12, 5) + dt.timedelta(days=4))
+    later = clock.today() + dt.timedelta(days=4)
+    monkeypatch.setattr(clock, "today", lambda: later)
     with pytest.raises(tokens.TokenRefused) as refused:
         reps.open_link(engine, third)
     assert refused.value.reason == "expired"
@@ -279,12 +281,14 @@ def test_a_record_with_a_photo_is_stripped_and_pending_until_accepted(engine):
     assert (mine[other]["status"], mine[other]["reason"], mine[other]["has_photo"]) == ("rejected", "请补充证明", False)
 
 
+@pytest.mark.calendar
 def test_non_images_and_bad_dates_are_refused(engine):
     pid = add(engine)
+    past, tomorrow = clock.today() - dt.timedelta(days=30), clock.today() + dt.timedelta(days=1)
     with pytest.raises(ch.WriteRefused, match="JPEG"):
-        reps.add_record(engine, pid, "honour", "2026-11-01", "x", b"<svg onload=alert(1)></svg>")
+        reps.add_record(engine, pid, "honour", past.isoformat(), "x", b"<svg onload=alert(1)></svg>")
     with pytest.raises(ch.WriteRefused):
-        reps.add_record(engine, pid, "honour", "2027-01-01", "x")
+        reps.add_record(engine, pid, "honour", tomorrow.isoformat(), "x")  # a record of a day still to come
     with pytest.raises(ch.WriteRefused):
         reps.add_record(engine, pid, "honour", "soon", "x")
     with pytest.raises(ch.WriteRefused, match="large"):

@@ -26,6 +26,9 @@ from store.scope import EVERYTHING, Scope
 from tests.disclosure import Sheet
 from tests.test_cockpit_page import walk
 
+# Reads the project's clock: tests/test_calendar.py runs it again at every day of conftest.DATES.
+pytestmark = pytest.mark.calendar
+
 THRESHOLD = 5
 
 

@@ -40,6 +40,24 @@ def test_every_table_shows_a_dash_for_a_missing_cell(open_page, demo_url, name, 
     assert [d.proto.placeholder for d in at.dataframe] == ["—"] * len(at.dataframe)
 
 
+def test_every_grid_in_the_code_has_the_placeholder():
+    """Every st.dataframe and st.data_editor of the pages (and of the helpers they call) shows a dash
+    for a missing cell: it goes through ui.tables.table or names the placeholder itself (the import
+    page's rejected rows once printed "None" in their column cell, the people page's posts in an
+    open term's end)."""
+    files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").rglob("*.py")]
+    bare = []
+    for f in files:
+        if f.relative_to(ROOT).as_posix() == "ui/tables.py":
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("dataframe", "data_editor")
+                    and "placeholder" not in {k.arg for k in node.keywords}):
+                bare.append(f"{f.relative_to(ROOT)}:{node.lineno}")
+    assert not bare, "use ui.tables.table or placeholder=MISSING:\n" + "\n".join(bare)
+
+
 def test_the_explorer_list_has_gaps_to_show(demo_url):
     """The demo has persons without an education or a position: the list does meet missing cells."""
     engine = create_store_engine(demo_url)

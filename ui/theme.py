@@ -13,6 +13,7 @@ import html
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -379,12 +380,19 @@ export default function(component) {
   // the old names every other second.
   const state = el.brainClock || (el.brainClock = {});
   state.days = (data && data.weekdays) || [];
+  // A pinned day (the project's clock, store/clock.py): its date and weekday, the browser's time of day.
+  state.pinned = (data && data.day) || null;
   const two = (n) => String(n).padStart(2, '0');
   const tick = () => {
     const d = new Date();
-    const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+    let date = d;
+    if (state.pinned) {
+      const [y, m, dd] = state.pinned.split('-').map(Number);
+      date = new Date(y, m - 1, dd);
+    }
+    const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
     const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-    el.innerHTML = `<span class="wd">${day} ${state.days[d.getDay()] || ''}</span>${time}`;
+    el.innerHTML = `<span class="wd">${day} ${state.days[date.getDay()] || ''}</span>${time}`;
   };
   tick();
   if (!state.timer) state.timer = setInterval(tick, 1000);
@@ -397,9 +405,11 @@ _clock = st.components.v2.component(
 )
 
 
-def title_bar(title: str, subtitle: str, left_lines: list[str], weekdays: list[str], lang: str = "zh") -> None:
+def title_bar(title: str, subtitle: str, left_lines: list[str], weekdays: list[str], lang: str = "zh",
+              day: date | None = None) -> None:
     """The title bar: notes on the left, the title in the middle, a live clock (browser time) on the
-    right, in one CSS grid (their cells cannot overlap); a narrow page puts the title above the rest."""
+    right, in one CSS grid (their cells cannot overlap); a narrow page puts the title above the rest.
+    `day`: the project's pinned day (store.clock.pinned()), which the clock shows as its date."""
     left = "<br>".join(html.escape(line) for line in left_lines)
     with st.container(key="cockpit_titlebar_box"):
         st.html(
@@ -407,7 +417,7 @@ def title_bar(title: str, subtitle: str, left_lines: list[str], weekdays: list[s
             f'<div class="t-center"><h1>{html.escape(title)}</h1><div class="sub">{html.escape(subtitle)}</div></div>'
             f"</div>"
         )
-        _clock(data={"weekdays": weekdays}, key="cockpit_clock")
+        _clock(data={"weekdays": weekdays, "day": day.isoformat() if day else None}, key="cockpit_clock")
 
 
 def kpi_row(cards: list[Card]) -> None:
