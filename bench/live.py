@@ -228,10 +228,11 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--wait", type=float, default=2.0, help="analytic_wait_seconds")
     parser.add_argument("--lag", type=float, default=10.0, help="analytic_lag_seconds (0: only a current copy)")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--pg", help="PostgreSQL URL (a schema per size is made in it)")
     args = parser.parse_args(argv)
     os.environ.setdefault("BRAIN_ANALYTIC_IDLE_SECONDS", "120")
-    targets = [("SQLite", sqlite_url(args.persons, args.seed))]
+    targets = [] if args.no_sqlite else [("SQLite", sqlite_url(args.persons, args.seed))]
     if args.pg:
         targets.append(("PostgreSQL", postgres_url(args.pg, args.persons, args.seed)))
     rows = []
