@@ -129,12 +129,16 @@ class Writer(threading.Thread):
                     self.errors += 1
                     print(f"  write failed: {str(exc).splitlines()[0]}", file=sys.stderr)
             time.sleep(max(0.0, tick - (time.monotonic() - started)))
-        from store.copy_delta import ask_full_refresh
+        self.activity = act
 
-        # The cached store is left as it was found (a deletion the marks cannot see: refresh).
+    def clean_up(self) -> None:
+        """Leave the cached store as it was found (a deletion the marks cannot see: a full build follows)."""
+        from store.copy_delta import ask_full_refresh
+        from store.schema import activity, participation
+
         with self.engine.begin() as conn:
-            conn.execute(participation.delete().where(participation.c.activity_id == act))
-            conn.execute(activity.delete().where(activity.c.id == act))
+            conn.execute(participation.delete().where(participation.c.activity_id == self.activity))
+            conn.execute(activity.delete().where(activity.c.id == self.activity))
             ask_full_refresh(conn)
 
 
@@ -199,6 +203,7 @@ def measure(url: str, label: str, minutes: float, wait: float, lag: float) -> di
     watch.join()
     cpu1 = proc_cpu_seconds(maintainer.pid) if maintainer.poll() is None else cpu0
     maintainer_peak = peak_mb(maintainer.pid) if maintainer.poll() is None else float("nan")
+    writer.clean_up()
 
     shown = [watch.appeared.get(analytic.versioned(router.path, v).name) for _, v in writer.commits]
     lags = []
