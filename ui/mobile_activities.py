@@ -152,7 +152,8 @@ class ActivityPages:
             done = await run_in_threadpool(act.sign_up, engine, aid, held.person, answers)
         except act.InvalidAnswers as invalid:
             return self._show(request, held, a, status=400, answers=answers, problems=invalid.problems,
-                              error=translate("m.act.problems", self.m.lang(request)))
+                              error=translate("m.act.problems", self.m.lang(request)) + "；".join(
+                                  invalid.problems.values()))
         except WriteRefused as refused:
             return await self._again(request, held, aid, str(refused), answers)
         return self.m._done(request, held, f"activity/{aid}", f"act_{done.status}")
