@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Engine, Integer, and_, bindparam, case, delete, func, insert, or_, select
 
 from store import clock, surveys, tokens
 from store.changes import ChangeSet, WriteRefused, encode_row, open_change_set
@@ -923,10 +923,12 @@ MINE_COLUMNS = ["id", "title", "kind", "state", "starts_at", "ends_at", "place",
 ONE_COLUMNS = MINE_COLUMNS + ["capacity", "needs_review", "questions", "answers", "places_taken"]
 
 
-def _visible_to(person_id: int, columns=lambda a, mine: ()):
-    """The activities one person may see, with their own participation (`mine`) and invitation (`invited`)
+def _visible_to(extra: bool = False):
+    """The activities one person (bound as `person_id`) may see, with their own participation and invitation
     joined: published ones open to all, inviting them or holding their live sign-up; cancelled ones they were
-    invited to or signed up for (with the reason); finished ones they took part in."""
+    invited to or signed up for (with the reason); finished ones they took part in. `extra`: also the capacity,
+    the places taken, review, the questions and their own answers."""
+    person_id = bindparam("person_id", type_=Integer)
     mine = participation.alias("mine")
     invited = invitation.alias("invited")
     earlier = participation.alias("earlier")
@@ -936,12 +938,15 @@ def _visible_to(person_id: int, columns=lambda a, mine: ()):
         or_(earlier.c.registered_at < mine.c.registered_at,
             and_(earlier.c.registered_at == mine.c.registered_at, earlier.c.person_id < mine.c.person_id)))
         .scalar_subquery())
-    stmt = (select(activity.c.id, activity.c.title, activity.c.kind, activity.c.state, activity.c.starts_at,
+    taken = (select(func.count()).select_from(participation).where(
+        participation.c.activity_id == activity.c.id, participation.c.status.in_(PLACED)).scalar_subquery())
+    more = (activity.c.capacity, activity.c.needs_review, activity.c.questions, mine.c.answers,
+            taken.label("places_taken")) if extra else ()
+    return (select(activity.c.id, activity.c.title, activity.c.kind, activity.c.state, activity.c.starts_at,
                    activity.c.ends_at, activity.c.place, activity.c.online_link, activity.c.signup_deadline,
                    activity.c.audience, activity.c.cancel_reason,
                    invited.c.person_id.is_not(None).label("invited"), mine.c.status, mine.c.reason, mine.c.notice,
-                   case((mine.c.status == "waitlisted", position)).label("waitlist_position"),
-                   *columns(activity, mine))
+                   case((mine.c.status == "waitlisted", position)).label("waitlist_position"), *more)
             .select_from(activity.outerjoin(mine, and_(mine.c.activity_id == activity.c.id,
                                                        mine.c.person_id == person_id))
                          .outerjoin(invited, and_(invited.c.activity_id == activity.c.id,
@@ -952,30 +957,33 @@ def _visible_to(person_id: int, columns=lambda a, mine: ()):
                 and_(activity.c.state == "cancelled",
                      or_(invited.c.person_id.is_not(None), mine.c.status.in_(LIVE))),
                 and_(activity.c.state == "finished", mine.c.status.in_(("checked_in", "absent"))))))
-    return stmt
+
+
+# Built once (the phone pages ask with every request; building them took longer than running them).
+_MINE = _visible_to().order_by(
+    case((activity.c.state == "published", 0), else_=1), case((activity.c.state == "published", activity.c.starts_at)),
+    activity.c.starts_at.desc(), activity.c.id).limit(bindparam("limit", type_=Integer))
+_ONE = _visible_to(extra=True).where(activity.c.id == bindparam("activity_id", type_=Integer))
+
+
+def my_activities(engine: Engine, person_id: int, *, limit: int = 50) -> list[dict]:
+    """What one person sees (`_visible_to`), with their own status, notice and place in the wait list:
+    the published ones first, soonest first, then the cancelled and finished ones, latest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(_MINE, {"person_id": int(person_id), "limit": int(limit)}).all()
+    return [dict(r._mapping, invited=bool(r.invited)) for r in rows]
 
 
 def activities_for(engine: Engine, person_id: int, *, limit: int = 50) -> pd.DataFrame:
-    """What one person sees (`_visible_to`), with their own status, notice and place in the wait list:
-    the published ones first, soonest first, then the cancelled and finished ones, latest first."""
-    later = case((activity.c.state == "published", 0), else_=1)
-    stmt = _visible_to(person_id).order_by(
-        later, case((activity.c.state == "published", activity.c.starts_at)), activity.c.starts_at.desc(),
-        activity.c.id).limit(limit)
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return pd.DataFrame([dict(r._mapping, invited=bool(r.invited)) for r in rows], columns=MINE_COLUMNS)
+    """my_activities as a frame."""
+    return pd.DataFrame(my_activities(engine, person_id, limit=limit), columns=MINE_COLUMNS)
 
 
 def activity_for(engine: Engine, activity_id: int, person_id: int) -> dict | None:
-    """One activity as `person_id` sees it (None when they may not see it): what activities_for gives, and
+    """One activity as `person_id` sees it (None when they may not see it): what my_activities gives, and
     the capacity, the places taken, whether sign-ups wait for review, the questions and their own answers."""
-    taken = (select(func.count()).select_from(participation).where(
-        participation.c.activity_id == activity.c.id, participation.c.status.in_(PLACED)).scalar_subquery())
-    stmt = _visible_to(person_id, lambda a, m: (a.c.capacity, a.c.needs_review, a.c.questions, m.c.answers,
-                                                taken.label("places_taken"))).where(activity.c.id == int(activity_id))
     with engine.connect() as conn:
-        row = conn.execute(stmt).first()
+        row = conn.execute(_ONE, {"person_id": int(person_id), "activity_id": int(activity_id)}).first()
     if row is None:
         return None
     found = dict(row._mapping, invited=bool(row.invited))

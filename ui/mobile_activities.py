@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pandas as pd
 from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -38,11 +37,6 @@ from ui.mobile import ENV, HOME_SECTIONS, LIST_ITEMS, Mobile, chosen_option
 REASON_LENGTH = 200
 OPEN_AGAIN = (None, "declined", "withdrawn")  # no sign-up standing: the form is offered
 WITHDRAWABLE = ("registered", "approved", "waitlisted")
-
-
-def _clean(row: Mapping) -> dict:
-    """A row of a frame as plain values (pandas' NaN and NaT as None)."""
-    return {k: None if pd.api.types.is_scalar(v) and pd.isna(v) else v for k, v in row.items()}
 
 
 def standing(a: Mapping, lang: str) -> tuple[str, str]:
@@ -72,11 +66,9 @@ def when_text(a: Mapping) -> str:
 
 def home_section(engine: Engine, person_id: int, lang: str) -> Markup:
     """The home page's list of the person's activities."""
-    items = []
-    for row in act.activities_for(engine, person_id, limit=LIST_ITEMS).to_dict("records"):
-        a = _clean(row)
+    items = act.my_activities(engine, person_id, limit=LIST_ITEMS)
+    for a in items:
         a["css"], a["words"] = standing(a, lang)
-        items.append(a)
     html = ENV.get_template("m/_activities.html").render(t=lambda key, **kw: translate(key, lang, **kw),
                                                          items=items, when=when_text)
     return Markup(html)
