@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 
 from locust import HttpUser, constant_throughput, task
@@ -16,15 +17,16 @@ from locust import HttpUser, constant_throughput, task
 FIXTURE = json.loads(open(os.environ["DOOR_LOAD_FIXTURE"], encoding="utf-8").read())
 SIGN_UPS = list(FIXTURE["people"])
 PASSES = list(FIXTURE["passes"])
-# Requests per second for one user: the benchmark's rate spread over its users.
-SIGN_UP_RATE = float(os.environ.get("DOOR_LOAD_SIGN_UP_RATE", "0.4"))
-CHECK_IN_RATE = float(os.environ.get("DOOR_LOAD_CHECK_IN_RATE", "0.15"))
+PHONES = list(FIXTURE.get("phones", []))
+# Sign-ups or check-ins a second for one user: the benchmark's rate spread over its users.
+RATE = float(os.environ.get("DOOR_LOAD_RATE", "0.4"))
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 class SignUpUser(HttpUser):
     """A phone that scanned the poster: the form, then the sign-up."""
 
-    wait_time = constant_throughput(SIGN_UP_RATE)
+    wait_time = constant_throughput(RATE)
 
     @task
     def sign_up(self) -> None:
@@ -41,7 +43,7 @@ class SignUpUser(HttpUser):
 class CheckInUser(HttpUser):
     """A steward's phone at the door: one scanned pass, one POST with its nonce."""
 
-    wait_time = constant_throughput(CHECK_IN_RATE)
+    wait_time = constant_throughput(RATE)
 
     def on_start(self) -> None:
         self.client.cookies.set("brain_session", FIXTURE["cookie"])
@@ -55,4 +57,44 @@ class CheckInUser(HttpUser):
         with self.client.post(path, data={"scan": token, "nonce": secrets.token_urlsafe(12)}, name="check-in",
                               headers={"Origin": self.host}, catch_response=True) as response:
             if response.status_code != 200 or 'class="ok"' not in response.text:
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+
+
+class PhoneSignUpUser(HttpUser):
+    """A representative's phone (/m/): the personal link, the last four digits, the home page, the
+    activity's page, the sign-up. Each link is used once, with a fresh session."""
+
+    wait_time = constant_throughput(RATE)
+
+    def _form(self, path: str, name: str) -> str | None:
+        with self.client.get(path, name=name, catch_response=True) as response:
+            found = CSRF.search(response.text) if response.status_code == 200 else None
+            if found is None:
+                response.failure(f"{response.status_code}: no form")
+                return None
+            return found.group(1)
+
+    @task
+    def sign_up(self) -> None:
+        if not PHONES:
+            return
+        token, digits = PHONES.pop()
+        self.client.cookies.clear()
+        csrf = self._form(f"/m/{token}", "phone: link")
+        if csrf is None:
+            return
+        with self.client.post(f"/m/{token}", data={"csrf": csrf, "digits": digits}, name="phone: confirm",
+                              allow_redirects=False, catch_response=True) as response:
+            if response.status_code != 303:
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+                return
+        if self._form("/m/home", "phone: home") is None:
+            return
+        path = f"/m/activity/{FIXTURE['phone_activity']}"
+        csrf = self._form(path, "phone: activity")
+        if csrf is None:
+            return
+        with self.client.post(path, data={"csrf": csrf, "a_meal": "1"}, name="phone sign-up",
+                              allow_redirects=False, catch_response=True) as response:
+            if response.status_code != 303 or "done=act_" not in response.headers.get("location", ""):
                 response.failure(f"{response.status_code}: {response.text[:200]}")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from store import activities as act
 from store import clock
+from store import surveys as sv
 from store.changes import WriteRefused
 from store.queries.explorer import filter_options, headcount
 from store.schema import ACTIVITY_AUDIENCES, ACTIVITY_KINDS
@@ -242,6 +243,27 @@ with tabs[3]:
     st.caption(t("desk.waitlist_caption"))
     sign_up_table(("waitlisted",), f"desk_waitlist_{aid}")
 
+def feedback_section() -> None:
+    """A finished activity: a survey to those who checked in, answered on their phones (/m/)."""
+    st.subheader(t("desk.feedback"))
+    arrived = counts.get("checked_in", 0)
+    if not arrived:
+        st.caption(t("desk.feedback_nobody"))
+        return
+    st.caption(t("desk.feedback_how", n=arrived))
+    # Not cached: writing a survey moves no data version.
+    listed = sv.surveys(engine)
+    choices = {NEW: t("desk.feedback_new"),
+               **{int(r.id): r.title for r in listed.itertuples() if r.status in ("draft", "open")}}
+    pick = st.selectbox(t("desk.feedback_pick"), list(choices), format_func=choices.get, key="desk_feedback_pick")
+    if st.button(t("desk.feedback_send", n=arrived), key="desk_feedback_send"):
+        try:
+            _, sent = act.send_feedback(engine, aid, actor=viewer.name, scope=scope, survey_id=pick or None)
+            done(t("desk.feedback_sent", n=sent))
+        except WriteRefused as exc:
+            refused(exc)
+
+
 # ---------------------------------------------------------------- door and state
 with tabs[4]:
     st.markdown(t("desk.state", state=act.STATE_NAMES[plan["state"]]))
@@ -276,3 +298,5 @@ with tabs[4]:
             done(t("desk.done"))
     except WriteRefused as exc:
         refused(exc)
+    if plan["state"] == "finished":
+        feedback_section()

@@ -31,9 +31,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Engine, Integer, and_, bindparam, case, delete, func, insert, or_, select
 
-from store import clock, tokens
+from store import clock, surveys, tokens
 from store.changes import ChangeSet, WriteRefused, encode_row, open_change_set
 from store.engine import writing
 from store.filters import PersonFilter
@@ -56,6 +56,12 @@ PLACED = ("approved", "checked_in")  # the statuses that hold a place
 LIVE = ("registered", "approved", "waitlisted", "checked_in")  # a sign-up still standing
 QUESTION_KINDS = ("choice", "text", "number")
 MAX_TEXT_ANSWER = 500
+# A sign-up form stays under 60 KB on a phone: so many questions and choices, and characters in all.
+MAX_QUESTIONS = 20
+MAX_OPTIONS = 10
+LABEL_LENGTH = 200
+OPTION_LENGTH = 60
+QUESTION_TEXT_BUDGET = 6000
 SUBJECT_SHIFT = 32
 
 
@@ -130,6 +136,23 @@ def parse_questions(raw: Sequence[Mapping] | None) -> tuple[Question, ...]:
     if problems:
         raise InvalidPlan(problems)
     return tuple(out)
+
+
+def question_problems(questions: Sequence[Question]) -> list[str]:
+    """What makes a set of questions too large for a phone's sign-up form (checked when saved, not when read)."""
+    out = []
+    if len(questions) > MAX_QUESTIONS:
+        out.append(f"报名问题最多 {MAX_QUESTIONS} 道 · at most {MAX_QUESTIONS} questions")
+    for i, q in enumerate(questions, start=1):
+        if len(q.label) > LABEL_LENGTH:
+            out.append(f"第 {i} 题题目最多 {LABEL_LENGTH} 字 · question {i}: at most {LABEL_LENGTH} characters")
+        if len(q.options) > MAX_OPTIONS or any(len(o) > OPTION_LENGTH for o in q.options):
+            out.append(f"第 {i} 题最多 {MAX_OPTIONS} 个选项、每个最多 {OPTION_LENGTH} 字 · question {i}: at most "
+                       f"{MAX_OPTIONS} options of {OPTION_LENGTH} characters")
+    if sum(len(q.label) + sum(map(len, q.options)) for q in questions) > QUESTION_TEXT_BUDGET:
+        out.append(f"题目和选项合计最多 {QUESTION_TEXT_BUDGET} 字 · questions and options hold at most "
+                   f"{QUESTION_TEXT_BUDGET} characters")
+    return out
 
 
 def questions_json(questions: Sequence[Question]) -> str | None:
@@ -224,6 +247,12 @@ class Plan:
             out.append("线上链接应以 https:// 开头 · the online link starts with https://")
         if self.street and not self.district_code:
             out.append("街道级活动也要填写所属区县 · a street's activity names its district too")
+        for name, words in (("title", "活动名称"), ("organizer", "主办单位"), ("street", "街道"), ("place", "地点"),
+                            ("online_link", "线上链接")):
+            limit = activity.c[name].type.length
+            if len((getattr(self, name) or "").strip()) > limit:
+                out.append(f"{words}最多 {limit} 字 · the {name.replace('_', ' ')} is at most {limit} characters")
+        out += question_problems(self.questions)
         if not scope.is_everything and not scope.allows_street(self.district_code, self.street):
             out.append("主办单位不在您的管辖范围内 · the organizing unit is outside your scope")
         return out
@@ -291,6 +320,8 @@ def set_questions(engine: Engine, activity_id: int, questions: Sequence[Question
                   scope: Scope = EVERYTHING) -> None:
     """Replace an activity's sign-up questions (checked again as a whole); answers already given stay."""
     questions = parse_questions([asdict(q) for q in questions])
+    if problems := question_problems(questions):
+        raise InvalidPlan(problems)
     with writing(engine) as conn:
         act = _staff_activity(conn, activity_id, scope, lock=True)
         if act.state in ("finished", "cancelled"):
@@ -325,6 +356,33 @@ def finish_activity(engine: Engine, activity_id: int, *, actor: str, scope: Scop
             cs.update("participation", (activity_id, pid), {"status": "absent"})
         cs.close(action="activity.finish", detail={"activity": activity_id, "absent": len(absent)})
     return len(absent)
+
+
+# The questions of the feedback survey staff send in one click (store/surveys.py's kinds).
+FEEDBACK_QUESTIONS = (
+    surveys.Question("rating", "您对本次活动的总体评价"),
+    surveys.Question("single", "活动内容对您的工作是否有帮助", ("很有帮助", "有一些帮助", "帮助不大")),
+    surveys.Question("text", "您的意见和建议"),
+)
+
+
+def send_feedback(engine: Engine, activity_id: int, *, actor: str, scope: Scope = EVERYTHING,
+                  survey_id: int | None = None) -> tuple[int, int]:
+    """Send a survey to the persons (in scope) checked in at a finished activity: the survey named, or a new
+    one of FEEDBACK_QUESTIONS titled after the activity. Returns (the survey, how many it went to now)."""
+    with engine.connect() as conn:
+        act = _staff_activity(conn, activity_id, scope)
+        arrived = conn.execute(select(participation.c.person_id).where(
+            participation.c.activity_id == activity_id, participation.c.status == "checked_in")).scalars().all()
+    if act.state != "finished":
+        raise ActivityRefused("活动结束后才能发送反馈问卷 · a feedback survey goes out once the activity has finished")
+    if not arrived:
+        raise ActivityRefused("此活动没有已签到的人员 · nobody checked in at this activity")
+    if survey_id is None:
+        survey_id = surveys.create_survey(
+            engine, f"活动反馈：{act.title}"[:200], list(FEEDBACK_QUESTIONS), actor=actor,
+            intro=f"感谢您参加「{act.title}」（{act.starts_at:%Y-%m-%d}）。请用一分钟告诉我们您的感受。")
+    return survey_id, surveys.send_survey(engine, survey_id, arrived, actor=actor, scope=scope)
 
 
 def _set_state(engine, activity_id, state, allowed_from, actor, scope, **extra) -> None:
@@ -403,10 +461,13 @@ def may_sign_up(conn, act, person_id: int | None, now: dt.datetime) -> None:
                               + (f"（已取消：{act.cancel_reason}）" if act.state == "cancelled" else ""))
     if act.signup_deadline is not None and now > act.signup_deadline:
         raise ActivityRefused("报名已截止 · sign-ups have closed")
-    if act.audience == "invited" and person_id is None:
-        raise ActivityRefused("此活动仅限受邀人员参加 · this activity is by invitation only")
-    if act.audience == "invited" and conn.execute(select(invitation.c.person_id).where(
-            invitation.c.activity_id == act.id, invitation.c.person_id == person_id)).first() is None:
+    _must_be_invited(conn, act, person_id)
+
+
+def _must_be_invited(conn, act, person_id: int | None) -> None:
+    """An invited activity takes answers only from the persons it invites."""
+    if act.audience == "invited" and (person_id is None or conn.execute(select(invitation.c.person_id).where(
+            invitation.c.activity_id == act.id, invitation.c.person_id == person_id)).first() is None):
         raise ActivityRefused("此活动仅限受邀人员参加 · this activity is by invitation only")
 
 
@@ -460,6 +521,8 @@ def decline(engine: Engine, activity_id: int, person_id: int, reason: str | None
         if act.state != "published":
             raise ActivityRefused(_state_message(act.state))
         current = _participation(conn, activity_id, person_id)
+        if current is None:
+            _must_be_invited(conn, act, person_id)
         if current is not None and current.status in LIVE:
             raise ActivityRefused("您已报名，如不能参加请选择「退出报名」 · you signed up: withdraw instead")
         cs = open_change_set(conn, source, actor or f"person:{person_id}", f"婉拒 · decline {activity_id}")
@@ -472,6 +535,9 @@ def decline(engine: Engine, activity_id: int, person_id: int, reason: str | None
         cs.close(action="activity.decline", detail={"activity": activity_id})
 
 
+NOTHING_TO_WITHDRAW = "没有可以退出的报名 · there is no sign-up to withdraw"
+
+
 def withdraw(engine: Engine, activity_id: int, person_id: int, reason: str | None = None, *, source: str = "self",
              actor: str | None = None) -> list[int]:
     """The person gives up their sign-up; their pass stops working; a freed place goes to the wait list.
@@ -481,7 +547,7 @@ def withdraw(engine: Engine, activity_id: int, person_id: int, reason: str | Non
         current = _participation(conn, activity_id, person_id)
         if act.state != "published" or current is None or current.status not in ("registered", "approved",
                                                                                     "waitlisted"):
-            raise ActivityRefused("没有可以退出的报名 · there is no sign-up to withdraw")
+            raise ActivityRefused(NOTHING_TO_WITHDRAW)
         cs = open_change_set(conn, source, actor or f"person:{person_id}", f"退出报名 · withdraw from {activity_id}")
         cs.update("participation", (activity_id, person_id), dict(
             status="withdrawn", reason=(reason or "").strip() or None, pass_version=current.pass_version + 1,
@@ -570,6 +636,9 @@ def mark_told(engine: Engine, activity_id: int, person_id: int, *, source: str =
               actor: str | None = None) -> None:
     """The person has seen their notice (e.g. promoted from the wait list): clear it."""
     with writing(engine) as conn:
+        row = _participation(conn, activity_id, person_id)
+        if row is None or row.notice is None:
+            return
         cs = open_change_set(conn, source, actor or f"person:{person_id}", "通知已送达 · notice seen")
         cs.update("participation", (activity_id, person_id), {"notice": None})
         cs.close(action="activity.notice_seen", detail={"activity": activity_id})
@@ -850,33 +919,77 @@ def find_at_door(engine: Engine, activity_id: int, text: str, *, limit: int = 20
 # ---------------------------------------------------------------- the representative's view (the /m/ pages call these)
 
 MINE_COLUMNS = ["id", "title", "kind", "state", "starts_at", "ends_at", "place", "online_link", "signup_deadline",
-                "audience", "cancel_reason", "invited", "status", "reason", "notice"]
+                "audience", "cancel_reason", "invited", "status", "reason", "notice", "waitlist_position"]
+ONE_COLUMNS = MINE_COLUMNS + ["capacity", "needs_review", "questions", "answers", "places_taken"]
 
 
-def activities_for(engine: Engine, person_id: int, *, limit: int = 50) -> pd.DataFrame:
-    """What one person sees: published activities open to all or inviting them, and any activity they are
-    invited to or signed up for that was cancelled (with its reason) — with their own status and notice.
-    Soonest first; finished ones only when they took part."""
+def _visible_to(extra: bool = False):
+    """The activities one person (bound as `person_id`) may see, with their own participation and invitation
+    joined: published ones open to all, inviting them or holding their live sign-up; cancelled ones they were
+    invited to or signed up for (with the reason); finished ones they took part in. `extra`: also the capacity,
+    the places taken, review, the questions and their own answers."""
+    person_id = bindparam("person_id", type_=Integer)
     mine = participation.alias("mine")
     invited = invitation.alias("invited")
-    stmt = (select(activity.c.id, activity.c.title, activity.c.kind, activity.c.state, activity.c.starts_at,
+    earlier = participation.alias("earlier")
+    # Their place in the wait list: those waiting who signed up before them, plus one (the key breaks ties).
+    position = (select(func.count() + 1).select_from(earlier).where(
+        earlier.c.activity_id == mine.c.activity_id, earlier.c.status == "waitlisted",
+        or_(earlier.c.registered_at < mine.c.registered_at,
+            and_(earlier.c.registered_at == mine.c.registered_at, earlier.c.person_id < mine.c.person_id)))
+        .scalar_subquery())
+    taken = (select(func.count()).select_from(participation).where(
+        participation.c.activity_id == activity.c.id, participation.c.status.in_(PLACED)).scalar_subquery())
+    more = (activity.c.capacity, activity.c.needs_review, activity.c.questions, mine.c.answers,
+            taken.label("places_taken")) if extra else ()
+    return (select(activity.c.id, activity.c.title, activity.c.kind, activity.c.state, activity.c.starts_at,
                    activity.c.ends_at, activity.c.place, activity.c.online_link, activity.c.signup_deadline,
                    activity.c.audience, activity.c.cancel_reason,
-                   invited.c.person_id.is_not(None).label("invited"), mine.c.status, mine.c.reason, mine.c.notice)
+                   invited.c.person_id.is_not(None).label("invited"), mine.c.status, mine.c.reason, mine.c.notice,
+                   case((mine.c.status == "waitlisted", position)).label("waitlist_position"), *more)
             .select_from(activity.outerjoin(mine, and_(mine.c.activity_id == activity.c.id,
                                                        mine.c.person_id == person_id))
                          .outerjoin(invited, and_(invited.c.activity_id == activity.c.id,
                                                   invited.c.person_id == person_id)))
             .where(or_(
                 and_(activity.c.state == "published",
-                     or_(activity.c.audience == "open", invited.c.person_id.is_not(None))),
+                     or_(activity.c.audience == "open", invited.c.person_id.is_not(None), mine.c.status.in_(LIVE))),
                 and_(activity.c.state == "cancelled",
                      or_(invited.c.person_id.is_not(None), mine.c.status.in_(LIVE))),
-                and_(activity.c.state == "finished", mine.c.status.in_(("checked_in", "absent")))))
-            .order_by(activity.c.starts_at, activity.c.id).limit(limit))
+                and_(activity.c.state == "finished", mine.c.status.in_(("checked_in", "absent"))))))
+
+
+# Built once (the phone pages ask with every request; building them took longer than running them).
+_MINE = _visible_to().order_by(
+    case((activity.c.state == "published", 0), else_=1), case((activity.c.state == "published", activity.c.starts_at)),
+    activity.c.starts_at.desc(), activity.c.id).limit(bindparam("limit", type_=Integer))
+_ONE = _visible_to(extra=True).where(activity.c.id == bindparam("activity_id", type_=Integer))
+
+
+def my_activities(engine: Engine, person_id: int, *, limit: int = 50) -> list[dict]:
+    """What one person sees (`_visible_to`), with their own status, notice and place in the wait list:
+    the published ones first, soonest first, then the cancelled and finished ones, latest first."""
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return pd.DataFrame([dict(r._mapping, invited=bool(r.invited)) for r in rows], columns=MINE_COLUMNS)
+        rows = conn.execute(_MINE, {"person_id": int(person_id), "limit": int(limit)}).all()
+    return [dict(r._mapping, invited=bool(r.invited)) for r in rows]
+
+
+def activities_for(engine: Engine, person_id: int, *, limit: int = 50) -> pd.DataFrame:
+    """my_activities as a frame."""
+    return pd.DataFrame(my_activities(engine, person_id, limit=limit), columns=MINE_COLUMNS)
+
+
+def activity_for(engine: Engine, activity_id: int, person_id: int) -> dict | None:
+    """One activity as `person_id` sees it (None when they may not see it): what my_activities gives, and
+    the capacity, the places taken, whether sign-ups wait for review, the questions and their own answers."""
+    with engine.connect() as conn:
+        row = conn.execute(_ONE, {"person_id": int(person_id), "activity_id": int(activity_id)}).first()
+    if row is None:
+        return None
+    found = dict(row._mapping, invited=bool(row.invited))
+    found["questions"] = load_questions(found["questions"])
+    found["answers"] = json.loads(found["answers"]) if found["answers"] else {}
+    return found
 
 
 def questions_of(engine: Engine, activity_id: int) -> tuple[Question, ...]:

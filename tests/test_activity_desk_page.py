@@ -127,3 +127,21 @@ def test_a_leader_on_the_hall_sees_small_counts_withheld(store, monkeypatch):
     at.run()
     assert not at.exception
     assert [m.value for m in at.metric] == ["<5", "<5", "—"]
+
+
+def test_a_finished_activity_sends_its_feedback_survey_from_the_desk(store, open_page):
+    from store import surveys as sv
+
+    url, engine = store
+    aid, ids = approved_participants(engine, 3)
+    for pid in ids[:2]:
+        act.check_in(engine, aid, pid, door=act.Door("s", "admin", Scope()), nonce=f"n{pid}")
+    act.finish_activity(engine, aid, actor=STAFF)
+    at = open_page(url, "activity_desk")
+    assert at.selectbox(key="desk_feedback_pick").value == 0  # a new standard feedback survey
+    button(at, "desk_feedback_send").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == [translate("desk.feedback_sent", "zh", n=2)]
+    (sid,) = sv.surveys(engine)["id"].tolist()
+    assert sv.response_rate(engine, sid, Scope()) == (2, 0)
+    assert [s["id"] for s in sv.open_for(engine, ids[1])] == [sid] and sv.open_for(engine, ids[2]) == []

@@ -29,13 +29,15 @@ def test_placeholders_agree_between_languages():
 def code_files():
     for folder in ("pages", "ui", "charts"):
         yield from (ROOT / folder).rglob("*.py")
+    yield from (ROOT / "ui" / "templates").rglob("*.html")
     yield ROOT / "app.py"
 
 
 @pytest.mark.parametrize("path", list(code_files()), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_used_key_exists(path):
     texts = all_texts()
-    missing = [k for k in KEY_USE.findall(path.read_text(encoding="utf-8")) if k not in texts]
+    # A key ending in a dot is a prefix a template completes ("m.done." ~ flag).
+    missing = [k for k in KEY_USE.findall(path.read_text(encoding="utf-8")) if k not in texts and not k.endswith(".")]
     assert not missing, f"{path.name} uses undefined text keys {missing}"
 
 

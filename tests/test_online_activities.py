@@ -278,3 +278,89 @@ def test_an_attendance_sheet_meets_statuses_recorded_online(stored, sheet, after
     from loaders.attendance import next_status
 
     assert next_status(stored, sheet) == after
+
+
+def test_one_activity_as_a_person_sees_it_and_the_order_of_their_list(engine):
+    me, other = people(engine, 2)
+    later = published(engine, title="下周座谈", audience="open", starts_at=day(9, 7), ends_at=day(12, 7))
+    sooner = published(engine, title="明天座谈", audience="open", needs_review=False, capacity=1,
+                       starts_at=day(9, 1), ends_at=day(12, 1))
+    act.sign_up(engine, sooner, other, {"meal": "否"})
+    act.sign_up(engine, sooner, me, {"meal": "否"})
+    gone = published(engine, title="取消的座谈", starts_at=day(9, 3), ends_at=day(12, 3))
+    act.invite(engine, gone, PersonFilter(keyword="代表0"), actor=STAFF)
+    act.cancel_activity(engine, gone, "场地", actor=STAFF)
+    theirs = published(engine, title="别人的座谈")
+    act.invite(engine, theirs, PersonFilter(keyword="代表1"), actor=STAFF)
+    draft = act.plan_activity(engine, a_plan(audience="open"), actor=STAFF)
+    mine = act.activities_for(engine, me)
+    assert mine["title"].tolist() == ["明天座谈", "下周座谈", "取消的座谈"]  # published soonest first, then the rest
+    assert mine.set_index("title").loc["明天座谈", "waitlist_position"] == 1
+    one = act.activity_for(engine, sooner, me)
+    assert (one["status"], one["capacity"], one["places_taken"], one["waitlist_position"]) == ("waitlisted", 1, 1, 1)
+    assert [q.id for q in one["questions"]] == ["meal", "diet", "guests"] and one["answers"] == {"meal": "否"}
+    assert act.activity_for(engine, later, me)["status"] is None
+    assert act.activity_for(engine, theirs, me) is None and act.activity_for(engine, draft, me) is None
+    assert act.activity_for(engine, theirs, other)["invited"]
+    # A sign-up that stands keeps its activity in sight even after the invitation is withdrawn (to withdraw it).
+    act.sign_up(engine, theirs, other, {"meal": "否"})
+    act.uninvite(engine, theirs, [other], actor=STAFF)
+    assert act.activity_for(engine, theirs, other)["status"] == "registered"
+
+
+def test_only_an_invitee_declines_and_a_notice_is_told_once(engine):
+    me, other = people(engine, 2)
+    aid = published(engine)
+    act.invite(engine, aid, PersonFilter(keyword="代表0"), actor=STAFF)
+    with pytest.raises(act.ActivityRefused, match="invitation only"):
+        act.decline(engine, aid, other)
+    act.decline(engine, aid, me, "外地")
+    assert statuses(engine, aid) == {me: "declined"}
+    with engine.connect() as conn:
+        before = conn.execute(select(change_set.c.id)).all()
+    act.mark_told(engine, aid, me)  # nothing to tell: no change set
+    with engine.connect() as conn:
+        assert conn.execute(select(change_set.c.id)).all() == before
+
+
+def test_questions_and_texts_are_bounded_when_saved(engine):
+    many = [{"id": f"q{n}", "kind": "text", "label": f"问题{n}"} for n in range(act.MAX_QUESTIONS + 1)]
+    with pytest.raises(act.InvalidPlan, match=f"at most {act.MAX_QUESTIONS} questions"):
+        act.plan_activity(engine, a_plan(questions=act.parse_questions(many)), actor=STAFF)
+    wide = [{"id": "q1", "kind": "choice", "label": "选", "options": [f"{k}" + "项" * 70 for k in range(3)]}]
+    aid = act.plan_activity(engine, a_plan(), actor=STAFF)
+    with pytest.raises(act.InvalidPlan, match="options of"):
+        act.set_questions(engine, aid, act.parse_questions(wide), actor=STAFF)
+    with pytest.raises(act.InvalidPlan, match="title is at most 200"):
+        act.plan_activity(engine, a_plan(title="长" * 201), actor=STAFF)
+    # Stored questions beyond the bounds are still read (another system may have written them).
+    assert len(act.load_questions(act.questions_json(act.parse_questions(many)))) == act.MAX_QUESTIONS + 1
+
+
+def test_a_feedback_survey_goes_to_those_checked_in(engine):
+    from store import surveys as sv
+
+    ids = people(engine, 4)
+    aid = published(engine, audience="open", needs_review=False, capacity=None)
+    for pid in ids:
+        act.sign_up(engine, aid, pid, {"meal": "否"})
+    door = act.Door("s", "admin", Scope())
+    for pid in ids[:2]:
+        act.check_in(engine, aid, pid, door=door, nonce=f"n{pid}")
+    with pytest.raises(act.ActivityRefused, match="once the activity has finished"):
+        act.send_feedback(engine, aid, actor=STAFF)
+    act.finish_activity(engine, aid, actor=STAFF)
+    with pytest.raises(act.ActivityRefused, match="outside your scope"):
+        act.send_feedback(engine, aid, actor="li", scope=Scope(districts=(UPTOWN,)))
+    sid, sent = act.send_feedback(engine, aid, actor=STAFF)
+    assert sent == 2 and sv.response_rate(engine, sid, Scope()) == (2, 0)
+    assert [s["id"] for s in sv.open_for(engine, ids[0])] == [sid] and sv.open_for(engine, ids[2]) == []
+    assert sv.surveys(engine).set_index("id").loc[sid, "title"] == "活动反馈：新春座谈会"
+    assert [q.kind for q in sv.questions_of(engine, sid)] == ["rating", "single", "text"]
+    assert act.send_feedback(engine, aid, actor=STAFF, survey_id=sid) == (sid, 0)  # sent once per person
+    other = sv.create_survey(engine, "自选问卷", [sv.Question("text", "意见")], actor=STAFF)
+    assert act.send_feedback(engine, aid, actor=STAFF, survey_id=other) == (other, 2)
+    nobody = published(engine, audience="open", needs_review=False)
+    act.finish_activity(engine, nobody, actor=STAFF)
+    with pytest.raises(act.ActivityRefused, match="nobody checked in"):
+        act.send_feedback(engine, nobody, actor=STAFF)

@@ -255,11 +255,12 @@ def _for_holder(request: Request, plan, activity_id, person_id, claim, engine) -
                   qr=qr_svg(str(request.url)) if refusal is None else "")
 
 
-def qr_svg(url: str, scale: int = 6) -> str:
-    """A QR code of `url` as inline SVG, made here (no image service, no script)."""
+def qr_svg(url: str, scale: int = 6, *, fluid: bool = False) -> str:
+    """A QR code of `url` as inline SVG, made here (no image service, no script); `fluid`: without a size of
+    its own (a viewBox only), so the page's CSS sizes it to the screen."""
     import segno
 
-    return segno.make(url, error="m").svg_inline(scale=scale)
+    return segno.make(url, error="m").svg_inline(scale=scale, omitsize=fluid)
 
 
 def when_text(plan: dict) -> str:

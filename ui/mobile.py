@@ -429,6 +429,8 @@ class Mobile:
         return self.refused(request, "m.open_your_link", 200)
 
     def routes(self) -> list[Route]:
+        from ui import mobile_activities  # the online activities: their pages and home section (issue 16)
+
         p = self.path
         # Fixed paths first: a token always has dots, so none of these is taken for one.
         return [
@@ -442,6 +444,7 @@ class Mobile:
             Route(p("photo/{record:row}"), self.photo, methods=["GET"]),
             Route(p("survey/{survey:row}"), self.survey, methods=["GET", "POST"]),
             Route(p("out"), self.sign_out, methods=["POST"]),
+            *mobile_activities.routes(self),
             Route(p("{token}"), self.link, methods=["GET", "POST"]),
         ]
 
