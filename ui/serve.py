@@ -13,6 +13,7 @@ also guards itself (ui.auth.guard_page); this closes the gap at the source.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +24,22 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "server.py"
 
 
+def trust_proxies() -> None:
+    """Uvicorn believes X-Forwarded-For and X-Forwarded-Proto from loopback unless told otherwise:
+    it is told the `trusted_proxies` setting instead (empty: nobody), the list ui/addresses.py reads."""
+    from store.settings import get_setting
+    from ui.addresses import parse_proxies
+
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(str(n) for n in parse_proxies(get_setting("trusted_proxies")))
+
+
 def main() -> int:
     PagesManager.uses_pages_directory = False
+    try:
+        trust_proxies()
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     port = _option("--server.port") or "8501"
     print(f"统战大脑 · United-Front Brain: http://localhost:{port}", flush=True)
     sys.argv = ["streamlit", "run", str(SERVER), *sys.argv[1:]]
