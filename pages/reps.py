@@ -188,38 +188,33 @@ def records_tab() -> None:
 
 # ---------------------------------------------------------------- links
 
-def offer_sheet(issued: list[reps.IssuedLink]) -> None:
-    if not issued:
-        st.warning(t("reps.links.nobody"))
-        return
-    st.session_state["reps_sheet"] = reps.link_sheet(issued, public_base())
-    st.success(t("reps.links.issued", n=len(issued)))
+def offer_links(ids: list[int], days: int) -> None:
+    """The links are issued, and zipped with their QR codes, when the one-time download link this
+    click makes is fetched (ui/downloads.py): they exist nowhere but in that one file."""
+    from ui.downloads import offer_links as offer
+
+    if offer(ids, days=days, base_url=public_base()):
+        st.success(t("reps.links.downloading", n=len(ids)))
 
 
 def links_tab() -> None:
     days = st.number_input(t("reps.links.days"), min_value=1, max_value=reps.MAX_DAYS, value=reps.DEFAULT_DAYS,
                            key="reps_days")
+    st.caption(t("reps.links.how"))
     one, many = st.columns(2)
     with one:
         pid = st.number_input(t("reps.links.person"), min_value=1, step=1, value=None, key="reps_one")
         if st.button(t("reps.links.issue_one"), key="reps_issue_one", disabled=pid is None):
-            try:
-                offer_sheet(reps.issue_links(engine, [int(pid)], days=int(days), actor=viewer.name, scope=scope))
-            except WriteRefused as exc:
-                refused(exc)
+            if reps.in_scope(engine, [int(pid)], scope):
+                offer_links([int(pid)], int(days))
+            else:
+                st.warning(t("reps.links.nobody"))
     with many:
         flt = read_filter()
         ids = reps.selected_ids(engine, scope, flt)
         st.caption(t("reps.links.selection", n=len(ids)) if not flt.is_empty() else t("reps.links.no_filter"))
         if st.button(t("reps.links.issue_many", n=len(ids)), key="reps_issue_many", disabled=flt.is_empty() or not ids):
-            try:
-                offer_sheet(reps.issue_links(engine, ids, days=int(days), actor=viewer.name, scope=scope))
-            except WriteRefused as exc:
-                refused(exc)
-    if st.session_state.get("reps_sheet"):
-        st.download_button(t("reps.links.download"), st.session_state["reps_sheet"], file_name="personal-links.zip",
-                           mime="application/zip", key="reps_download",
-                           on_click=lambda: st.session_state.pop("reps_sheet", None))
+            offer_links(ids, int(days))
     st.subheader(t("reps.links.locked"))
     locked = reps.links(engine, scope, locked_only=True)
     if locked.empty:
@@ -231,7 +226,7 @@ def links_tab() -> None:
             on_select="rerun", selection_mode="multi-row", key="reps_locked")
         chosen = [int(locked["person_id"].iloc[i]) for i in picked.selection.rows]
         if st.button(t("reps.links.reissue", n=len(chosen)), key="reps_reissue", disabled=not chosen):
-            offer_sheet(reps.issue_links(engine, chosen, days=int(days), actor=viewer.name, scope=scope))
+            offer_links(chosen, int(days))
     with st.form("reps_revoke"):
         target = st.number_input(t("reps.links.revoke_person"), min_value=1, step=1, value=None)
         if st.form_submit_button(t("reps.links.revoke")) and target:

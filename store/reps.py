@@ -130,6 +130,14 @@ def selected_ids(engine: Engine, scope: Scope, flt, *, limit: int = 5000) -> lis
         return list(conn.execute(stmt).scalars())
 
 
+def in_scope(engine: Engine, person_ids, scope: Scope) -> list[int]:
+    """Those of `person_ids` inside the scope."""
+    ids = sorted({int(i) for i in person_ids})
+    with engine.connect() as conn:
+        return list(conn.execute(select(person.c.id).where(person.c.id.in_(ids), *_in_scope(scope))
+                                 .order_by(person.c.id)).scalars())
+
+
 def revoke_link(engine: Engine, person_id: int, *, actor: str | None, scope: Scope = EVERYTHING) -> bool:
     """Every link of the person stops working (until a new one is issued); False when none was issued."""
     with writing(engine) as conn:

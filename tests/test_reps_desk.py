@@ -155,21 +155,79 @@ def test_a_survey_is_created_sent_and_charted(make_app, sqlite_engine):
         assert conn.execute(select(survey.c.status)).scalar() == "closed"
 
 
-def test_links_issued_revoked_and_a_locked_one_reissued(make_app, sqlite_engine):
+@pytest.fixture
+def tickets(monkeypatch):
+    """Every one-time download the page orders, as (ticket, order): the test fetches them itself."""
+    from ui import downloads
+
+    made: list = []
+    original = downloads.TicketBook.issue
+
+    def issue(self, order):
+        ticket = original(self, order)
+        made.append((ticket, order))
+        return ticket
+
+    monkeypatch.setattr(downloads.TicketBook, "issue", issue)
+    return made
+
+
+def audited(engine, action: str) -> list[dict]:
+    import json
+
+    from store.schema import audit_log
+
+    with engine.connect() as conn:
+        return [json.loads(d) for d in conn.execute(select(audit_log.c.detail).where(audit_log.c.action == action)
+                                                    .order_by(audit_log.c.id)).scalars()]
+
+
+def test_links_are_made_when_their_one_time_download_is_fetched(make_app, sqlite_engine, tickets):
     import io
     import zipfile
 
-    from store import tokens
+    from ui import downloads
 
     pid = add(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "staff", "setup") as cs:
+        cs.add_person(dict(name="无手机", category_code="non_party", district_code="330106", stage="discover"))
     at = open_desk(make_app, sqlite_engine)
     at.number_input(key="reps_one").set_value(pid).run()
     next(b for b in at.button if b.key == "reps_issue_one").click().run()
     assert not at.exception, at.exception
-    assert "已发放 1 个链接" in " ".join(s.value for s in at.success)
-    sheet = at.session_state["reps_sheet"]
-    with zipfile.ZipFile(io.BytesIO(sheet)) as zf:
-        assert {"links.xlsx", f"qr/{pid}.png"} <= set(zf.namelist())
+    assert "正在为 1 人发放链接并下载" in " ".join(s.value for s in at.success)
+    # The click made a ticket, nothing else: no link exists yet, no file sits in the session.
+    [(ticket, order)] = tickets
+    assert isinstance(order, downloads.LinksOrder) and order.person_ids == (pid,)
+    assert reps.links(sqlite_engine, Scope()).empty and not audited(sqlite_engine, "reps.link_issue")
+    assert not [k for k in at.session_state if "sheet" in str(k)]
+    # Fetched: the links are issued (audited) and zipped with their QR codes ...
+    made = downloads.download_of(ticket, None)
+    assert (made.file_name, made.media_type) == ("personal-links.zip", "application/zip")
+    with zipfile.ZipFile(io.BytesIO(made.data)) as zf:
+        assert set(zf.namelist()) == {"links.xlsx", f"qr/{pid}.png"}
+    assert reps.links(sqlite_engine, Scope())["person_id"].tolist() == [pid]
+    assert audited(sqlite_engine, "reps.link_issue") == [{"persons": 1, "days": reps.DEFAULT_DAYS}]
+    # ... once.
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.download_of(ticket, None)
+    assert refused.value.status == 410
+    assert len(audited(sqlite_engine, "reps.link_issue")) == 1
+
+
+def test_a_person_outside_the_desk_gets_no_ticket(make_app, sqlite_engine, tickets):
+    at = open_desk(make_app, sqlite_engine)
+    at.number_input(key="reps_one").set_value(99999).run()
+    next(b for b in at.button if b.key == "reps_issue_one").click().run()
+    assert not at.exception, at.exception
+    assert "没有可发放的人员" in " ".join(w.value for w in at.warning)
+    assert tickets == []
+
+
+def test_links_revoked_and_a_locked_one_listed(make_app, sqlite_engine):
+    from store import tokens
+
+    pid = add(sqlite_engine)
     first = reps.issue_links(sqlite_engine, [pid], actor="s")[0].token
     claim = reps.open_link(sqlite_engine, first)
     for _ in range(reps.MAX_TRIES):
@@ -177,7 +235,7 @@ def test_links_issued_revoked_and_a_locked_one_reissued(make_app, sqlite_engine)
     at = open_desk(make_app, sqlite_engine)
     locked = next(d for d in at.dataframe if d.key == "reps_locked").value
     assert locked["编号"].tolist() == [pid]
-    # AppTest cannot tick a row: the re-issue button waits for one, and the store re-issues here.
+    # AppTest cannot tick a row: the re-issue button waits for one.
     assert next(b for b in at.button if b.key == "reps_reissue").disabled
     form_number = next(n for n in at.number_input if n.label == "撤销链接（人员编号）")
     form_number.set_value(pid)

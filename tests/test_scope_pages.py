@@ -532,7 +532,7 @@ def exports(monkeypatch):
     def issue(self, order):
         ticket = original_issue(self, order)
         held = accounts.check_session(get_engine(), session_id=order.session_id, idle=idle_timeout())
-        made.append(downloads.export_of(ticket, held).data)
+        made.append(downloads.download_of(ticket, held).data)
         return ticket
 
     monkeypatch.setattr(streamlit, "button", button)
