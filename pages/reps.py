@@ -56,56 +56,77 @@ def public_base() -> str:
 
 # ---------------------------------------------------------------- corrections
 
+REQUESTS_SHOWN = 20
+DECISIONS = ("pending", "accept", "reject")
+
+
+def done(message: str) -> None:
+    """A decision saved: the figures follow, and the page is drawn again without what was decided."""
+    data_changed()
+    st.session_state["reps_notice"] = message
+    st.rerun()
+
+
+def decide(decisions: list[reps.Decision]) -> None:
+    if not decisions:
+        st.warning(t("reps.changes.nothing"))
+        return
+    try:
+        counts = reps.decide_fields(engine, decisions, actor=viewer.name, scope=scope)
+    except WriteRefused as exc:
+        refused(exc)
+        return
+    done(t("reps.changes.done", **counts))
+
+
+def request_form(rows: pd.DataFrame) -> None:
+    """One correction request: its fields side by side (inert text), and per field accept (as
+    proposed, or as edited here), reject with a reason the representative sees, or leave for later."""
+    first = rows.iloc[0]
+    rid = int(first["request_id"])
+    with st.form(f"reps_request_{rid}", enter_to_submit=False):
+        st.text(f"{first['name']} · {t('reps.changes.sent', at=f'{first.submitted_at:%Y-%m-%d %H:%M}')}")
+        st.dataframe(pd.DataFrame({
+            t("reps.col.field"): [field_name(f) for f in rows["field"]],
+            t("reps.col.when_proposed"): rows["old_value"], t("reps.col.now"): rows["current_value"],
+            t("reps.col.proposed"): rows["new_value"]}), hide_index=True, width="stretch")
+        chosen = []
+        for r in rows.itertuples():
+            fid = int(r.field_id)
+            name, choice, value, reason = st.columns([1, 2, 2, 2], vertical_alignment="bottom")
+            name.markdown(f"**{field_name(r.field)}**")
+            decision = choice.radio(t("reps.col.decision"), DECISIONS, horizontal=True, key=f"reps_decide_{fid}",
+                                    format_func=lambda d: t(f"reps.decision.{d}"))
+            accepted = value.text_input(t("reps.col.value"), value=r.new_value or "", key=f"reps_value_{fid}")
+            why = reason.text_input(t("reps.col.reason"), key=f"reps_reason_{fid}")
+            chosen.append((r, decision, accepted, why))
+        if st.form_submit_button(t("reps.changes.apply"), type="primary"):
+            decide([reps.Decision(int(r.field_id), decision == "accept",
+                                  value=None if decision != "accept" or accepted == (r.new_value or "") else accepted,
+                                  reason=why or None)
+                    for r, decision, accepted, why in chosen if decision != "pending"])
+
+
+def bulk_form(pending: pd.DataFrame) -> None:
+    """Every field waiting, accepted as proposed or rejected with one reason."""
+    with st.expander(t("reps.changes.bulk")), st.form("reps_bulk"):
+        decision = st.radio(t("reps.col.decision"), DECISIONS[1:], horizontal=True, key="reps_bulk_decision",
+                            format_func=lambda d: t(f"reps.decision.{d}"))
+        reason = st.text_input(t("reps.changes.bulk_reason"), key="reps_bulk_reason")
+        if st.form_submit_button(t("reps.changes.bulk_apply", n=len(pending))):
+            decide([reps.Decision(int(f), decision == "accept", reason=reason or None) for f in pending["field_id"]])
+
+
 def corrections_tab() -> None:
     pending = reps.pending_fields(engine, scope)
     if pending.empty:
         st.info(t("reps.changes.none"))
         return
-    st.caption(t("reps.changes.how", n=len(pending)))
-    bulk = st.segmented_control(t("reps.changes.bulk"), ["none", "accept", "reject"], default="none",
-                                format_func=lambda o: t(f"reps.decision.{o}"), key="reps_bulk")
-    # A reason typed once for rejecting all at once; each row's reason can still be changed.
-    bulk_reason = st.text_input(t("reps.changes.bulk_reason"), key="reps_bulk_reason") if bulk == "reject" else ""
-    frame = pd.DataFrame({
-        "field_id": pending["field_id"],
-        "name": pending["name"],
-        "field": [field_name(f) for f in pending["field"]],
-        "when_proposed": pending["old_value"],
-        "now": pending["current_value"],
-        "proposed": pending["new_value"],
-        "decision": [None if bulk in (None, "none") else bulk] * len(pending),
-        "value": pending["new_value"],
-        "reason": [bulk_reason] * len(pending),
-    })
-    edited = st.data_editor(
-        frame, hide_index=True, key=f"reps_changes_{bulk}", width="stretch",
-        disabled=["field_id", "name", "field", "when_proposed", "now", "proposed"],
-        column_config={
-            "field_id": None,
-            "name": st.column_config.TextColumn(t("reps.col.name")),
-            "field": st.column_config.TextColumn(t("reps.col.field")),
-            "when_proposed": st.column_config.TextColumn(t("reps.col.when_proposed")),
-            "now": st.column_config.TextColumn(t("reps.col.now")),
-            "proposed": st.column_config.TextColumn(t("reps.col.proposed")),
-            "decision": st.column_config.SelectboxColumn(t("reps.col.decision"), options=["accept", "reject"]),
-            "value": st.column_config.TextColumn(t("reps.col.value")),
-            "reason": st.column_config.TextColumn(t("reps.col.reason")),
-        })
-    if st.button(t("reps.changes.apply"), type="primary", key="reps_changes_apply"):
-        decisions = [reps.Decision(int(r.field_id), r.decision == "accept",
-                                   value=None if r.decision != "accept" or r.value == r.proposed else r.value,
-                                   reason=r.reason or None)
-                     for r in edited.itertuples() if r.decision in ("accept", "reject")]
-        if not decisions:
-            st.warning(t("reps.changes.nothing"))
-            return
-        try:
-            counts = reps.decide_fields(engine, decisions, actor=viewer.name, scope=scope)
-        except WriteRefused as exc:
-            refused(exc)
-            return
-        data_changed()
-        st.success(t("reps.changes.done", **counts))
+    requests = list(dict.fromkeys(pending["request_id"]))
+    st.caption(t("reps.changes.how", n=len(pending), requests=len(requests), shown=min(len(requests), REQUESTS_SHOWN)))
+    for rid in requests[:REQUESTS_SHOWN]:
+        request_form(pending[pending["request_id"] == rid])
+    bulk_form(pending)
 
 
 # ---------------------------------------------------------------- suggestions
@@ -149,7 +170,7 @@ def suggestions_tab() -> None:
             except WriteRefused as exc:
                 refused(exc)
                 return
-            st.success(t("reps.saved"))
+            done(t("reps.saved"))
 
 
 # ---------------------------------------------------------------- records
@@ -178,10 +199,10 @@ def records_tab() -> None:
     try:
         if accept.button(t("reps.decision.accept"), key=f"reps_record_accept_{row['id']}"):
             reps.decide_record(engine, int(row["id"]), True, actor=viewer.name, scope=scope)
-            st.success(t("reps.saved"))
+            done(t("reps.saved"))
         if reject.button(t("reps.decision.reject"), key=f"reps_record_reject_{row['id']}"):
             reps.decide_record(engine, int(row["id"]), False, actor=viewer.name, scope=scope, reason=reason)
-            st.success(t("reps.saved"))
+            done(t("reps.saved"))
     except WriteRefused as exc:
         refused(exc)
 
@@ -330,8 +351,14 @@ def surveys_tab() -> None:
     survey_results(sid, questions)
 
 
+# The notice has its place whether or not there is one, and the tabs a key: the tab open stays
+# open through the reruns a click makes.
+with st.container():
+    if notice := st.session_state.pop("reps_notice", None):
+        st.success(notice)
+
 tabs = st.tabs([t("reps.tab.changes"), t("reps.tab.suggestions"), t("reps.tab.records"), t("reps.tab.surveys"),
-                t("reps.tab.links")])
+                t("reps.tab.links")], key="reps_tabs")
 with tabs[0]:
     corrections_tab()
 with tabs[1]:

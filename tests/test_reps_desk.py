@@ -40,30 +40,55 @@ def markup_of(at) -> str:
     return "\n".join(parts)
 
 
-def test_corrections_are_shown_side_by_side_and_accepted_at_once(make_app, sqlite_engine):
-    pid = add(sqlite_engine)
-    reps.propose_changes(sqlite_engine, pid, {"organization": "新单位", "position": HOSTILE[:200]})
-    at = open_desk(make_app, sqlite_engine)
-    editor = next(d for d in at.dataframe if d.key == "reps_changes_none").value
-    assert editor[["when_proposed", "now", "proposed"]].fillna("").values.tolist() == [["旧单位", "旧单位", "新单位"],
-                                                                                     ["", "", HOSTILE[:200]]]
-    assert "<script>" not in markup_of(at)
-    # Rejecting all at once without a reason is refused in words; nothing is written.
-    at.button_group(key="reps_bulk").set_value("reject").run()
-    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
-    assert not at.exception and "理由" in at.error[0].value
-    assert len(reps.pending_fields(sqlite_engine, Scope())) == 2
-    at.text_input(key="reps_bulk_reason").input("请联系工作人员").run()
-    editor = next(d for d in at.dataframe if d.key == "reps_changes_reject").value
-    assert set(editor["reason"]) == {"请联系工作人员"}
-    # Accepting all at once: the bulk choice pre-fills every decision.
-    at.button_group(key="reps_bulk").set_value("accept").run()
-    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
+def submit(at, label: str = "保存审核结果", index: int = 0):
+    [b for b in at.button if b.label == label][index].click().run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == ["已采纳 2 项，拒绝 0 项。"]
+    return at
+
+
+def test_a_request_is_decided_field_by_field(make_app, sqlite_engine):
+    pid = add(sqlite_engine)
+    reps.propose_changes(sqlite_engine, pid, {"organization": "新单位", "position": HOSTILE[:200], "title": "高工"})
+    at = open_desk(make_app, sqlite_engine)
+    shown = at.dataframe[0].value
+    assert shown.fillna("").values.tolist() == [["工作单位", "旧单位", "旧单位", "新单位"], ["职务", "", "", HOSTILE[:200]],
+                                                ["职称", "", "", "高工"]]
+    assert "<script>" not in markup_of(at)
+    fields = reps.pending_fields(sqlite_engine, Scope()).set_index("field")["field_id"]
+    org, pos, title = (int(fields[f]) for f in ("organization", "position", "title"))
+    # Accept the organization as edited, reject the position: without a reason that is refused in words.
+    at.radio(key=f"reps_decide_{org}").set_value("accept")
+    at.text_input(key=f"reps_value_{org}").input("新单位（已核实）")
+    at.radio(key=f"reps_decide_{pos}").set_value("reject")
+    submit(at)
+    assert "理由" in at.error[0].value
+    assert len(reps.pending_fields(sqlite_engine, Scope())) == 3
+    at.text_input(key=f"reps_reason_{pos}").input("请提供任职文件")
+    submit(at)
+    assert [s.value for s in at.success] == ["已采纳 1 项，拒绝 1 项。"]
     with sqlite_engine.connect() as conn:
-        row = conn.execute(select(person.c.organization, person.c.updated_via).where(person.c.id == pid)).one()
-    assert tuple(row) == ("新单位", "self")
+        row = conn.execute(select(person.c.organization, person.c.position, person.c.updated_via)
+                           .where(person.c.id == pid)).one()
+    assert tuple(row) == ("新单位（已核实）", None, "self")
+    # The title, left for later, is all that waits; the request with it.
+    assert reps.pending_fields(sqlite_engine, Scope())["field_id"].tolist() == [title]
+    assert [r["reason"] for r in reps.my_requests(sqlite_engine, pid) if r["field"] == "position"] == ["请提供任职文件"]
+    assert len(at.dataframe[0].value) == 1
+
+
+def test_every_waiting_field_at_once(make_app, sqlite_engine):
+    a, b = add(sqlite_engine), add(sqlite_engine, "李四")
+    reps.propose_changes(sqlite_engine, a, {"organization": "甲单位"})
+    reps.propose_changes(sqlite_engine, b, {"organization": "乙单位", "title": "教授"})
+    at = open_desk(make_app, sqlite_engine)
+    at.radio(key="reps_bulk_decision").set_value("reject")
+    submit(at, "对全部 3 项执行")
+    assert "理由" in at.error[0].value
+    at.radio(key="reps_bulk_decision").set_value("accept")
+    submit(at, "对全部 3 项执行")
+    assert [s.value for s in at.success] == ["已采纳 3 项，拒绝 0 项。"]
+    assert reps.pending_fields(sqlite_engine, Scope()).empty
+    assert "没有待审核的更正。" in [i.value for i in at.info]
 
 
 def test_suggestion_handled_and_hostile_text_inert(make_app, sqlite_engine):

@@ -100,12 +100,16 @@ TEXTS.update({
     "reps.tab.records": ("履职记录", "Records"),
     "reps.tab.links": ("个人链接", "Personal links"),
     "reps.changes.none": ("没有待审核的更正。", "No corrections waiting."),
-    "reps.changes.how": ("{n} 项待审核：逐项选择采纳或拒绝；可修改采纳值；拒绝须填理由（代表可见）。",
-                         "{n} fields waiting: accept or reject each; edit the value to accept; a rejection needs a "
-                         "reason (the representative sees it)."),
-    "reps.changes.bulk": ("批量", "All at once"),
+    "reps.changes.how": ("{n} 项更正待审核（{requests} 份申请，最早的 {shown} 份列在下面）：逐项选择采纳或拒绝，"
+                         "可修改采纳值，拒绝须填理由（代表可见）；未选的项留待以后。",
+                         "{n} fields waiting ({requests} requests; the oldest {shown} below): accept or reject each, "
+                         "edit the value to accept, give a reason to reject (the representative sees it); a field left "
+                         "undecided waits."),
+    "reps.changes.sent": ("{at} 提交", "sent {at}"),
+    "reps.changes.bulk": ("全部一次处理", "All at once"),
     "reps.changes.bulk_reason": ("统一拒绝理由（代表可见）", "One reason for all (the representative sees it)"),
-    "reps.decision.none": ("逐项", "One by one"),
+    "reps.changes.bulk_apply": ("对全部 {n} 项执行", "Apply to all {n} fields"),
+    "reps.decision.pending": ("暂不处理", "Later"),
     "reps.decision.accept": ("采纳", "Accept"),
     "reps.decision.reject": ("拒绝", "Reject"),
     "reps.changes.apply": ("保存审核结果", "Save the decisions"),
