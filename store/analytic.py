@@ -39,6 +39,8 @@ from store.schema import (
     person,
     person_tag,
     region,
+    rep_request,
+    rep_suggestion,
     risk_record,
     shareholder,
     stage_event,
@@ -51,6 +53,8 @@ from store.version import data_version
 TABLES: tuple[Table, ...] = (
     category, region, person, tag, person_tag, stage_event, appointment, activity, participation, import_batch,
     import_change, enterprise, shareholder, risk_record, enterprise_link,
+    # The representatives' responses the cockpit and data health count (store.reps.liveness).
+    rep_request, rep_suggestion,
 )
 CHUNK_ROWS = 100_000  # 200k-row chunks took the builder to 1.24 GB at 1M persons; 100k: 0.79 GB
 # Per-person values the copy keeps as columns of its `person` table (see store.sql):
@@ -71,7 +75,7 @@ DERIVED_PERSON_COLUMNS = f"""
     ALTER TABLE person ADD PRIMARY KEY (id);
 """
 # Part of every copy's file name: a copy built by an older layout is never used.
-COPY_LAYOUT = "4"
+COPY_LAYOUT = "5"
 # DuckDB's own cap, so the copy never takes the app's memory with it.
 MEMORY_LIMIT = os.environ.get("BRAIN_ANALYTIC_MEMORY", "512MB")
 ANALYTIC_DIR = PROJECT_ROOT / "data" / "analytic"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from loaders.demo import generate_demo
-from store import analytic
+from store import analytic, reps
 from store.filters import PersonFilter
 from store.queries import activities, cockpit, common, explorer, health, lifecycle
 from store.schema import person
@@ -47,6 +47,7 @@ CALLS = [
     (health.name_birth_duplicates, ()),
     (health.phone_duplicates, ()),
     (health.recent_batches, ()),
+    (reps.liveness, (TODAY,)),
     (activities.activity_summary, (START, TODAY)),
     (activities.activity_funnel, (START, TODAY)),
     (activities.monthly_by_kind, (START, TODAY)),

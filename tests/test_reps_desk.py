@@ -129,8 +129,9 @@ def test_liveness_on_data_health(make_app, sqlite_engine):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["待审核更正"] == "1"
-    assert metrics["12个月内确认或更正信息"].startswith("66.7")
-    assert metrics["最久待审核"] == "0 天"
+    # Staff see every count; the share is of the persons still followed.
+    assert metrics["12个月内信息确认率"] == "66.7%"
+    assert "最久 0 天 · 中位 0 天" in [c.value for c in at.caption]
 
 
 def test_the_explorer_leads_to_links_for_its_selection(make_app, sqlite_engine):

@@ -172,14 +172,11 @@ TEXTS.update({
     "reps.links.revoked": ("已撤销：此人的所有链接均已失效。", "Revoked: none of this person's links works any more."),
     "reps.links.no_link": ("此人尚未发放链接。", "This person has no link yet."),
     "reps.live.title": ("代表互动", "Representatives' responses"),
-    "reps.live.responded": ("12个月内确认或更正信息", "Confirmed or corrected in 12 months"),
-    "reps.live.open": ("待审核更正", "Corrections waiting"),
-    "reps.live.oldest": ("最久待审核", "Oldest waiting"),
-    "reps.live.days": ("{n} 天", "{n} days"),
-    "reps.live.suggestions": ("今年建议：采纳 / 收到", "Suggestions this year: adopted / received"),
-    "reps.live.caption": ("代表通过个人链接确认「信息无误」或提出更正，均计为有回应。",
-                          "A representative who confirmed their data or proposed a correction through their "
-                          "personal link counts as responding."),
+    "reps.live.caption": ("确认率：仍在联系的人士中，12个月内通过个人链接确认「信息无误」或提出更正的比例。"
+                          "待审核更正按提交至今的天数计；建议含建言献策和社情民意。",
+                          "Confirmed: of the persons still followed, the share who confirmed their data or proposed a "
+                          "correction through their personal link in 12 months. Corrections waiting are aged from "
+                          "when they were sent; suggestions include public-opinion reports (社情民意)."),
     "reps.links.from_explorer": ("为筛选结果发放个人链接", "Personal links for this selection"),
     "reps.tab.surveys": ("问卷", "Surveys"),
     "reps.survey.new": ("新建问卷", "New survey"),
