@@ -85,6 +85,22 @@ def enterprise_cards(figures, labels: Mapping[str, str], threshold: int = DEFAUL
             Card("risk_alerts", labels["alerts"], format_count(figures.risk_alerts, threshold))]
 
 
+def reps_cards(shown, labels: Mapping[str, str], threshold: int = DEFAULT_THRESHOLD) -> list[Card]:
+    """The representatives' responses (a store.privacy.RepsShown): who confirmed their data in 12
+    months, the corrections waiting with their ages, this year's suggestions and those adopted.
+    `labels` holds `responded`, `responded_note`, `open`, `open_note`, `suggestions`, `adopted_note`."""
+    share = "—" if shown.responded_share is None else f"{100 * shown.responded_share:.1f}%"
+    ages = "" if shown.oldest_open_days is None else labels["open_note"].format(
+        oldest=shown.oldest_open_days, median=f"{shown.median_open_days:g}")
+    return [
+        Card("reps_responded", labels["responded"], share,
+             labels["responded_note"].format(n=format_count(shown.responded, threshold))),
+        Card("reps_open", labels["open"], format_count(shown.open_requests, threshold), ages),
+        Card("reps_suggestions", labels["suggestions"], format_count(shown.suggestions, threshold),
+             labels["adopted_note"].format(n=format_count(shown.adopted, threshold))),
+    ]
+
+
 # ---- shared pieces ----------------------------------------------------------------------
 
 def _text(style: Style, size: int | None = None, color: str = TEXT) -> opts.TextStyleOpts:

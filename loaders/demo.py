@@ -9,7 +9,9 @@ believable participants for activities.
 Shapes, not uniform noise: category sizes like a real city's, districts weighted,
 a lifecycle funnel with increasing dates, appointments on real 5-year cycles (some
 ending soon), ~1 activity per 10 persons over three years with registration →
-review → check-in/absent, and `updated_at` spread so that a real share is stale.
+review → check-in/absent, `updated_at` spread so that a real share is stale, and
+the representatives' own responses through their personal links (confirmations,
+corrections waiting or turned down, suggestions in every state).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from store.schema import (
     participation,
     person,
     person_tag,
+    rep_request,
+    rep_request_field,
+    rep_suggestion,
     stage_event,
     tag,
 )
@@ -1008,6 +1013,60 @@ def _drop_secondary_indexes(conn: Connection) -> list:
     return dropped
 
 
+# The representatives' responses: shares of the persons, and how long ago (days) they span.
+CONFIRM_SHARE, CORRECTION_SHARE, SUGGESTION_SHARE = 0.35, 0.04, 0.06
+SUGGESTION_TOPICS = ("交通出行", "教育", "医疗卫生", "养老服务", "营商环境", "生态环境", "社区治理", "文化旅游", "科技创新",
+                     "乡村振兴")
+SUGGESTION_OUTCOMES = _table({"adopted": 35, "forwarded": 35, "declined": 30})
+REPLIES = {"adopted": "已采纳，纳入年度工作安排。", "forwarded": "已转交相关部门办理。", "declined": "经研究暂不采纳，感谢建言。"}
+
+
+def _reps_demo(conn: Connection, seed: int, today: date, first_pid: int, persons: int) -> tuple[int, int]:
+    """Requests and suggestions from some of the persons just made; a random stream of its own, so
+    every other table is what it was before (the same seed makes the same city)."""
+    from datetime import datetime, time as day_time
+
+    rng = random.Random(f"reps:{seed}")
+
+    def moment(days_ago: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), day_time(8)) + timedelta(minutes=_rint(rng, 0, 720))
+
+    requests, fields, suggestions, changing = [], [], [], []
+    rid = _max_id(conn, rep_request)
+    for pid in range(first_pid, first_pid + persons):
+        if rng.random() < CONFIRM_SHARE:
+            at = moment(_rint(rng, 0, 540))
+            requests.append(dict(id=(rid := rid + 1), person_id=pid, kind="confirm", submitted_at=at, status="done",
+                                 closed_at=at))
+        if rng.random() < CORRECTION_SHARE:
+            age = _rint(rng, 0, 240)
+            waiting = age < 45 or rng.random() < 0.1
+            at = moment(age)
+            requests.append(dict(id=(rid := rid + 1), person_id=pid, kind="change", submitted_at=at,
+                                 status="pending" if waiting else "done", closed_at=None if waiting else moment(age // 2)))
+            changing.append((rid, pid, waiting))
+        if rng.random() < SUGGESTION_SHARE:
+            age = _rint(rng, 0, 540)
+            status = ("received" if age < 30 else _choice(rng, ("received", "reviewing")) if age < 90
+                      else _pick(rng, SUGGESTION_OUTCOMES))
+            topic = _choice(rng, SUGGESTION_TOPICS)
+            suggestions.append(dict(person_id=pid, kind="suggestion" if rng.random() < 0.7 else "opinion",
+                                    title=f"关于改进{topic}工作的建议", body=f"建议进一步改进{topic}相关工作。", topic=topic,
+                                    status=status, reply=REPLIES.get(status), submitted_at=moment(age),
+                                    updated_at=moment(age // 2)))
+    organizations = dict(conn.execute(select(person.c.id, person.c.organization)
+                                      .where(person.c.id.in_([p for _, p, _ in changing]))).all()) if changing else {}
+    for request_id, pid, waiting in changing:
+        old = organizations.get(pid)
+        fields.append(dict(request_id=request_id, field="organization", old_value=old,
+                           new_value=f"{old or ''}（新）"[-200:], status="pending" if waiting else "rejected",
+                           reason=None if waiting else "请附单位出具的证明后再提交。"))
+    for table, rows in ((rep_request, requests), (rep_request_field, fields), (rep_suggestion, suggestions)):
+        for start in range(0, len(rows), 5000):
+            conn.execute(table.insert(), rows[start:start + 5000])
+    return len(requests), len(suggestions)
+
+
 def _max_id(conn: Connection, table) -> int:
     return conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
 
@@ -1064,11 +1123,13 @@ def generate_demo(engine: Engine, persons: int = 20_000, seed: int = 42, today: 
                 counts["activities"] += len(out["activity"])
                 counts["participations"] += len(out["participation"])
 
+        counts["rep_requests"], counts["suggestions"] = _reps_demo(conn, seed, today, first_pid, persons)
+
         for index in dropped:
             index.create(conn)
         if conn.dialect.name == "postgresql":
             # Ids were assigned here, so the serial sequences must catch up for later inserts.
-            for table in (person, activity):
+            for table in (person, activity, rep_request):
                 conn.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"

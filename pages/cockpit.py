@@ -13,7 +13,7 @@ from datetime import date
 import streamlit as st
 from streamlit_echarts import Map, st_echarts
 
-from store import clock, privacy
+from store import clock, privacy, reps
 from charts import cockpit as charts
 from charts.echarts_theme import THEME
 from store.queries import activities as qa
@@ -25,6 +25,7 @@ from ui.auth import follows_session, guard_page
 from ui.cache import query
 from ui.i18n import current_language, t
 from ui.panels import guarded
+from ui.reps_figures import reps_labels
 
 MAP_NAME = "area"
 
@@ -161,9 +162,13 @@ def cockpit() -> None:
     labels["fresh"] = t("figure.fresh_12m")
     with guarded("kpis", kiosk=kiosk):
         firms = query(qe.enterprise_figures, scope)
-        theme.kpi_row(charts.headline_cards(h, labels, threshold) + charts.enterprise_cards(
-            firms, {"enterprises": t("enterprise.figures.linked"), "alerts": t("enterprise.figures.alerts")},
-            threshold))
+        responses = privacy.reps_liveness(query(reps.liveness, scope, clock.today()), threshold)
+        theme.kpi_rows([
+            charts.headline_cards(h, labels, threshold),
+            charts.reps_cards(responses, reps_labels(), threshold) + charts.enterprise_cards(
+                firms, {"enterprises": t("enterprise.figures.linked"), "alerts": t("enterprise.figures.alerts")},
+                threshold),
+        ])
     if carousel:
         draw = dict(name_draw for column in COLUMNS for name_draw in column)
         # Every screen shows the same panel at the same moment: the index follows the wall clock.

@@ -66,57 +66,80 @@ def shown_values(pending: pd.DataFrame, column: str) -> list:
     return [mask_phone(v) if f == "phone" else v for f, v in zip(pending["field"], pending[column])]
 
 
+REQUESTS_SHOWN = 20
+DECISIONS = ("pending", "accept", "reject")
+
+
+def done(message: str) -> None:
+    """A decision saved: the figures follow, and the page is drawn again without what was decided."""
+    data_changed()
+    st.session_state["reps_notice"] = message
+    st.rerun()
+
+
+def decide(decisions: list[reps.Decision]) -> None:
+    if not decisions:
+        st.warning(t("reps.changes.nothing"))
+        return
+    try:
+        counts = reps.decide_fields(engine, decisions, actor=viewer.name, scope=scope)
+    except WriteRefused as exc:
+        refused(exc)
+        return
+    done(t("reps.changes.done", **counts))
+
+
+def request_form(rows: pd.DataFrame) -> None:
+    """One correction request: its fields side by side (inert text), and per field accept (as
+    proposed, or as edited here), reject with a reason the representative sees, or leave for later."""
+    first = rows.iloc[0]
+    rid = int(first["request_id"])
+    with st.form(f"reps_request_{rid}", enter_to_submit=False):
+        st.text(f"{first['name']} · {t('reps.changes.sent', at=f'{first.submitted_at:%Y-%m-%d %H:%M}')}")
+        proposed = shown_values(rows, "new_value")
+        st.dataframe(pd.DataFrame({
+            t("reps.col.field"): [field_name(f) for f in rows["field"]],
+            t("reps.col.when_proposed"): shown_values(rows, "old_value"),
+            t("reps.col.now"): shown_values(rows, "current_value"),
+            t("reps.col.proposed"): proposed}), hide_index=True, width="stretch", placeholder=MISSING)
+        chosen = []
+        for r, shown in zip(rows.itertuples(), proposed):
+            fid = int(r.field_id)
+            name, choice, value, reason = st.columns([1, 2, 2, 2], vertical_alignment="bottom")
+            name.markdown(f"**{escape_markdown(field_name(r.field))}**")
+            decision = choice.radio(t("reps.col.decision"), DECISIONS, horizontal=True, key=f"reps_decide_{fid}",
+                                    format_func=lambda d: t(f"reps.decision.{d}"))
+            # A masked proposal left as shown is accepted as proposed; a number typed over it is taken.
+            accepted = value.text_input(t("reps.col.value"), value=shown or "", key=f"reps_value_{fid}")
+            why = reason.text_input(t("reps.col.reason"), key=f"reps_reason_{fid}")
+            chosen.append((r, decision, accepted, shown, why))
+        if st.form_submit_button(t("reps.changes.apply"), type="primary"):
+            decide([reps.Decision(int(r.field_id), decision == "accept",
+                                  value=None if decision != "accept" or accepted == (shown or "") else accepted,
+                                  reason=why or None)
+                    for r, decision, accepted, shown, why in chosen if decision != "pending"])
+
+
+def bulk_form(pending: pd.DataFrame) -> None:
+    """Every field waiting, accepted as proposed or rejected with one reason."""
+    with st.expander(t("reps.changes.bulk")), st.form("reps_bulk"):
+        decision = st.radio(t("reps.col.decision"), DECISIONS[1:], horizontal=True, key="reps_bulk_decision",
+                            format_func=lambda d: t(f"reps.decision.{d}"))
+        reason = st.text_input(t("reps.changes.bulk_reason"), key="reps_bulk_reason")
+        if st.form_submit_button(t("reps.changes.bulk_apply", n=len(pending))):
+            decide([reps.Decision(int(f), decision == "accept", reason=reason or None) for f in pending["field_id"]])
+
+
 def corrections_tab() -> None:
     pending = reps.pending_fields(engine, scope)
     if pending.empty:
         st.info(t("reps.changes.none"))
         return
-    st.caption(t("reps.changes.how", n=len(pending)))
-    bulk = st.segmented_control(t("reps.changes.bulk"), ["none", "accept", "reject"], default="none",
-                                format_func=lambda o: t(f"reps.decision.{o}"), key="reps_bulk")
-    # A reason typed once for rejecting all at once; each row's reason can still be changed.
-    bulk_reason = st.text_input(t("reps.changes.bulk_reason"), key="reps_bulk_reason") if bulk == "reject" else ""
-    frame = pd.DataFrame({
-        "field_id": pending["field_id"],
-        "name": pending["name"],
-        "field": [field_name(f) for f in pending["field"]],
-        "when_proposed": shown_values(pending, "old_value"),
-        "now": shown_values(pending, "current_value"),
-        "proposed": shown_values(pending, "new_value"),
-        "decision": [None if bulk in (None, "none") else bulk] * len(pending),
-        # A masked proposal left as shown is accepted as proposed; a number typed over it is taken.
-        "value": shown_values(pending, "new_value"),
-        "reason": [bulk_reason] * len(pending),
-    })
-    edited = st.data_editor(
-        frame, hide_index=True, key=f"reps_changes_{bulk}", width="stretch",
-        disabled=["field_id", "name", "field", "when_proposed", "now", "proposed"],
-        column_config={
-            "field_id": None,
-            "name": st.column_config.TextColumn(t("reps.col.name")),
-            "field": st.column_config.TextColumn(t("reps.col.field")),
-            "when_proposed": st.column_config.TextColumn(t("reps.col.when_proposed")),
-            "now": st.column_config.TextColumn(t("reps.col.now")),
-            "proposed": st.column_config.TextColumn(t("reps.col.proposed")),
-            "decision": st.column_config.SelectboxColumn(t("reps.col.decision"), options=["accept", "reject"]),
-            "value": st.column_config.TextColumn(t("reps.col.value")),
-            "reason": st.column_config.TextColumn(t("reps.col.reason")),
-        }, placeholder=MISSING)
-    if st.button(t("reps.changes.apply"), type="primary", key="reps_changes_apply"):
-        decisions = [reps.Decision(int(r.field_id), r.decision == "accept",
-                                   value=None if r.decision != "accept" or r.value == r.proposed else r.value,
-                                   reason=r.reason or None)
-                     for r in edited.itertuples() if r.decision in ("accept", "reject")]
-        if not decisions:
-            st.warning(t("reps.changes.nothing"))
-            return
-        try:
-            counts = reps.decide_fields(engine, decisions, actor=viewer.name, scope=scope)
-        except WriteRefused as exc:
-            refused(exc)
-            return
-        data_changed()
-        st.success(t("reps.changes.done", **counts))
+    requests = list(dict.fromkeys(pending["request_id"]))
+    st.caption(t("reps.changes.how", n=len(pending), requests=len(requests), shown=min(len(requests), REQUESTS_SHOWN)))
+    for rid in requests[:REQUESTS_SHOWN]:
+        request_form(pending[pending["request_id"] == rid])
+    bulk_form(pending)
 
 
 # ---------------------------------------------------------------- suggestions
@@ -161,7 +184,7 @@ def suggestions_tab() -> None:
             except WriteRefused as exc:
                 refused(exc)
                 return
-            st.success(t("reps.saved"))
+            done(t("reps.saved"))
 
 
 # ---------------------------------------------------------------- records
@@ -190,48 +213,43 @@ def records_tab() -> None:
     try:
         if accept.button(t("reps.decision.accept"), key=f"reps_record_accept_{row['id']}"):
             reps.decide_record(engine, int(row["id"]), True, actor=viewer.name, scope=scope)
-            st.success(t("reps.saved"))
+            done(t("reps.saved"))
         if reject.button(t("reps.decision.reject"), key=f"reps_record_reject_{row['id']}"):
             reps.decide_record(engine, int(row["id"]), False, actor=viewer.name, scope=scope, reason=reason)
-            st.success(t("reps.saved"))
+            done(t("reps.saved"))
     except WriteRefused as exc:
         refused(exc)
 
 
 # ---------------------------------------------------------------- links
 
-def offer_sheet(issued: list[reps.IssuedLink]) -> None:
-    if not issued:
-        st.warning(t("reps.links.nobody"))
-        return
-    st.session_state["reps_sheet"] = reps.link_sheet(issued, public_base())
-    st.success(t("reps.links.issued", n=len(issued)))
+def offer_links(ids: list[int], days: int) -> None:
+    """The links are issued, and zipped with their QR codes, when the one-time download link this
+    click makes is fetched (ui/downloads.py): they exist nowhere but in that one file."""
+    from ui.downloads import offer_links as offer
+
+    if offer(ids, days=days, base_url=public_base()):
+        st.success(t("reps.links.downloading", n=len(ids)))
 
 
 def links_tab() -> None:
     days = st.number_input(t("reps.links.days"), min_value=1, max_value=reps.MAX_DAYS, value=reps.DEFAULT_DAYS,
                            key="reps_days")
+    st.caption(t("reps.links.how"))
     one, many = st.columns(2)
     with one:
         pid = st.number_input(t("reps.links.person"), min_value=1, step=1, value=None, key="reps_one")
         if st.button(t("reps.links.issue_one"), key="reps_issue_one", disabled=pid is None):
-            try:
-                offer_sheet(reps.issue_links(engine, [int(pid)], days=int(days), actor=viewer.name, scope=scope))
-            except WriteRefused as exc:
-                refused(exc)
+            if reps.in_scope(engine, [int(pid)], scope):
+                offer_links([int(pid)], int(days))
+            else:
+                st.warning(t("reps.links.nobody"))
     with many:
         flt = read_filter()
         ids = reps.selected_ids(engine, scope, flt)
         st.caption(t("reps.links.selection", n=len(ids)) if not flt.is_empty() else t("reps.links.no_filter"))
         if st.button(t("reps.links.issue_many", n=len(ids)), key="reps_issue_many", disabled=flt.is_empty() or not ids):
-            try:
-                offer_sheet(reps.issue_links(engine, ids, days=int(days), actor=viewer.name, scope=scope))
-            except WriteRefused as exc:
-                refused(exc)
-    if st.session_state.get("reps_sheet"):
-        st.download_button(t("reps.links.download"), st.session_state["reps_sheet"], file_name="personal-links.zip",
-                           mime="application/zip", key="reps_download",
-                           on_click=lambda: st.session_state.pop("reps_sheet", None))
+            offer_links(ids, int(days))
     st.subheader(t("reps.links.locked"))
     locked = reps.links(engine, scope, locked_only=True)
     if locked.empty:
@@ -243,7 +261,7 @@ def links_tab() -> None:
             on_select="rerun", selection_mode="multi-row", key="reps_locked", placeholder=MISSING)
         chosen = [int(locked["person_id"].iloc[i]) for i in picked.selection.rows]
         if st.button(t("reps.links.reissue", n=len(chosen)), key="reps_reissue", disabled=not chosen):
-            offer_sheet(reps.issue_links(engine, chosen, days=int(days), actor=viewer.name, scope=scope))
+            offer_links(chosen, int(days))
     with st.form("reps_revoke"):
         target = st.number_input(t("reps.links.revoke_person"), min_value=1, step=1, value=None)
         if st.form_submit_button(t("reps.links.revoke")) and target:
@@ -347,8 +365,14 @@ def surveys_tab() -> None:
     survey_results(sid, questions)
 
 
+# The notice has its place whether or not there is one, and the tabs a key: the tab open stays
+# open through the reruns a click makes.
+with st.container():
+    if notice := st.session_state.pop("reps_notice", None):
+        st.success(notice)
+
 tabs = st.tabs([t("reps.tab.changes"), t("reps.tab.suggestions"), t("reps.tab.records"), t("reps.tab.surveys"),
-                t("reps.tab.links")])
+                t("reps.tab.links")], key="reps_tabs")
 with tabs[0]:
     corrections_tab()
 with tabs[1]:

@@ -622,3 +622,46 @@ def freshness_rows(df: pd.DataFrame, months: Sequence[int], threshold: int) -> p
 def completeness_rows(df: pd.DataFrame, fields: Sequence[str], threshold: int) -> pd.DataFrame:
     """Per category: persons, and per field those who have it filled (adding up to the overall row)."""
     return withhold_rows(df, ["persons", *fields], threshold, key="key", base="persons", drop_small=True)
+
+
+# ---- the representatives' responses (cockpit and data health)
+
+
+@dataclass(frozen=True)
+class RepsShown:
+    """store.reps.Liveness as a viewer of aggregates may see it: each count a number or a mark,
+    each share or age a number or None."""
+
+    responded: int | Hidden
+    responded_share: float | None
+    open_requests: int | Hidden
+    oldest_open_days: int | None
+    median_open_days: float | None
+    suggestions: int | Hidden
+    adopted: int | Hidden
+
+
+def reps_liveness(live, threshold: int) -> RepsShown:
+    """The responses withheld as the cockpit withholds: a count under the threshold is "<5"; those
+    who responded and those who did not add up to the persons (a known total), as adopted and other
+    suggestions add up to those received, so a part that subtraction would give away is withheld
+    too ("*"), and a share goes with its count. The queue's ages go with its count: the ages of
+    two or three requests say too much about them."""
+    responded = withhold({"responded": live.responded_12m, "silent": live.persons - live.responded_12m}, threshold,
+                         total_known=int(live.persons) >= threshold, zeros_public=True).get("responded",
+                                                                                          int(live.responded_12m))
+    adopted = withhold({"adopted": live.adopted_this_year,
+                        "other": live.suggestions_this_year - live.adopted_this_year}, threshold,
+                       total_known=int(live.suggestions_this_year) >= threshold,
+                       zeros_public=True).get("adopted", int(live.adopted_this_year))
+    open_requests = shown_count(live.open_requests, threshold)
+    queue_shown = not is_withheld(open_requests)
+    return RepsShown(
+        responded=responded,
+        responded_share=None if is_withheld(responded) else shown_rate(responded, live.persons, threshold),
+        open_requests=open_requests,
+        oldest_open_days=live.oldest_open_days if queue_shown else None,
+        median_open_days=live.median_open_days if queue_shown else None,
+        suggestions=shown_count(live.suggestions_this_year, threshold),
+        adopted=adopted,
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from store import audit, changes, clock, photo, tokens
 from store.cells import neutralise
@@ -33,6 +33,7 @@ from store.schema import (
     SUGGESTION_KINDS,
     SUGGESTION_STATUSES,
     category,
+    counted,
     person,
     region,
     rep_link,
@@ -138,6 +139,14 @@ def selected_ids(engine: Engine, scope: Scope, flt, *, limit: int = 5000) -> lis
     stmt = flt.where(select(person.c.id), scope, clock.today()).order_by(person.c.id).limit(limit)
     with engine.connect() as conn:
         return list(conn.execute(stmt).scalars())
+
+
+def in_scope(engine: Engine, person_ids, scope: Scope) -> list[int]:
+    """Those of `person_ids` inside the scope."""
+    ids = sorted({int(i) for i in person_ids})
+    with engine.connect() as conn:
+        return list(conn.execute(select(person.c.id).where(person.c.id.in_(ids), *_in_scope(scope))
+                                 .order_by(person.c.id)).scalars())
 
 
 def revoke_link(engine: Engine, person_id: int, *, actor: str | None, scope: Scope = EVERYTHING) -> bool:
@@ -622,11 +631,18 @@ def decide_record(engine: Engine, record_id: int, accept: bool, *, actor: str | 
 
 @dataclass(frozen=True)
 class Liveness:
+    """The representatives' responses, one definition for the cockpit and the data-health page
+    (README, "Figures"). Counts are raw here; store.privacy.reps_liveness withholds."""
+
+    # Persons in scope still followed (as every headcount), and those of them who confirmed
+    # their data or proposed a correction through their link in the last 12 months.
     persons: int
-    # Persons who confirmed or proposed a correction of their data in the last 12 months.
     responded_12m: int
+    # Correction requests in scope with a field still undecided, and their ages in whole days.
     open_requests: int
     oldest_open_days: int | None
+    median_open_days: float | None
+    # Suggestions and 社情民意 sent since 1 January, and those of them adopted.
     suggestions_this_year: int
     adopted_this_year: int
 
@@ -637,22 +653,45 @@ class Liveness:
 
 @reads_beyond_copy
 def liveness(engine: Engine, scope: Scope, today: dt.date | None = None) -> Liveness:
+    """One statement of scalar subqueries (the cockpit's rule: one statement per number block). The
+    median age comes from the one or two middle requests of the queue in submission order: those
+    whose rank r, of n, has n <= 2r <= n + 2."""
     today = today or clock.today()
     since = dt.datetime.combine(today - dt.timedelta(days=365), dt.time())
     year_start = dt.datetime(today.year, 1, 1)
     where = _in_scope(scope)
+    followed = [counted(person), *where]
+    requests = rep_request.join(person, person.c.id == rep_request.c.person_id)
+    pending = select(rep_request.c.id, rep_request.c.submitted_at).select_from(requests) \
+        .where(rep_request.c.status == "pending", *where).subquery()
+    ranked = select(pending.c.submitted_at,
+                    func.row_number().over(order_by=(pending.c.submitted_at, pending.c.id)).label("rank"),
+                    func.count().over().label("n")).subquery()
+    middle = (ranked.c.rank * 2 >= ranked.c.n, ranked.c.rank * 2 <= ranked.c.n + 2)
+    this_year = select(rep_suggestion.c.status).select_from(
+        rep_suggestion.join(person, person.c.id == rep_suggestion.c.person_id)).where(
+        rep_suggestion.c.submitted_at >= year_start, *where).subquery()
+    stmt = select(
+        select(func.count()).select_from(person).where(*followed).scalar_subquery().label("persons"),
+        select(func.count(func.distinct(rep_request.c.person_id))).select_from(requests)
+        .where(rep_request.c.submitted_at >= since, *followed).scalar_subquery().label("responded"),
+        select(func.count()).select_from(pending).scalar_subquery().label("open"),
+        select(func.min(pending.c.submitted_at)).scalar_subquery().label("oldest"),
+        select(func.min(ranked.c.submitted_at)).where(*middle).scalar_subquery().label("middle_first"),
+        select(func.max(ranked.c.submitted_at)).where(*middle).scalar_subquery().label("middle_last"),
+        select(func.count()).select_from(this_year).scalar_subquery().label("suggestions"),
+        select(func.count()).select_from(this_year).where(this_year.c.status == "adopted")
+        .scalar_subquery().label("adopted"),
+    )
     with engine.connect() as conn:
-        persons = conn.execute(select(func.count()).select_from(person).where(*where)).scalar_one()
-        responded = conn.execute(select(func.count(func.distinct(rep_request.c.person_id)))
-                                 .join(person, person.c.id == rep_request.c.person_id)
-                                 .where(rep_request.c.submitted_at >= since, *where)).scalar_one()
-        open_row = conn.execute(select(func.count(), func.min(rep_request.c.submitted_at))
-                                .join(person, person.c.id == rep_request.c.person_id)
-                                .where(rep_request.c.status == "pending", *where)).one()
-        sugg = conn.execute(select(func.count(), func.coalesce(func.sum(case(
-            (rep_suggestion.c.status == "adopted", 1), else_=0)), 0))
-                            .join(person, person.c.id == rep_suggestion.c.person_id)
-                            .where(rep_suggestion.c.submitted_at >= year_start, *where)).one()
-    oldest = open_row[1]
-    return Liveness(persons, responded, open_row[0], (today - oldest.date()).days if oldest else None,
-                    sugg[0], int(sugg[1]))
+        row = conn.execute(stmt).one()
+    middle_ages = [_age(m, today) for m in (row.middle_first, row.middle_last) if m is not None]
+    return Liveness(int(row.persons), int(row.responded), int(row.open), _age(row.oldest, today),
+                    sum(middle_ages) / 2 if middle_ages else None, int(row.suggestions), int(row.adopted))
+
+
+def _age(moment, today: dt.date) -> int | None:
+    """Whole days from a moment (as any driver returns it) to today."""
+    if moment is None:
+        return None
+    return (today - pd.Timestamp(moment).date()).days

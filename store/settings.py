@@ -37,6 +37,7 @@ SETTINGS = [
     Setting("public_url", "", "The address representatives' personal links start with (https://brain.example.gov.cn); empty: the address the staff page is open at."),
     Setting("m_pages_per_address", 600, "Pages of the representatives' front end one network address may open a minute."),
     Setting("m_answers_per_address", 30, "Last-four answers one network address may send in 10 minutes."),
+    Setting("trusted_proxies", "", "Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed; empty: none, the socket's peer is the client."),
     Setting("api_rate_per_minute", 120, "Requests a minute each API key may make (per server process)."),
     Setting("api_settle_seconds", 5, "The API lists changes up to this many seconds ago, so late commits are not passed over."),
     Setting("today", "", "Pins the date the app and the demo take as today (YYYY-MM-DD); empty: the calendar's."),

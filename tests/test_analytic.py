@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from loaders.demo import generate_demo
-from store import analytic
+from store import analytic, reps  # reps.liveness reads beyond the copy: always the store
 from store.filters import PersonFilter
 from store.queries import activities, cockpit, common, explorer, health, lifecycle
 from store.schema import person
@@ -227,3 +227,10 @@ def test_copy_agrees_after_import_undo_and_direct_write(store_url_factory, backe
     assert data_version(engine) != after_undo
     _rebuilt_copy_agrees(engine, base)
     engine.dispose()
+
+
+def test_queries_reading_beyond_the_copy_are_marked():
+    """The representatives' responses are not in the copy (their writers make no change rows a
+    delta could follow): the shared cache asks the store for them."""
+    assert getattr(reps.liveness, "reads_beyond_copy", False)
+    assert "rep_request" not in {t.name for t in analytic.TABLES}

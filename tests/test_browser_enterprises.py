@@ -106,8 +106,10 @@ def test_an_admin_imports_enterprise_data_on_the_page(tmp_path, chromium):
         page.screenshot(path=str(SHOTS / "import.png"), full_page=True)
 
 
-def test_the_cockpit_fits_eight_cards_in_its_row(tmp_path, chromium):
-    """With enterprise figures the KPI row holds eight cards: one row, nothing cut off, at 1920×1080."""
+def test_the_cockpit_fits_its_cards_in_two_rows(tmp_path, chromium):
+    """With enterprise figures the second row of cards holds five (the representatives' three and two):
+    two rows, nothing cut off, at 1920×1080, and two abreast on a phone, the panels below them
+    either way (the stylesheet is told of the extra cards)."""
     from loaders.demo import generate_demo
     from store import clock
 
@@ -118,14 +120,26 @@ def test_the_cockpit_fits_eight_cards_in_its_row(tmp_path, chromium):
     risky = cultivated_with_checkins(engine, "王老板", checkins=0)
     dishonest(engine, risky)
     engine.dispose()
-    with streamlit_server(url) as base, browser_page(chromium, width=1920, height=1080) as (page, _):
-        page.goto(f"{base}/cockpit?kiosk=1")
-        wait_for_app(page, timeout_ms=WAIT_MS)
-        page.locator('.cockpit-kpi[data-kpi="risk_alerts"]').wait_for(timeout=WAIT_MS)
-        cards = page.evaluate("""() => [...document.querySelectorAll('.cockpit-kpi')].map(c => {
-            const r = c.getBoundingClientRect();
-            return {top: Math.round(r.top), right: r.right, overflow: c.scrollWidth > c.clientWidth + 1,
-                    text: c.innerText}; })""")
-        page.screenshot(path=str(SHOTS / "cockpit-kpis.png"))
-    assert len(cards) == 8 and len({c["top"] for c in cards}) == 1, cards
-    assert not [c["text"] for c in cards if c["overflow"]] and max(c["right"] for c in cards) <= 1920
+    cards_js = """() => [...document.querySelectorAll('.cockpit-kpi')].map(c => {
+        const r = c.getBoundingClientRect();
+        return {top: Math.round(r.top), bottom: r.bottom, right: r.right,
+                overflow: c.scrollWidth > c.clientWidth + 1, text: c.innerText}; })"""
+    first_panel_js = """() => Math.min(...[...document.querySelectorAll('[class*="st-key-cockpit_panel_"]')]
+        .filter(p => getComputedStyle(p).visibility === 'visible').map(p => p.getBoundingClientRect().top))"""
+    with streamlit_server(url) as base:
+        for width, height in ((1920, 1080), (390, 844)):
+            with browser_page(chromium, width=width, height=height) as (page, _):
+                page.goto(f"{base}/cockpit?kiosk=1")
+                wait_for_app(page, timeout_ms=WAIT_MS)
+                page.locator('.cockpit-kpi[data-kpi="risk_alerts"]').wait_for(timeout=WAIT_MS)
+                page.locator(".echarts-container").first.wait_for(timeout=WAIT_MS)
+                cards, panels_from = page.evaluate(cards_js), page.evaluate(first_panel_js)
+                if width == 1920:
+                    page.screenshot(path=str(SHOTS / "cockpit-kpis.png"))
+            assert len(cards) == 11, cards
+            # Two rows (six cards abreast, then five); on a phone two abreast: three rows of each.
+            rows = len({c["top"] for c in cards})
+            assert rows == (2 if width == 1920 else 6), (width, cards)
+            assert not [c["text"] for c in cards if c["overflow"]] and max(c["right"] for c in cards) <= width
+            # The panels begin below the cards: the stylesheet counted the extra row.
+            assert max(c["bottom"] for c in cards) <= panels_from, (width, panels_from)

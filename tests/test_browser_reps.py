@@ -1,11 +1,15 @@
 """A representative's phone in a real browser (390×844): open the personal link, confirm, propose a
-change, add an honour with a photo, send a suggestion; staff accept part of the change and reply;
-the representative sees the outcome. Every request stays local and carries nothing personal."""
+change, add an honour with a photo, send a suggestion, answer a survey; staff, clicking on the desk
+in a real browser too, accept part of the change and reject the rest with a reason, adopt the
+suggestion with a reply, accept the record, read the survey's charts and download another
+person's link; the representative sees the outcome. Every request stays local and carries nothing
+personal."""
 
 from __future__ import annotations
 
 import io
 import urllib.request
+import zipfile
 
 import pytest
 from PIL import Image
@@ -20,12 +24,69 @@ from tests.browser_support import browser_page, is_local, wait_for_app
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NAME, PHONE = "陈代表", "13955558888"
+# The grid is a canvas: rows are found by position (header and rows 35 px; the tick box first).
+ROW_PX = 35
+
+
+def tick_first_row(page, key: str) -> None:
+    grid = page.locator(f".st-key-{key} [data-testid='stDataFrame']")
+    grid.wait_for(timeout=60_000)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + ROW_PX + ROW_PX / 2)
+
+
+def staff_on_the_desk(desk, base: str, engine, other: int) -> None:
+    desk.goto(f"{base}/reps")
+    wait_for_app(desk)
+    desk.wait_for_selector("text=保存审核结果", timeout=60_000)
+    fields = reps.pending_fields(engine, Scope()).set_index("field")["field_id"]
+    org, pos = int(fields["organization"]), int(fields["position"])
+    desk.locator(f".st-key-reps_decide_{org}").get_by_text("采纳", exact=True).click()
+    desk.locator(f".st-key-reps_decide_{pos}").get_by_text("拒绝", exact=True).click()
+    desk.locator(f".st-key-reps_reason_{pos} input").fill("请提供任职文件")
+    desk.get_by_role("button", name="保存审核结果").click()
+    desk.get_by_text("已采纳 1 项，拒绝 1 项。").wait_for(timeout=60_000)
+    desk.get_by_text("没有待审核的更正。").wait_for(timeout=60_000)
+
+    desk.get_by_role("tab", name="建言献策").click()
+    tick_first_row(desk, "reps_sugg_list")
+    form = desk.locator("[data-testid='stForm']", has=desk.get_by_label("答复（代表可见）"))
+    form.wait_for(timeout=60_000)
+    form.locator("[data-testid='stSelectbox']").click()
+    desk.get_by_role("option", name="已采纳").click()
+    form.get_by_label("答复（代表可见）").fill("已列入明年计划")
+    form.get_by_role("button", name="保存").click()
+    # Saved (the phone shows the outcome and the reply below).
+    desk.get_by_text("已保存。").wait_for(timeout=60_000)
+
+    desk.get_by_role("tab", name="履职记录").click()
+    tick_first_row(desk, "reps_records_list")
+    desk.get_by_role("button", name="采纳", exact=True).click()
+    desk.get_by_role("tabpanel", name="履职记录").get_by_text("没有待审核的记录。").wait_for(timeout=60_000)
+
+    # The survey's results: a chart per choice question.
+    desk.get_by_role("tab", name="问卷").click()
+    desk.wait_for_selector("text=回复率", timeout=60_000)
+    desk.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+    assert "100%" in desk.inner_text("body") or "100.0%" in desk.inner_text("body")
+
+    # Another person's link: made when the one-time download is fetched.
+    desk.get_by_role("tab", name="个人链接").click()
+    desk.locator(".st-key-reps_one input").fill(str(other))
+    desk.locator(".st-key-reps_one input").press("Enter")  # the button waits for a number
+    with desk.expect_download(timeout=60_000) as info:
+        desk.get_by_role("button", name="发放并下载", exact=True).click()
+    with zipfile.ZipFile(info.value.path()) as zf:
+        assert set(zf.namelist()) == {"links.xlsx", f"qr/{other}.png"}
 
 
 def test_a_representative_on_a_phone(sqlite_engine, streamlit_app, chromium, tmp_path):
     with ch.change_set_of(sqlite_engine, "staff", "setup") as cs:
         pid = cs.add_person(dict(name=NAME, gender="F", category_code="non_party", district_code="330106",
                                  phone=PHONE, organization="旧单位", position="科员", stage="discover"))
+        other = cs.add_person(dict(name="李代表", gender="M", category_code="non_party", district_code="330106",
+                                   phone="13700001111", stage="discover"))
     token = reps.issue_links(sqlite_engine, [pid], actor="staff1")[0].token
     sid = sv.create_survey(sqlite_engine, "年度满意度调查", [sv.Question("single", "对活动满意吗", ("满意", "一般")),
                                                          sv.Question("multiple", "关心的领域", ("教育", "医疗", "交通")),
@@ -97,24 +158,10 @@ def test_a_representative_on_a_phone(sqlite_engine, streamlit_app, chromium, tmp
         page.wait_for_selector("text=问卷已提交")
         assert "年度满意度调查" not in page.content()
 
-        # Staff: the desk shows the waiting correction; they accept one field, reject the other, reply.
+        # Staff, by clicking on the desk: accept one field of the correction, reject the other with a
+        # reason, adopt the suggestion with a reply, accept the record, read the survey, download a link.
         with browser_page(chromium, width=1440, height=900) as (desk, _):
-            desk.goto(f"{base}/reps")
-            wait_for_app(desk)
-            desk.wait_for_selector("text=保存审核结果", timeout=60_000)
-            # ... and the survey's results: a chart per choice question.
-            desk.get_by_role("tab", name="问卷").click()
-            desk.wait_for_selector("text=回复率", timeout=60_000)
-            desk.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
-            assert "100%" in desk.inner_text("body") or "100.0%" in desk.inner_text("body")
-        pending = reps.pending_fields(sqlite_engine, Scope()).set_index("field")["field_id"]
-        reps.decide_fields(sqlite_engine, [reps.Decision(int(pending["organization"]), True),
-                                           reps.Decision(int(pending["position"]), False, reason="请提供任职文件")],
-                           actor="staff1")
-        sid = int(reps.suggestions(sqlite_engine, Scope())["id"].iloc[0])
-        reps.handle_suggestion(sqlite_engine, sid, actor="staff1", status="adopted", reply="已列入明年计划")
-        rid = int(reps.records(sqlite_engine, Scope())["id"].iloc[0])
-        reps.decide_record(sqlite_engine, rid, True, actor="staff1")
+            staff_on_the_desk(desk, base, sqlite_engine, other)
 
         go("nav >> text=我的信息")
         assert "新单位" in page.content() and "处长" not in page.content()

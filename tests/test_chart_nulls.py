@@ -32,6 +32,7 @@ from charts import explorer as ex
 from charts import health as hl
 from charts import lifecycle as lc
 from charts import surveys as sv
+from store.privacy import Hidden, RepsShown
 from store.queries.cockpit import Headline
 from store.queries.health import FIELDS as HEALTH_FIELDS
 
@@ -299,7 +300,8 @@ def test_every_builder_of_charts_is_covered():
               "activities.month_ticks",  # through monthly_trend[period]
               "cockpit.small_districts",  # reads the GeoJSON, not a frame
               "cockpit.education_slices",  # through education_ring
-              "cockpit.enterprise_cards"}  # a dataclass of counts: test_enterprise_cards_with_missing_counts
+              "cockpit.enterprise_cards",  # a dataclass of counts: test_enterprise_cards_with_missing_counts
+              "cockpit.reps_cards"}  # a store.privacy.RepsShown (test_reps_cards_with_marks_and_gaps below)
     assert public - scalar <= covered, sorted(public - scalar - covered)
 
 
@@ -353,3 +355,19 @@ def test_the_sign_in_sheet_activity():
     out = cp.activity_feed_html(df, FEED_TEXTS)
     assert "座谈会" in out and "西湖区" in out
     _printed(out)
+
+
+@pytest.mark.parametrize("shown", [
+    RepsShown(Hidden("<5"), None, Hidden("<5"), None, None, Hidden("<5"), Hidden("<5")),
+    RepsShown(Hidden("*"), None, 0, None, None, 40, Hidden("*")),
+    RepsShown(120, 0.3, 12, 40, 9.5, 40, 12),
+])
+def test_reps_cards_with_marks_and_gaps(shown):
+    from ui.reps_figures import LABEL_KEYS
+
+    labels = {k: k + " {n}" for k in LABEL_KEYS} | {"open_note": "{oldest} {median}"}
+    cards = cp.reps_cards(shown, labels)
+    assert [c.key for c in cards] == ["reps_responded", "reps_open", "reps_suggestions"]
+    for card in cards:
+        _printed(card.value + card.note)
+    assert cards[1].note == ("40 9.5" if shown.oldest_open_days else "")

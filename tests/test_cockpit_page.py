@@ -237,7 +237,7 @@ class QueryLog:
             return
         origin = None
         for frame in traceback.extract_stack():
-            if frame.filename.endswith(("store/queries/cockpit.py", "store/version.py")):
+            if frame.filename.endswith(("store/queries/cockpit.py", "store/version.py", "store/reps.py")):
                 origin = frame.name  # the outermost frame there: the query function itself
                 break
         self.rows.append((origin, statement))
@@ -259,9 +259,9 @@ def test_cold_render_is_one_statement_per_chart_and_a_warm_refresh_none(make_app
     for origin, _ in cold.rows:
         by_origin[origin] = by_origin.get(origin, 0) + 1
     cockpit_queries = {k: v for k, v in by_origin.items() if k not in (None, "watched_versions")}
-    # headline + 8 panels, each exactly one statement.
+    # headline, the representatives' responses and 8 panels, each exactly one statement.
     assert cockpit_queries == {name: 1 for name in (
-        "headline", "by_category", "age_gender", "by_education", "by_district", "monthly_participation",
+        "headline", "liveness", "by_category", "age_gender", "by_education", "by_district", "monthly_participation",
         "by_stage", "top_tags", "activity_feed")}
     # One version check after the cold start (the background watch may add one if the render is slow).
     assert 1 <= by_origin.get("watched_versions", 0) <= 2

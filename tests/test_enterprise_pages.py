@@ -60,8 +60,11 @@ def test_cockpit_shows_enterprise_counts_only_when_there_are_links(engine, make_
         cultivated_with_checkins(engine, f"老板{i}", checkins=0)
     dishonest(engine, 1)
     body = html_of(open_cockpit(make_app, url_of(engine), kiosk="1"))
-    after = re.search(r'<div class="cockpit-kpis"[^\n]*', body).group(0)
-    assert 'data-kpi="enterprises"' in after and 'data-kpi="risk_alerts"' in after and "--kpi-count: 8" in after
+    # They join the representatives' responses in the second row of cards.
+    after = re.findall(r'<div class="cockpit-kpis" style="--kpi-count: (\d+)">(.*?)</div></div></div>', body)[1]
+    assert after[0] == "5" and 'data-kpi="reps_suggestions"' in after[1]
+    after = after[1][after[1].index('data-kpi="enterprises"'):]
+    assert 'data-kpi="risk_alerts"' in after
     # One enterprise, one alert: under the big screen's threshold of 5, never shown as a number.
     assert after.count("&lt;5") >= 2
 

@@ -51,6 +51,11 @@ def kpis(at) -> dict[str, tuple[str, str]]:
     return {key: (html.unescape(label), html.unescape(value)) for key, label, value in found}
 
 
+def kpi_notes(at) -> dict[str, str]:
+    found = re.findall(r'data-kpi="(\w+)">.*?<div class="note">([^<]*)</div>', html_of(at))
+    return {key: html.unescape(note) for key, note in found}
+
+
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -66,7 +71,8 @@ def funnel_text(at) -> list[str]:
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_pages_showing_the_same_figure_agree(open_page, store_with_upcoming):
     url = store_with_upcoming
-    cockpit = kpis(open_page(url, "cockpit"))
+    at_cockpit = open_page(url, "cockpit")
+    cockpit = kpis(at_cockpit)
 
     explorer = metrics(open_page(url, "explorer"))
     assert cockpit["persons"][1] == explorer["全部人员"]
@@ -88,6 +94,20 @@ def test_pages_showing_the_same_figure_agree(open_page, store_with_upcoming):
     assert label == "12个月内更新率" and health[label] == value == health["12 个月内更新"]
     # The composite score keeps a name of its own.
     assert "数据活力指数" not in cockpit and all("鲜活" not in lbl for lbl, _ in cockpit.values())
+
+    # The representatives' responses: the same three figures under the same names (the cockpit
+    # withholds a small count for everyone, the data-health page only for leaders).
+    at = open_page(url, "data_health")
+    health, captions = metrics(at), {c.value for c in at.caption}
+    threshold = get_setting("privacy_threshold")
+    assert cockpit["reps_responded"] == ("12个月内信息确认率", health["12个月内信息确认率"])
+    assert cockpit["reps_responded"][1].endswith("%")
+    for key, label in (("reps_open", "待审核更正"), ("reps_suggestions", "今年收到建议")):
+        assert cockpit[key] == (label, format_count(int(health[label].replace(",", "")), threshold)), key
+    # ... and the same notes, where the cockpit shows one whole.
+    notes = {k: n for k, n in kpi_notes(at_cockpit).items()
+             if k.startswith("reps_") and n and "<" not in n and "*" not in n}
+    assert "reps_responded" in notes and set(notes.values()) <= captions, (notes, captions)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

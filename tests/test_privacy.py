@@ -163,6 +163,49 @@ def test_liveness_goes_with_a_withheld_share():
     assert privacy.liveness_parts(few, 0)[0] == few.score
 
 
+SMALL = Hidden("<5")
+
+
+@pytest.mark.parametrize("persons,responded,expected", [
+    (200, 60, (60, 0.3)),
+    (200, 3, (SMALL, None)),         # a small count, and its share
+    (200, 197, (COMPLEMENT, None)),  # three who did not respond: 200 - 197 would tell
+    (200, 200, (200, 1.0)),          # nobody silent: an empty group gives nobody away
+    (4, 4, (SMALL, None)),           # a scope of four persons
+])
+def test_who_responded_is_withheld_as_a_part_of_the_persons(persons, responded, expected):
+    from store.reps import Liveness
+
+    shown = privacy.reps_liveness(Liveness(persons, responded, 0, None, None, 0, 0), 5)
+    assert (shown.responded, shown.responded_share) == expected
+    # Staff and admins see the counts as they are.
+    assert privacy.reps_liveness(Liveness(persons, responded, 0, None, None, 0, 0), 0).responded == responded
+
+
+@pytest.mark.parametrize("received,adopted,expected", [
+    (40, 12, (40, 12)),
+    (40, 2, (40, SMALL)),
+    (40, 37, (40, COMPLEMENT)),  # three not adopted: 40 - 37 would tell
+    (40, 40, (40, 40)),
+    (3, 1, (SMALL, SMALL)),
+])
+def test_adopted_suggestions_are_withheld_as_a_part_of_those_received(received, adopted, expected):
+    from store.reps import Liveness
+
+    shown = privacy.reps_liveness(Liveness(100, 50, 0, None, None, received, adopted), 5)
+    assert (shown.suggestions, shown.adopted) == expected
+
+
+def test_the_queues_ages_go_with_its_count():
+    from store.reps import Liveness
+
+    few = privacy.reps_liveness(Liveness(100, 50, 3, 40, 9.0, 0, 0), 5)
+    assert (few.open_requests, few.oldest_open_days, few.median_open_days) == (SMALL, None, None)
+    many = privacy.reps_liveness(Liveness(100, 50, 12, 40, 9.5, 0, 0), 5)
+    assert (many.open_requests, many.oldest_open_days, many.median_open_days) == (12, 40, 9.5)
+    assert privacy.reps_liveness(Liveness(100, 50, 3, 40, 9.0, 0, 0), 0).median_open_days == 9.0
+
+
 def test_a_period_total_that_would_pin_a_month_is_withheld():
     from datetime import date
 

@@ -40,30 +40,55 @@ def markup_of(at) -> str:
     return "\n".join(parts)
 
 
-def test_corrections_are_shown_side_by_side_and_accepted_at_once(make_app, sqlite_engine):
-    pid = add(sqlite_engine)
-    reps.propose_changes(sqlite_engine, pid, {"organization": "新单位", "position": HOSTILE[:200]})
-    at = open_desk(make_app, sqlite_engine)
-    editor = next(d for d in at.dataframe if d.key == "reps_changes_none").value
-    assert editor[["when_proposed", "now", "proposed"]].fillna("").values.tolist() == [["旧单位", "旧单位", "新单位"],
-                                                                                     ["", "", HOSTILE[:200]]]
-    assert "<script>" not in markup_of(at)
-    # Rejecting all at once without a reason is refused in words; nothing is written.
-    at.button_group(key="reps_bulk").set_value("reject").run()
-    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
-    assert not at.exception and "理由" in at.error[0].value
-    assert len(reps.pending_fields(sqlite_engine, Scope())) == 2
-    at.text_input(key="reps_bulk_reason").input("请联系工作人员").run()
-    editor = next(d for d in at.dataframe if d.key == "reps_changes_reject").value
-    assert set(editor["reason"]) == {"请联系工作人员"}
-    # Accepting all at once: the bulk choice pre-fills every decision.
-    at.button_group(key="reps_bulk").set_value("accept").run()
-    next(b for b in at.button if b.key == "reps_changes_apply").click().run()
+def submit(at, label: str = "保存审核结果", index: int = 0):
+    [b for b in at.button if b.label == label][index].click().run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == ["已采纳 2 项，拒绝 0 项。"]
+    return at
+
+
+def test_a_request_is_decided_field_by_field(make_app, sqlite_engine):
+    pid = add(sqlite_engine)
+    reps.propose_changes(sqlite_engine, pid, {"organization": "新单位", "position": HOSTILE[:200], "title": "高工"})
+    at = open_desk(make_app, sqlite_engine)
+    shown = at.dataframe[0].value
+    assert shown.fillna("").values.tolist() == [["工作单位", "旧单位", "旧单位", "新单位"], ["职务", "", "", HOSTILE[:200]],
+                                                ["职称", "", "", "高工"]]
+    assert "<script>" not in markup_of(at)
+    fields = reps.pending_fields(sqlite_engine, Scope()).set_index("field")["field_id"]
+    org, pos, title = (int(fields[f]) for f in ("organization", "position", "title"))
+    # Accept the organization as edited, reject the position: without a reason that is refused in words.
+    at.radio(key=f"reps_decide_{org}").set_value("accept")
+    at.text_input(key=f"reps_value_{org}").input("新单位（已核实）")
+    at.radio(key=f"reps_decide_{pos}").set_value("reject")
+    submit(at)
+    assert "理由" in at.error[0].value
+    assert len(reps.pending_fields(sqlite_engine, Scope())) == 3
+    at.text_input(key=f"reps_reason_{pos}").input("请提供任职文件")
+    submit(at)
+    assert [s.value for s in at.success] == ["已采纳 1 项，拒绝 1 项。"]
     with sqlite_engine.connect() as conn:
-        row = conn.execute(select(person.c.organization, person.c.updated_via).where(person.c.id == pid)).one()
-    assert tuple(row) == ("新单位", "self")
+        row = conn.execute(select(person.c.organization, person.c.position, person.c.updated_via)
+                           .where(person.c.id == pid)).one()
+    assert tuple(row) == ("新单位（已核实）", None, "self")
+    # The title, left for later, is all that waits; the request with it.
+    assert reps.pending_fields(sqlite_engine, Scope())["field_id"].tolist() == [title]
+    assert [r["reason"] for r in reps.my_requests(sqlite_engine, pid) if r["field"] == "position"] == ["请提供任职文件"]
+    assert len(at.dataframe[0].value) == 1
+
+
+def test_every_waiting_field_at_once(make_app, sqlite_engine):
+    a, b = add(sqlite_engine), add(sqlite_engine, "李四")
+    reps.propose_changes(sqlite_engine, a, {"organization": "甲单位"})
+    reps.propose_changes(sqlite_engine, b, {"organization": "乙单位", "title": "教授"})
+    at = open_desk(make_app, sqlite_engine)
+    at.radio(key="reps_bulk_decision").set_value("reject")
+    submit(at, "对全部 3 项执行")
+    assert "理由" in at.error[0].value
+    at.radio(key="reps_bulk_decision").set_value("accept")
+    submit(at, "对全部 3 项执行")
+    assert [s.value for s in at.success] == ["已采纳 3 项，拒绝 0 项。"]
+    assert reps.pending_fields(sqlite_engine, Scope()).empty
+    assert "没有待审核的更正。" in [i.value for i in at.info]
 
 
 def test_suggestion_handled_and_hostile_text_inert(make_app, sqlite_engine):
@@ -104,8 +129,9 @@ def test_liveness_on_data_health(make_app, sqlite_engine):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["待审核更正"] == "1"
-    assert metrics["12个月内确认或更正信息"].startswith("66.7")
-    assert metrics["最久待审核"] == "0 天"
+    # Staff see every count; the share is of the persons still followed.
+    assert metrics["12个月内信息确认率"] == "66.7%"
+    assert "最久 0 天 · 中位 0 天" in [c.value for c in at.caption]
 
 
 def test_the_explorer_leads_to_links_for_its_selection(make_app, sqlite_engine):
@@ -155,21 +181,79 @@ def test_a_survey_is_created_sent_and_charted(make_app, sqlite_engine):
         assert conn.execute(select(survey.c.status)).scalar() == "closed"
 
 
-def test_links_issued_revoked_and_a_locked_one_reissued(make_app, sqlite_engine):
+@pytest.fixture
+def tickets(monkeypatch):
+    """Every one-time download the page orders, as (ticket, order): the test fetches them itself."""
+    from ui import downloads
+
+    made: list = []
+    original = downloads.TicketBook.issue
+
+    def issue(self, order):
+        ticket = original(self, order)
+        made.append((ticket, order))
+        return ticket
+
+    monkeypatch.setattr(downloads.TicketBook, "issue", issue)
+    return made
+
+
+def audited(engine, action: str) -> list[dict]:
+    import json
+
+    from store.schema import audit_log
+
+    with engine.connect() as conn:
+        return [json.loads(d) for d in conn.execute(select(audit_log.c.detail).where(audit_log.c.action == action)
+                                                    .order_by(audit_log.c.id)).scalars()]
+
+
+def test_links_are_made_when_their_one_time_download_is_fetched(make_app, sqlite_engine, tickets):
     import io
     import zipfile
 
-    from store import tokens
+    from ui import downloads
 
     pid = add(sqlite_engine)
+    with ch.change_set_of(sqlite_engine, "staff", "setup") as cs:
+        cs.add_person(dict(name="无手机", category_code="non_party", district_code="330106", stage="discover"))
     at = open_desk(make_app, sqlite_engine)
     at.number_input(key="reps_one").set_value(pid).run()
     next(b for b in at.button if b.key == "reps_issue_one").click().run()
     assert not at.exception, at.exception
-    assert "已发放 1 个链接" in " ".join(s.value for s in at.success)
-    sheet = at.session_state["reps_sheet"]
-    with zipfile.ZipFile(io.BytesIO(sheet)) as zf:
-        assert {"links.xlsx", f"qr/{pid}.png"} <= set(zf.namelist())
+    assert "正在为 1 人发放链接并下载" in " ".join(s.value for s in at.success)
+    # The click made a ticket, nothing else: no link exists yet, no file sits in the session.
+    [(ticket, order)] = tickets
+    assert isinstance(order, downloads.LinksOrder) and order.person_ids == (pid,)
+    assert reps.links(sqlite_engine, Scope()).empty and not audited(sqlite_engine, "reps.link_issue")
+    assert not [k for k in at.session_state if "sheet" in str(k)]
+    # Fetched: the links are issued (audited) and zipped with their QR codes ...
+    made = downloads.download_of(ticket, None)
+    assert (made.file_name, made.media_type) == ("personal-links.zip", "application/zip")
+    with zipfile.ZipFile(io.BytesIO(made.data)) as zf:
+        assert set(zf.namelist()) == {"links.xlsx", f"qr/{pid}.png"}
+    assert reps.links(sqlite_engine, Scope())["person_id"].tolist() == [pid]
+    assert audited(sqlite_engine, "reps.link_issue") == [{"persons": 1, "days": reps.DEFAULT_DAYS}]
+    # ... once.
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.download_of(ticket, None)
+    assert refused.value.status == 410
+    assert len(audited(sqlite_engine, "reps.link_issue")) == 1
+
+
+def test_a_person_outside_the_desk_gets_no_ticket(make_app, sqlite_engine, tickets):
+    at = open_desk(make_app, sqlite_engine)
+    at.number_input(key="reps_one").set_value(99999).run()
+    next(b for b in at.button if b.key == "reps_issue_one").click().run()
+    assert not at.exception, at.exception
+    assert "没有可发放的人员" in " ".join(w.value for w in at.warning)
+    assert tickets == []
+
+
+def test_links_revoked_and_a_locked_one_listed(make_app, sqlite_engine):
+    from store import tokens
+
+    pid = add(sqlite_engine)
     first = reps.issue_links(sqlite_engine, [pid], actor="s")[0].token
     claim = reps.open_link(sqlite_engine, first)
     for _ in range(reps.MAX_TRIES):
@@ -177,7 +261,7 @@ def test_links_issued_revoked_and_a_locked_one_reissued(make_app, sqlite_engine)
     at = open_desk(make_app, sqlite_engine)
     locked = next(d for d in at.dataframe if d.key == "reps_locked").value
     assert locked["编号"].tolist() == [pid]
-    # AppTest cannot tick a row: the re-issue button waits for one, and the store re-issues here.
+    # AppTest cannot tick a row: the re-issue button waits for one.
     assert next(b for b in at.button if b.key == "reps_reissue").disabled
     form_number = next(n for n in at.number_input if n.label == "撤销链接（人员编号）")
     form_number.set_value(pid)

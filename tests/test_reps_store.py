@@ -211,6 +211,56 @@ def test_confirmation_counts_for_liveness(engine):
     assert reps.liveness(engine, Scope(districts=(UPTOWN,))).persons == 0
 
 
+def test_liveness_matches_brute_force(engine):
+    """Every figure against the same rules spelled out over the rows: followed persons only in the
+    share, requests and suggestions of anyone in scope, ages in whole days, the median of an even
+    queue the mean of its middle two."""
+    import random
+    import statistics
+
+    from sqlalchemy import insert, update
+
+    from store.schema import rep_suggestion
+
+    rng = random.Random(19)
+    today = clock.today()
+    now = dt.datetime.combine(today, dt.time(15))
+    ids = [add(engine, f"人{i}", WEST if i % 3 else UPTOWN, f"1380000{i:04d}") for i in range(24)]
+    status = {pid: rng.choice(["followed", "followed", None, "left"]) for pid in ids}
+    requests, suggestions = [], []
+    for pid in ids:
+        for _ in range(rng.randint(0, 3)):
+            kind = rng.choice(["confirm", "change"])
+            requests.append(dict(person_id=pid, kind=kind, submitted_at=now - dt.timedelta(days=rng.randint(0, 500),
+                                                                                         hours=rng.randint(0, 20)),
+                                 status="pending" if kind == "change" and rng.random() < 0.6 else "done"))
+        for _ in range(rng.randint(0, 2)):
+            suggestions.append(dict(person_id=pid, kind="suggestion", title="题", body="文",
+                                    status=rng.choice(["received", "adopted", "declined"]),
+                                    submitted_at=now - dt.timedelta(days=rng.randint(0, 600)), updated_at=now))
+    with engine.begin() as conn:
+        for pid, st in status.items():
+            conn.execute(update(person).where(person.c.id == pid).values(status=st))
+        conn.execute(insert(rep_request), requests)
+        conn.execute(insert(rep_suggestion), suggestions)
+    since = dt.datetime.combine(today - dt.timedelta(days=365), dt.time())
+    queues = []
+    for scope, district in ((Scope(), None), (Scope(districts=(WEST,)), WEST), (Scope(districts=(UPTOWN,)), UPTOWN)):
+        inside = {pid for i, pid in enumerate(ids) if district is None or (WEST if i % 3 else UPTOWN) == district}
+        followed = {pid for pid in inside if status[pid] in ("followed", None)}
+        ages = sorted((today - r["submitted_at"].date()).days for r in requests
+                      if r["person_id"] in inside and r["status"] == "pending")
+        year = [s for s in suggestions if s["person_id"] in inside and s["submitted_at"].year == today.year]
+        expected = reps.Liveness(
+            len(followed), len({r["person_id"] for r in requests if r["person_id"] in followed
+                                and r["submitted_at"] >= since}),
+            len(ages), max(ages) if ages else None, statistics.median(ages) if ages else None,
+            len(year), sum(s["status"] == "adopted" for s in year))
+        assert reps.liveness(engine, scope, today) == expected, scope
+        queues.append(len(ages))
+    assert {q % 2 for q in queues if q > 1} == {0, 1}, queues  # medians of odd and even queues
+
+
 # ---------------------------------------------------------------- suggestions
 
 def test_a_suggestion_moves_received_reviewing_outcome(engine):

@@ -201,18 +201,18 @@ def test_an_export_link_needs_the_cookie_of_its_session(download_env):
     ticket = downloads.ticket_book().issue(order(session_id))
     for wrong in (None, "", other_cookie, cookie[:-2] + "xx"):
         with pytest.raises(downloads.Refused) as refused:
-            downloads.open_export(ticket, wrong)
+            downloads.open_download(ticket, wrong)
         assert refused.value.status in (403, 410)
-    assert downloads.open_export(ticket, cookie).data[:2] == b"PK"  # an .xlsx
+    assert downloads.open_download(ticket, cookie).data[:2] == b"PK"  # an .xlsx
     with pytest.raises(downloads.Refused) as refused:
-        downloads.open_export(ticket, cookie)
+        downloads.open_download(ticket, cookie)
     assert refused.value.status == 410
 
     # A session that ended (signed out, disabled, reset) opens nothing any more.
     ticket = downloads.ticket_book().issue(order(session_id))
     accounts.set_disabled(engine, "admin1", True)
     with pytest.raises(downloads.Refused) as refused:
-        downloads.open_export(ticket, cookie)
+        downloads.open_download(ticket, cookie)
     assert refused.value.status == 403
 
 
@@ -222,7 +222,78 @@ def test_an_export_link_follows_the_accounts_current_role(download_env):
     ticket = downloads.ticket_book().issue(order(session_id))
     accounts.set_role(engine, "demoted", "leader")  # leaders see no lists of people
     with pytest.raises(downloads.Refused) as refused:
-        downloads.open_export(ticket, cookie)
+        downloads.open_download(ticket, cookie)
     assert (refused.value.status, refused.value.key) == (403, "auth.forbidden")
     held = accounts.check_session(engine, session_id=session_id, idle=idle_timeout())
     assert held.account.role == "leader"
+
+
+# ---- the representatives' personal links: the same one-time link, issued when fetched
+
+def links_order(session_id: int | None, ids, seconds: float = downloads.TICKET_SECONDS) -> downloads.LinksOrder:
+    return downloads.LinksOrder(session_id, tuple(ids), 30, "https://brain.example.gov.cn",
+                                time.monotonic() + seconds)
+
+
+def persons_in(engine, districts) -> list[int]:
+    from store.changes import change_set_of
+
+    with change_set_of(engine, "staff", "setup") as cs:
+        return [cs.add_person(dict(name=f"代表{i}", category_code="other", district_code=d, phone=f"1390000{i:04d}"))
+                for i, d in enumerate(districts)]
+
+
+def test_a_links_download_opens_once_for_its_session_and_issues_then(download_env):
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    from store import reps
+    from store.scope import Scope
+
+    engine = download_env
+    west, up = persons_in(engine, ["330106", "330102"])
+    session_id, cookie = held_session(engine, "west.staff", "staff")
+    accounts.set_scope(engine, "west.staff", Scope(districts=("330106",)))
+    _, other_cookie = held_session(engine, "other.staff", "staff")
+    ticket = downloads.ticket_book().issue(links_order(session_id, [west, up]))
+    for wrong in (None, "", other_cookie, cookie[:-2] + "xx"):
+        with pytest.raises(downloads.Refused) as refused:
+            downloads.open_download(ticket, wrong)
+        assert refused.value.status in (403, 410)
+    assert reps.links(engine, Scope()).empty  # nothing issued by the refusals
+    made = downloads.open_download(ticket, cookie)
+    with zipfile.ZipFile(io.BytesIO(made.data)) as zf:
+        assert set(zf.namelist()) == {"links.xlsx", f"qr/{west}.png"}  # the scope of the account, now
+        rows = list(load_workbook(io.BytesIO(zf.read("links.xlsx")), read_only=True).active.values)[1:]
+    assert [r[0] for r in rows] == ["代表0"] and rows[0][2].startswith("https://brain.example.gov.cn/m/")
+    assert reps.links(engine, Scope())["person_id"].tolist() == [west]
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_download(ticket, cookie)
+    assert refused.value.status == 410
+    # An expired ticket issues nothing; neither does one for persons all outside the scope.
+    stale = downloads.ticket_book().issue(links_order(session_id, [west], seconds=-1))
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_download(stale, cookie)
+    assert refused.value.status == 410
+    outside = downloads.ticket_book().issue(links_order(session_id, [up]))
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_download(outside, cookie)
+    assert (refused.value.status, refused.value.key) == (404, "reps.links.nobody")
+    assert reps.links(engine, Scope())["person_id"].tolist() == [west]
+
+
+def test_a_links_download_follows_the_accounts_current_role(download_env):
+    from store import reps
+    from store.scope import Scope
+
+    engine = download_env
+    [pid] = persons_in(engine, ["330106"])
+    session_id, cookie = held_session(engine, "soon.leader", "staff")
+    ticket = downloads.ticket_book().issue(links_order(session_id, [pid]))
+    accounts.set_role(engine, "soon.leader", "leader")  # leaders do not open the representatives' desk
+    with pytest.raises(downloads.Refused) as refused:
+        downloads.open_download(ticket, cookie)
+    assert (refused.value.status, refused.value.key) == (403, "auth.forbidden")
+    assert reps.links(engine, Scope()).empty

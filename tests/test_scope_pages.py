@@ -532,7 +532,7 @@ def exports(monkeypatch):
     def issue(self, order):
         ticket = original_issue(self, order)
         held = accounts.check_session(get_engine(), session_id=order.session_id, idle=idle_timeout())
-        made.append(downloads.export_of(ticket, held).data)
+        made.append(downloads.download_of(ticket, held).data)
         return ticket
 
     monkeypatch.setattr(streamlit, "button", button)
@@ -793,6 +793,7 @@ def test_reps_desk_shows_only_the_scope(city, username):
     reps.propose_changes(city.engine, inside, {"organization": f"范围内单位{username}"})
     reps.propose_changes(city.engine, outside, {"organization": f"范围外单位{username}"})
     at = open_page(sign_in(username), "reps")
-    proposed = set(frame(at, {"field_id", "proposed"})["proposed"])
+    # One table per request waiting (the oldest twenty), the proposals in its last column.
+    proposed = {p for d in at.dataframe if "代表提出" in d.value.columns for p in d.value["代表提出"]}
     assert f"范围内单位{username}" in proposed
     assert not any(p.startswith("范围外单位") for p in proposed)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from store import clock, privacy
+from store import clock, privacy, reps
 from store.engine import create_store_engine
 from store.privacy import small_mark
 from store.queries import activities as qa
@@ -163,9 +163,35 @@ def read_cockpit(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) 
               zeros_public=False)
 
 
+def part(sheet: Sheet, var, n: int, shown=None) -> None:
+    """A count no page shows as itself (or shows as `shown`): a small one must stay unknown."""
+    if shown is None and 0 < n < sheet.threshold:
+        sheet.secret(var, n)
+    else:
+        sheet.shown(var, shown, n)
+    if n == 0:
+        sheet.empty_group(var)
+
+
+def read_reps(sheet: Sheet, engine, scope: Scope, today, t: int = THRESHOLD) -> None:
+    """The representatives' responses, on the cockpit (and alike on data health for a leader)."""
+    live = reps.liveness(engine, scope, today)
+    shown = privacy.reps_liveness(live, t)
+    # Who responded and who did not add up to the headline's persons; the share prints the count's fraction.
+    part(sheet, ("reps", "responded"), live.responded_12m, shown.responded)
+    part(sheet, ("reps", "silent"), live.persons - live.responded_12m)
+    sheet.total(("card", "persons"), [("reps", "responded"), ("reps", "silent")])
+    sheet.shown(("reps", "open"), shown.open_requests, live.open_requests)
+    # Adopted and other suggestions add up to those received this year.
+    sheet.shown(("reps", "suggestions"), shown.suggestions, live.suggestions_this_year)
+    part(sheet, ("reps", "adopted"), live.adopted_this_year, shown.adopted)
+    part(sheet, ("reps", "not_adopted"), live.suggestions_this_year - live.adopted_this_year)
+    sheet.total(("reps", "suggestions"), [("reps", "adopted"), ("reps", "not_adopted")])
+
+
 def recovered(engine, scope: Scope, today) -> dict:
     sheet = Sheet(THRESHOLD)
-    for read in (read_cockpit, read_activities, read_lifecycle, read_health):
+    for read in (read_cockpit, read_reps, read_activities, read_lifecycle, read_health):
         read(sheet, engine, scope, today)
     for aid in held_online(engine, scope, today):
         read_hall(sheet, engine, scope, today, aid)

@@ -41,6 +41,7 @@ from store import clock, reps, surveys, tokens
 from store.changes import WriteRefused
 from store.schema import RECORD_KINDS, SUGGESTION_KINDS
 from store.settings import get_setting
+from ui.addresses import request_address
 from ui.bodies import bounded_body
 from ui.i18n import LANGUAGES, translate
 
@@ -201,7 +202,7 @@ class Mobile:
         return self.page(request, "message.html", status, message_key=key)
 
     def _limited(self, request: Request, *keys: tuple[str, str]) -> bool:
-        address = request.client.host if request.client else "-"
+        address = request_address(request)
         checks = [("address", address), *keys]
         return not all(LIMITS[name].allow(value) for name, value in checks)
 
@@ -237,7 +238,7 @@ class Mobile:
         form = await request.form(max_files=0, max_fields=10)
         if not self.csrf_holds(request, form, token):
             return self.refused(request, "m.stale_form", 403)
-        address = request.client.host if request.client else "-"
+        address = request_address(request)
         if self._limited(request, ("address_answers", address), ("link_answers", str(claim.subject))):
             return self.refused(request, "m.too_many", 429)
         answer, left = await run_in_threadpool(reps.confirm_last_four, self.engine(), claim, str(form.get("digits", "")))

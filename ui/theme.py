@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +56,13 @@ CAROUSEL = ("district", "category", "monthly", "funnel", "tags", "age", "educati
 TURN_SECONDS = 12
 # Streamlit's header bar above the page when it is not a kiosk.
 HEADER_PX = 60
+# Number cards per row: the headline, then the representatives' responses (and the enterprise
+# figures, once any enterprise is linked). Below STACK_BELOW they go two abreast.
+KPI_ROWS = (6, 3)
+
+
+def narrow_rows(cards_per_row) -> int:
+    return sum(math.ceil(n / 2) for n in cards_per_row)
 
 
 def _u(n: float, floor: float | None = None) -> str:
@@ -76,10 +84,11 @@ class Metrics:
     note: tuple = (15, 11)
     clock: tuple = (24, 16)
     kpi_label: tuple = (15, 11)
-    kpi_value: tuple = (40, 22)
+    kpi_value: tuple = (34, 22)
     kpi_note: tuple = (13, 10)
-    kpi_pad_y: tuple = (8, 4)
+    kpi_pad_y: tuple = (6, 4)
     kpi_pad_x: tuple = (14, 8)
+    kpi_rows: int = len(KPI_ROWS)
     panel_title: tuple = (17, 13)
     panel_pad_y: tuple = (6, 4)
     panel_pad_x: tuple = (8, 6)
@@ -98,8 +107,9 @@ class Metrics:
         return self.title[0] * self.title_lh + self.sub[0] * self.sub_lh
 
     def kpi_h(self) -> float:
-        return (self.kpi_label[0] * self.kpi_label_lh + self.kpi_value[0] * self.kpi_value_lh
+        card = (self.kpi_label[0] * self.kpi_label_lh + self.kpi_value[0] * self.kpi_value_lh
                 + self.kpi_note[0] * self.kpi_note_lh + 2 * self.kpi_pad_y[0] + 2 * self.border)
+        return self.kpi_rows * card + (self.kpi_rows - 1) * self.col_gap[0]
 
     def chrome(self) -> float:
         """A panel's height besides its chart: title, gap, padding, border."""
@@ -115,7 +125,7 @@ class CockpitLayout:
     columns: tuple = (("category", "age", "education"), ("map", "monthly"), ("funnel", "tags", "feed"))
     widths: tuple = (1, 1.42, 1)
     shares: tuple = (("category", 0.40), ("age", 0.30), ("education", 0.30), ("map", 0.64), ("monthly", 0.36),
-                     ("funnel", 0.25), ("tags", 0.49), ("feed", 0.26))
+                     ("funnel", 0.27), ("tags", 0.55), ("feed", 0.18))
     stacked_px: tuple = (("category", 330), ("age", 250), ("education", 250), ("map", 320), ("monthly", 260),
                          ("funnel", 220), ("tags", 420), ("feed", 260))
     metrics: Metrics = Metrics()
@@ -198,7 +208,7 @@ def _variables(m: Metrics, kiosk: bool) -> str:
   --panel-gap: {u(m.panel_title_gap)};
   --fs-feed: {_u(14, 11)}; --fs-feed-small: {_u(12, 10)};
   --title-h: calc(var(--fs-title) * {m.title_lh} + var(--fs-sub) * {m.sub_lh});
-  --kpi-rows: 1;
+  --kpi-rows: {len(KPI_ROWS)};
   --kpi-card-h: calc(var(--fs-kpi-label) * {m.kpi_label_lh} + var(--fs-kpi-value) * {m.kpi_value_lh}
     + var(--fs-kpi-note) * {m.kpi_note_lh} + 2 * var(--kpi-pad-y) + {2 * m.border}px);
   --kpi-h: calc(var(--kpi-rows) * var(--kpi-card-h) + (var(--kpi-rows) - 1) * var(--col-gap));
@@ -309,8 +319,9 @@ header[data-testid="stHeader"] {{ background: transparent; }}
 .brain-clock {{ font-size: var(--fs-clock); font-weight: 700; color: {CYAN}; line-height: 1.2;
   font-variant-numeric: tabular-nums; text-align: right; letter-spacing: 0.04em; white-space: nowrap; }}
 .brain-clock .wd {{ font-size: var(--fs-note); color: {MUTED}; margin-right: {_u(10, 6)}; font-weight: 400; }}
+.cockpit-kpi-rows {{ display: flex; flex-direction: column; gap: var(--col-gap); height: var(--kpi-h); }}
 .cockpit-kpis {{ display: grid; grid-template-columns: repeat(var(--kpi-count, 6), minmax(0, 1fr)); gap: var(--col-gap);
-  height: var(--kpi-h); }}
+  grid-auto-rows: var(--kpi-card-h); }}
 .cockpit-kpi {{
   position: relative; padding: var(--kpi-pad-y) var(--kpi-pad-x); border: {m.border}px solid rgba(0,229,255,0.28);
   background: linear-gradient(180deg, rgba(0,229,255,0.12) 0%, rgba(4,22,56,0.4) 100%);
@@ -352,7 +363,7 @@ header[data-testid="stHeader"] {{ background: transparent; }}
 /* A narrow page (a phone, a small window): the title over the notes and the clock, the numbers
    two abreast, the panels one above the other. */
 @container cockpit (max-width: {STACK_BELOW - 1}px) {{
-  {ROOT} {{ --kpi-rows: 3; {layout.turn_heights_css() if kiosk else layout.stacked_heights_css()}
+  {ROOT} {{ --kpi-rows: {narrow_rows(KPI_ROWS)}; {layout.turn_heights_css() if kiosk else layout.stacked_heights_css()}
     --title-h: calc(var(--fs-title) * {m.title_lh} + var(--fs-sub) * {m.sub_lh} + var(--gap)
       + 2 * var(--fs-note) * 1.5); }}
   .st-key-cockpit_titlebar_box {{ grid-template-columns: 1fr auto; grid-template-areas: "title title" "left clock";
@@ -420,15 +431,21 @@ def title_bar(title: str, subtitle: str, left_lines: list[str], weekdays: list[s
         _clock(data={"weekdays": weekdays, "day": day.isoformat() if day else None}, key="cockpit_clock")
 
 
-def kpi_row(cards: list[Card]) -> None:
-    items = "".join(
-        f'<div class="cockpit-kpi" data-kpi="{html.escape(c.key)}"><div class="label">{html.escape(c.label)}</div>'
-        f'<div class="value">{html.escape(c.value)}</div><div class="note">{html.escape(c.note)}</div></div>'
-        for c in cards
-    )
-    # Six cards fill the row; enterprise figures, when there are any, add two more to the same row.
-    count = "" if len(cards) == 6 else f' style="--kpi-count: {len(cards)}"'
-    st.html(f'<div class="cockpit-kpis"{count}>{items}</div>')
+def kpi_rows(rows: list[list[Card]]) -> None:
+    """The number cards, a row each list (an empty one left out). Rows other than KPI_ROWS (the
+    enterprise figures joined the second) tell the stylesheet how tall the cards are, wide and narrow."""
+    rows = [r for r in rows if r]
+    counts = tuple(len(r) for r in rows)
+    if counts != KPI_ROWS:
+        st.html(f"<style>{ROOT} {{ --kpi-rows: {len(rows)}; }} @container cockpit (max-width: {STACK_BELOW - 1}px) "
+                f"{{ {ROOT} {{ --kpi-rows: {narrow_rows(counts)}; }} }}</style>")
+    body = "".join(
+        f'<div class="cockpit-kpis" style="--kpi-count: {len(cards)}">' + "".join(
+            f'<div class="cockpit-kpi" data-kpi="{html.escape(c.key)}"><div class="label">{html.escape(c.label)}</div>'
+            f'<div class="value">{html.escape(c.value)}</div><div class="note">{html.escape(c.note)}</div></div>'
+            for c in cards) + "</div>"
+        for cards in rows)
+    st.html(f'<div class="cockpit-kpi-rows">{body}</div>')
 
 
 @contextmanager

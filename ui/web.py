@@ -8,9 +8,9 @@ stays at an unauthenticated URL for as long as the session lives. These routes
   for the session cookie (HttpOnly, SameSite=Strict, signed, Secure over HTTPS, no
   expiry of its own: the session behind it ends with the idle timeout, sign-out,
   disable or password reset). An empty code drops the cookie (after sign-out).
-- `GET <base>/_brain/export/<ticket>` — an explorer export, made when it is fetched:
-  the ticket is made by the click, opens once, within a minute, and only with the
-  cookie of the session that clicked (ui/downloads.py).
+- `GET <base>/_brain/export/<ticket>` — an explorer export or the representatives'
+  personal links, made when fetched: the ticket is made by the click, opens once,
+  within a minute, and only with the cookie of the session that clicked (ui/downloads.py).
 - `<base>/m/…` — the representatives' light front end (ui/mobile.py).
 """
 
@@ -122,12 +122,12 @@ def session_endpoint(base_path: str):
 
 async def export_endpoint(request: Request) -> Response:
     # Imported here: ui.downloads builds on ui.auth, which builds on this module.
-    from ui.downloads import Refused, open_export
+    from ui.downloads import Refused, open_download
 
     ticket = request.path_params["ticket"]
     cookie = request.cookies.get(SESSION_COOKIE)
     try:
-        result = await run_in_threadpool(open_export, ticket, cookie)
+        result = await run_in_threadpool(open_download, ticket, cookie)
     except Refused as refused:
         return refusal(refused.status, refused.key)
     except OperationalError:
@@ -136,9 +136,8 @@ async def export_endpoint(request: Request) -> Response:
         log.exception("export download failed")
         return refusal(500, "download.failed")
     name = quote(result.file_name)
-    return Response(result.data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
-                             "Cache-Control": "no-store"})
+    return Response(result.data, media_type=result.media_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}", "Cache-Control": "no-store"})
 
 
 def routes(base_path: str) -> list[Route]:

@@ -29,6 +29,12 @@ TEXTS = {
     ),
     # One figure shown on several pages: one name (README, "Figures").
     "figure.fresh_12m": ("12个月内更新率", "Updated in 12 months"),
+    "figure.reps_responded": ("12个月内信息确认率", "Data confirmed in 12 months"),
+    "figure.reps_responded_note": ("确认或更正 {n} 人", "{n} confirmed or corrected"),
+    "figure.reps_open": ("待审核更正", "Corrections waiting"),
+    "figure.reps_open_note": ("最久 {oldest} 天 · 中位 {median} 天", "oldest {oldest} d · median {median} d"),
+    "figure.reps_suggestions": ("今年收到建议", "Suggestions this year"),
+    "figure.reps_adopted_note": ("已采纳 {n} 条", "{n} adopted"),
     "params.ignored": (
         "链接中 {names} 的值无法使用，已忽略。",
         "The link's value of {names} could not be used and was ignored.",
