@@ -85,12 +85,17 @@ def locust(base: str, user: str, users: int, rate: float, seconds: int, fixture:
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix), "--only-summary",
            "--stop-timeout", "10"]
     subprocess.run(cmd, cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    stats = locust_stats(prefix)
+    return {line: stats[name] for line, name in names.items()}
+
+
+def locust_stats(prefix: Path) -> dict[str, dict]:
+    """Locust's summary rows (its --csv file) by name: requests, failures, percentiles in ms."""
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
-        rows = {r["Name"]: r for r in csv.DictReader(f)}
-    return {line: {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-                   "median_ms": float(row["50%"]), "p95_ms": float(row["95%"]), "p99_ms": float(row["99%"]),
-                   "max_ms": float(row["Max Response Time"])}
-            for line, row in ((line, rows[name]) for line, name in names.items())}
+        return {row["Name"]: {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                              "median_ms": float(row["50%"]), "p95_ms": float(row["95%"]),
+                              "p99_ms": float(row["99%"]), "max_ms": float(row["Max Response Time"])}
+                for row in csv.DictReader(f)}
 
 
 def warm_up(base: str, fixture: dict) -> None:

@@ -20,7 +20,6 @@ Goal: p95 under 300 ms, no failure.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402 (needs ROOT on sys.path)
 
-from bench.door_load import drop_schema, pg_store  # noqa: E402
+from bench.door_load import drop_schema, locust_stats, pg_store  # noqa: E402
 from bench.server_memory import server_pid  # noqa: E402
 from store import changes as ch  # noqa: E402
 from store import clock, reps  # noqa: E402
@@ -81,12 +80,8 @@ def locust(base: str, reps_n: int, phones: int, seconds: float, grace: int, fixt
            "-u", str(phones), "-r", f"{phones / pacing:g}", "-t", f"{int(seconds) + grace}s", "--csv", str(prefix),
            "--only-summary", "--stop-timeout", "10"]
     subprocess.run(cmd, cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
-        rows = {r["Name"]: r for r in csv.DictReader(f)}
-    return {name: {"requests": int(r["Request Count"]), "failures": int(r["Failure Count"]),
-                   "median_ms": float(r["50%"]), "p95_ms": float(r["95%"]), "p99_ms": float(r["99%"]),
-                   "max_ms": float(r["Max Response Time"])}
-            for name in (*STEPS, "Aggregated") for r in [rows.get(name)] if r}
+    stats = locust_stats(prefix)
+    return {name: stats[name] for name in (*STEPS, "Aggregated") if name in stats}
 
 
 def main(argv: list[str] | None = None) -> int:
