@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 import pytest
 from starlette.applications import Starlette
@@ -47,8 +48,26 @@ def post_endlessly(app, path: str, cookie: str | None = None, content_type: str 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
              "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
-    asyncio.run(app(scope, receive, send))
+    run_apart(app(scope, receive, send))
     return answer["status"], sent
+
+
+def run_apart(coroutine) -> None:
+    """asyncio.run in a thread of its own: the browser tests' session-wide Playwright keeps an
+    event loop running in the main thread, where asyncio.run refuses to start another."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 @pytest.fixture
