@@ -89,6 +89,21 @@ def locust(base: str, user: str, users: int, rate: float, seconds: int, fixture:
     return {line: stats[name] for line, name in names.items()}
 
 
+def fresh_store(pg: str | None, name: str):
+    """(URL, engine) of a new, migrated store for a load run: a new schema in `pg`, else
+    bench/cache/<name>.db made anew."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if pg:
+        url = pg_store(pg)
+    else:
+        for stale in CACHE.glob(f"{name}.db*"):
+            stale.unlink()
+        url = f"sqlite:///{CACHE / f'{name}.db'}"
+    engine = create_store_engine(url, create=True)
+    upgrade_to_head(engine)
+    return url, engine
+
+
 def locust_stats(prefix: Path) -> dict[str, dict]:
     """Locust's summary rows (its --csv file) by name: requests, failures, percentiles in ms."""
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
@@ -151,16 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from tests.browser_support import streamlit_server
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    if args.pg:
-        url, backend = pg_store(args.pg), "postgresql"
-    else:
-        path = CACHE / "door-load.db"
-        for stale in CACHE.glob("door-load.db*"):
-            stale.unlink()
-        url, backend = f"sqlite:///{path}", "sqlite"
-    engine = create_store_engine(url, create=True)
-    upgrade_to_head(engine)
+    url, engine = fresh_store(args.pg, "door-load")
+    backend = "postgresql" if args.pg else "sqlite"
     fixture = CACHE / "door-load.json"
     fixture.write_text(json.dumps(seed(engine, args.sign_ups, args.check_ins, args.phone_sign_ups),
                                   ensure_ascii=False), encoding="utf-8")

@@ -31,12 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402 (needs ROOT on sys.path)
 
-from bench.door_load import drop_schema, locust_stats, pg_store  # noqa: E402
+from bench.door_load import drop_schema, fresh_store, locust_stats  # noqa: E402
 from bench.server_memory import server_pid  # noqa: E402
 from store import changes as ch  # noqa: E402
 from store import clock, reps  # noqa: E402
-from store.engine import create_store_engine  # noqa: E402
-from store.migrate import upgrade_to_head  # noqa: E402
 from store.schema import rep_request  # noqa: E402
 
 CACHE = ROOT / "bench" / "cache"
@@ -94,15 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from tests.browser_support import streamlit_server
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    if args.pg:
-        url, backend = pg_store(args.pg), "PostgreSQL"
-    else:
-        for stale in CACHE.glob("reps-load.db*"):
-            stale.unlink()
-        url, backend = f"sqlite:///{CACHE / 'reps-load.db'}", "SQLite"
-    engine = create_store_engine(url, create=True)
-    upgrade_to_head(engine)
+    url, engine = fresh_store(args.pg, "reps-load")
+    backend = "PostgreSQL" if args.pg else "SQLite"
     fixture = CACHE / "reps-load.json"
     fixture.write_text(json.dumps(seed(engine, args.reps)), encoding="utf-8")
     env = {"BRAIN_ANALYTIC_COPY": "0", "BRAIN_TRUSTED_PROXIES": "127.0.0.1"}

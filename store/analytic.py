@@ -296,13 +296,13 @@ class ReadRouter:
     def __init__(self, url: str, *, folder: Path | None = None):
         self.url = url
         self.path = copy_path_for(url, folder)
+        # One open copy at a time: the file it reads, and the version that file holds once known.
         self._engine: Engine | None = None
-        self._engine_version: str | None = None
         self._engine_path: Path | None = None
+        self._engine_version: str | None = None
         self._lock = threading.Lock()
         self.rebuild: subprocess.Popen | None = None
         self._waited: str | None = None
-        self._newest: tuple[Path, str, float] | None = None
 
     def recent_version(self, store_version: str, max_lag: float, at_least: int = 0) -> str | None:
         """The newest copy's version when it may answer for `store_version`, else None.
@@ -314,35 +314,31 @@ class ReadRouter:
         """
         from store.copy_delta import newest_copy, state_of
 
+        if store_version == self._engine_version:
+            return None  # the open copy is current: no look at the folder on a warm page
         path = newest_copy(self.path)
-        if path is None:
+        engine = self._engine_at(path) if path is not None else None
+        if engine is None:
             self._ensure_maintainer()
             return None
+        try:
+            state = state_of(engine)
+        except Exception:  # noqa: BLE001 - replaced between listing and opening: no offer this time
+            return None
+        if state is None:
+            return None
         with self._lock:
-            known = self._newest if self._newest and self._newest[0] == path else None
-        if known is None:
-            engine = self.engine_at(path)
-            if engine is None:
-                return None
-            try:
-                state = state_of(engine)
-            except Exception:  # noqa: BLE001 - replaced between listing and opening: no offer this time
-                return None
-            if state is None:
-                return None
-            known = (path, state.version, state.snapshot_at)
-            with self._lock:
-                self._newest = known
-        _path, version, snapshot_at = known
-        if version == store_version:
+            if self._engine_path == path:
+                self._engine_version = state.version
+        if state.version == store_version:
             return None
         self._ensure_maintainer()
-        if time.time() - snapshot_at > max_lag or version_counter(version) < at_least:
+        if time.time() - state.snapshot_at > max_lag or version_counter(state.version) < at_least:
             return None
-        return version
+        return state.version
 
-    def engine_at(self, path: Path) -> Engine | None:
-        """A read engine on the copy file `path` (None if it has just been replaced)."""
+    def _engine_at(self, path: Path, version: str | None = None) -> Engine | None:
+        """The read engine on the copy file `path`, opened unless it is the one open (None if it is gone)."""
         with self._lock:
             if self._engine is not None and self._engine_path == path:
                 return self._engine
@@ -350,8 +346,7 @@ class ReadRouter:
                 return None
             if self._engine is not None:
                 self._engine.dispose()
-            self._engine, self._engine_path = open_copy(path), path
-            self._engine_version = None
+            self._engine, self._engine_path, self._engine_version = open_copy(path), path, version
             return self._engine
 
     def _ensure_maintainer(self) -> None:
@@ -370,18 +365,10 @@ class ReadRouter:
             self._waited = version
         deadline = time.monotonic() + wait
         while True:
-            with self._lock:
-                if self._engine is not None and self._engine_path == versioned(self.path, version):
-                    return self._engine
-                current = copy_for(self.path, version)
-                if current is not None:
-                    if self._engine is not None:
-                        self._engine.dispose()
-                    self._engine, self._engine_path = open_copy(current), current
-                    self._engine_version = version
-                    return self._engine
-                if self.rebuild is None or self.rebuild.poll() is not None:
-                    self.rebuild = start_rebuild(self.url, self.path)
+            engine = self._engine_at(versioned(self.path, version), version)
+            if engine is not None:
+                return engine
+            self._ensure_maintainer()
             if time.monotonic() >= deadline:
                 return store_engine
             time.sleep(0.05)

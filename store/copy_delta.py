@@ -39,6 +39,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table, func, select, text, update
 
 from store import analytic
+from store.changes import decode, encode
 from store.schema import (
     activity,
     appointment,
@@ -110,24 +111,11 @@ MARKS = {
 }
 
 
-def _text(value) -> str | None:
-    return None if value is None else (value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value))
-
-
-def _typed(column, value: str | None):
-    if value is None:
-        return None
-    python_type = column.type.python_type
-    if python_type is dt.datetime:
-        return dt.datetime.fromisoformat(value)
-    return python_type(value)
-
-
 def _store_facts(conn: Connection) -> tuple[str, str, dict[str, str | None]]:
     revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or ""
     epoch = conn.execute(select(meta.c.value).where(meta.c.key == REFRESH_EPOCH)).scalar() or ""
     marks = conn.execute(select(*[select(func.max(c)).scalar_subquery() for c in MARKS.values()])).one()
-    return revision, epoch, {name: _text(v) for name, v in zip(MARKS, marks)}
+    return revision, epoch, {name: encode(v) for name, v in zip(MARKS, marks)}
 
 
 def ask_full_refresh(conn: Connection) -> None:
@@ -237,7 +225,7 @@ def read_delta(conn: Connection, old: CopyState, version: str, snapshot_at: floa
 def _past(column, mark: str | None, inclusive: bool):
     if mark is None:
         return column.is_not(None)
-    value = _typed(column, mark)
+    value = decode(column.table, column.name, mark)
     # Timestamps: two writes can share one; ids only grow.
     return column >= value if inclusive else column > value
 
